@@ -1,0 +1,330 @@
+#!/usr/bin/env bash
+# Local single-node Apache Kafka for teachstream: KRaft, combined broker+controller,
+# run straight from the Maven Central jars (org.apache.kafka:kafka_2.13 + runtime deps).
+#
+#   deploy/local/kafka.sh fetch    download the jars into the cache if missing (idempotent)
+#   deploy/local/kafka.sh start    fetch if needed, format storage on first start, start in the
+#                                  background, wait until the broker is ready (idempotent)
+#   deploy/local/kafka.sh stop     SIGTERM, wait, then SIGKILL (idempotent)
+#   deploy/local/kafka.sh status   exit 0 if running, 1 if not
+#
+# Environment (defaults):
+#   KAFKA_VERSION          4.1.1   (3.9.x works too, e.g. KAFKA_VERSION=3.9.1)
+#   TS_CACHE               ${XDG_CACHE_HOME:-$HOME/.cache}/teachstream   jars: $TS_CACHE/kafka-$KAFKA_VERSION/libs
+#   TS_STACK               $PWD/.stack   data $TS_STACK/data/kafka, log $TS_STACK/logs/kafka.log,
+#                                        pid $TS_STACK/run/kafka.pid
+#   KAFKA_PORT             9092    PLAINTEXT listener on 127.0.0.1
+#   KAFKA_CONTROLLER_PORT  9093    KRaft controller listener on 127.0.0.1
+#   KAFKA_HEAP_OPTS        -Xms256m -Xmx768m
+#   KAFKA_START_TIMEOUT    90      seconds to wait for readiness
+#   KAFKA_STOP_TIMEOUT     30      seconds to wait after SIGTERM before SIGKILL
+# Needs java (17+) and mvn (fetch only) on PATH.
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CONF_DIR=$SCRIPT_DIR/kafka
+
+# Default: the newest 4.x line that faust-streaming 0.15.3 / aiokafka 0.14.0 were checked against.
+KAFKA_VERSION=${KAFKA_VERSION:-4.1.1}
+TS_CACHE=$(realpath -m "${TS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/teachstream}")
+TS_STACK=$(realpath -m "${TS_STACK:-$PWD/.stack}")
+KAFKA_PORT=${KAFKA_PORT:-9092}
+KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-9093}
+KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}
+KAFKA_START_TIMEOUT=${KAFKA_START_TIMEOUT:-90}
+KAFKA_STOP_TIMEOUT=${KAFKA_STOP_TIMEOUT:-30}
+
+KAFKA_HOME=$TS_CACHE/kafka-$KAFKA_VERSION
+LIBS=$KAFKA_HOME/libs
+DATA=$TS_STACK/data/kafka
+LOG_DIRS=$DATA/log              # Kafka's log.dirs (topic data and the KRaft metadata log)
+CLUSTER_ID_FILE=$DATA/cluster.id
+FORMATTED_BY=$DATA/formatted-by-version
+LAST_RUN_BY=$DATA/last-run-by-version
+LOGS=$TS_STACK/logs
+LOG=$LOGS/kafka.log
+RUN=$TS_STACK/run
+PIDFILE=$RUN/kafka.pid
+PROPS=$RUN/kafka-server.properties
+LOG_ROTATE_BYTES=$((64 * 1024 * 1024))
+READY_MARK='Kafka Server started'
+
+say() { echo "kafka: $*"; }
+die() { echo "kafka: ERROR: $*" >&2; exit 1; }
+
+case $KAFKA_VERSION in
+  3.*)
+    MVN_PROFILE=reload4j
+    LOG_OPTS=(-Dlog4j.configuration="file:$CONF_DIR/log4j.properties")
+    ;;
+  [4-9].* | [1-9][0-9].*)
+    MVN_PROFILE=log4j2
+    LOG_OPTS=(-Dlog4j2.configurationFile="$CONF_DIR/log4j2.properties")
+    ;;
+  *) die "unsupported KAFKA_VERSION '$KAFKA_VERSION' (use 3.9.x or 4.x)" ;;
+esac
+for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$KAFKA_START_TIMEOUT" "$KAFKA_STOP_TIMEOUT"; do
+  [[ $p =~ ^[0-9]+$ ]] || die "not a number: '$p' (KAFKA_PORT / KAFKA_CONTROLLER_PORT / *_TIMEOUT)"
+done
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+# take an exclusive lock on file $2 with fd $1 (serialises concurrent start/stop/fetch calls)
+lock() {
+  local fd=$1 file=$2
+  mkdir -p "$(dirname "$file")"
+  eval "exec $fd>\"\$file\""
+  flock -w 300 "$fd" || die "timed out waiting for lock $file"
+}
+
+# true if something accepts TCP connections on 127.0.0.1:$1
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# sets PID and returns 0 if the pid file names a live broker of *this* stack
+running() {
+  PID=
+  [[ -f $PIDFILE ]] || return 1
+  PID=$(<"$PIDFILE") || return 1
+  [[ $PID =~ ^[0-9]+$ ]] || return 1
+  kill -0 "$PID" 2>/dev/null || return 1
+  # guard against pid reuse: must be our kafka.Kafka with our properties file
+  tr '\0' '\n' <"/proc/$PID/cmdline" 2>/dev/null | grep -qxF "$PROPS" || return 1
+}
+
+java_bin() {
+  if [[ -n ${JAVA_HOME:-} && -x $JAVA_HOME/bin/java ]]; then echo "$JAVA_HOME/bin/java"
+  elif command -v java >/dev/null; then command -v java
+  else die "java not found (Kafka $KAFKA_VERSION needs Java 17+; on Debian: apt-get install openjdk-17-jre-headless)"
+  fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# fetch
+
+fetch() {
+  [[ -f $KAFKA_HOME/.complete ]] && return 0
+  lock 8 "$TS_CACHE/.kafka-$KAFKA_VERSION.lock"
+  [[ -f $KAFKA_HOME/.complete ]] && return 0   # another caller fetched it meanwhile
+  command -v mvn >/dev/null || die "mvn not found, needed once to fetch the Kafka jars (apt-get install maven)"
+  local tmp t0=$SECONDS
+  tmp=$(mktemp -d "$TS_CACHE/.kafka-$KAFKA_VERSION.XXXXXX")
+  say "fetching Apache Kafka $KAFKA_VERSION (kafka_2.13 + runtime deps, $MVN_PROFILE logging) from Maven Central ..."
+  if ! mvn -q -B -f "$CONF_DIR/pom.xml" -P "$MVN_PROFILE" -Dkafka.version="$KAFKA_VERSION" \
+      dependency:copy-dependencies -DoutputDirectory="$tmp/libs" >"$tmp/mvn.log" 2>&1; then
+    tail -n 40 "$tmp/mvn.log" >&2
+    rm -rf "$tmp"
+    die "could not resolve org.apache.kafka:kafka_2.13:$KAFKA_VERSION from Maven Central (does that version exist? is mvn able to reach the registry?)"
+  fi
+  ls "$tmp/libs"/kafka_2.13-"$KAFKA_VERSION".jar >/dev/null 2>&1 || { rm -rf "$tmp"; die "kafka_2.13-$KAFKA_VERSION.jar missing after fetch"; }
+  echo "$KAFKA_VERSION" >"$tmp/VERSION"
+  rm -f "$tmp/mvn.log"
+  touch "$tmp/.complete"
+  rm -rf "$KAFKA_HOME"
+  mv "$tmp" "$KAFKA_HOME"
+  say "fetched $(find "$LIBS" -name '*.jar' | wc -l) jars into $LIBS in $((SECONDS - t0)) s"
+}
+
+# ---------------------------------------------------------------------------------------------
+# start
+
+write_props() {
+  mkdir -p "$RUN"
+  cat >"$PROPS.tmp" <<EOF
+# generated by deploy/local/kafka.sh on every start; edit the script, not this file
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
+controller.listener.names=CONTROLLER
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$LOG_DIRS
+
+# single node
+num.partitions=1
+default.replication.factor=1
+min.insync.replicas=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=1
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+transaction.state.log.num.partitions=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+
+# topics are created explicitly (faust / admin client), never by a typo'd producer
+auto.create.topics.enable=false
+
+# ~10 MB screenshots fit in one record
+message.max.bytes=16777216
+replica.fetch.max.bytes=16777216
+replica.fetch.response.max.bytes=16777216
+EOF
+  mv "$PROPS.tmp" "$PROPS"
+}
+
+new_cluster_id() {
+  # a Kafka Uuid: 16 random bytes, url-safe base64 without padding (22 chars), not starting with '-'
+  local id
+  while :; do
+    id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=\n')
+    [[ ${#id} -eq 22 && $id != -* && $id != AAAAAAAAAAAAAAAAAAAAA[AQ] ]] && break
+  done
+  echo "$id"
+}
+
+format_if_needed() {
+  mkdir -p "$DATA"
+  [[ -f $LOG_DIRS/meta.properties ]] && return 0
+  local cid out
+  if [[ -s $CLUSTER_ID_FILE ]]; then
+    cid=$(<"$CLUSTER_ID_FILE")
+  else
+    cid=$(new_cluster_id)
+    echo "$cid" >"$CLUSTER_ID_FILE"
+  fi
+  say "formatting $LOG_DIRS (Kafka $KAFKA_VERSION, cluster id $cid)"
+  if ! out=$("$JAVA" -cp "$LIBS/*" "${LOG_OPTS[@]}" kafka.tools.StorageTool format \
+      -t "$cid" -c "$PROPS" 2>&1); then
+    echo "$out" >&2
+    die "formatting the Kafka storage in $LOG_DIRS failed"
+  fi
+  echo "$KAFKA_VERSION" >"$FORMATTED_BY"
+}
+
+# explain a failed start, with a hint when the data dir belongs to another Kafka version
+explain_failure() {
+  local why=$1 offset=$2 prev=""
+  echo "kafka: ERROR: $why" >&2
+  echo "---- last lines of $LOG ----" >&2
+  tail -c +"$((offset + 1))" "$LOG" | grep -v '^\s*at ' | tail -n 25 >&2 || true
+  echo "----" >&2
+  [[ -s $LAST_RUN_BY ]] && prev=$(<"$LAST_RUN_BY")
+  [[ -z $prev && -s $FORMATTED_BY ]] && prev=$(<"$FORMATTED_BY")
+  if [[ -n $prev && $prev != "$KAFKA_VERSION" ]]; then
+    echo "kafka: ERROR: the data dir $DATA was formatted/last run by Kafka $prev, but this is Kafka" \
+      "$KAFKA_VERSION; Kafka cannot downgrade its metadata. Use KAFKA_VERSION=$prev, or delete $DATA" \
+      "(loses all topics) to start fresh." >&2
+  fi
+  if tail -c +"$((offset + 1))" "$LOG" | grep -q 'Address already in use'; then
+    echo "kafka: ERROR: a port is taken (KAFKA_PORT=$KAFKA_PORT, KAFKA_CONTROLLER_PORT=$KAFKA_CONTROLLER_PORT)." >&2
+  fi
+  echo "kafka: full log: $LOG" >&2
+}
+
+kill_and_wait() {
+  local pid=$1 timeout=$2 i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for ((i = 0; i < timeout * 10; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  say "still running ${timeout}s after SIGTERM, sending SIGKILL to $pid"
+  kill -KILL "$pid" 2>/dev/null || true
+  for ((i = 0; i < 50; i++)); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+}
+
+start() {
+  lock 9 "$RUN/kafka.lock"
+  if running; then
+    say "already running (pid $PID, 127.0.0.1:$KAFKA_PORT)"
+    return 0
+  fi
+  rm -f "$PIDFILE"
+  fetch
+  JAVA=$(java_bin)
+  local p
+  for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+    port_open "$p" && die "127.0.0.1:$p is already in use by another process (not the broker of $TS_STACK);" \
+      "stop it or set KAFKA_PORT / KAFKA_CONTROLLER_PORT"
+  done
+  mkdir -p "$DATA" "$LOGS" "$RUN"
+  write_props
+  format_if_needed
+
+  # keep the log file bounded: rotate once it passes 64 MiB
+  if [[ -f $LOG ]] && (($(stat -c %s "$LOG") > LOG_ROTATE_BYTES)); then mv -f "$LOG" "$LOG.1"; fi
+  touch "$LOG"
+  local offset t0=$SECONDS
+  offset=$(stat -c %s "$LOG")
+  echo "==== $(date -Is) kafka.sh start: Apache Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT ====" >>"$LOG"
+
+  local -a cmd=("$JAVA" $KAFKA_HEAP_OPTS
+    -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
+    -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true
+    "${LOG_OPTS[@]}" -cp "$LIBS/*" kafka.Kafka "$PROPS")
+  # own session (no terminal signals from the caller); the child writes its own pid, then execs java
+  setsid -f bash -c 'echo $$ >"$0"; exec "$@"' "$PIDFILE" "${cmd[@]}" >>"$LOG" 2>&1 </dev/null
+  local i
+  for ((i = 0; i < 50; i++)); do [[ -s $PIDFILE ]] && break; sleep 0.05; done
+  PID=$(<"$PIDFILE")
+
+  while :; do
+    if ! kill -0 "$PID" 2>/dev/null; then
+      rm -f "$PIDFILE"
+      explain_failure "Kafka $KAFKA_VERSION exited during startup" "$offset"
+      exit 1
+    fi
+    if tail -c +"$((offset + 1))" "$LOG" | grep -qF "$READY_MARK" && port_open "$KAFKA_PORT"; then
+      break
+    fi
+    if ((SECONDS - t0 >= KAFKA_START_TIMEOUT)); then
+      explain_failure "Kafka $KAFKA_VERSION not ready after ${KAFKA_START_TIMEOUT}s (KAFKA_START_TIMEOUT); stopping it" "$offset"
+      kill_and_wait "$PID" 10
+      rm -f "$PIDFILE"
+      exit 1
+    fi
+    sleep 0.2
+  done
+  echo "$KAFKA_VERSION" >"$LAST_RUN_BY"
+  say "Apache Kafka $KAFKA_VERSION ready on 127.0.0.1:$KAFKA_PORT (pid $PID, $((SECONDS - t0)) s; log $LOG)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# stop / status
+
+stop() {
+  lock 9 "$RUN/kafka.lock"
+  if ! running; then
+    rm -f "$PIDFILE"
+    say "not running"
+    return 0
+  fi
+  say "stopping (pid $PID) ..."
+  kill_and_wait "$PID" "$KAFKA_STOP_TIMEOUT"
+  if kill -0 "$PID" 2>/dev/null; then die "pid $PID survived SIGKILL"; fi
+  rm -f "$PIDFILE"
+  say "stopped"
+}
+
+status() {
+  if running; then
+    local v="?"
+    [[ -s $LAST_RUN_BY ]] && v=$(<"$LAST_RUN_BY")
+    if port_open "$KAFKA_PORT"; then
+      say "running (pid $PID, Kafka $v, 127.0.0.1:$KAFKA_PORT)"
+    else
+      say "running (pid $PID, Kafka $v), but 127.0.0.1:$KAFKA_PORT is not accepting connections yet"
+    fi
+    return 0
+  fi
+  say "not running"
+  return 1
+}
+
+case ${1:-} in
+  fetch) fetch ;;
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *)
+    echo "usage: $0 fetch|start|stop|status" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# The local teachstream stack: Apache Kafka (KRaft), an S3-compatible server, the topics and
+# bucket, and the pipeline workers (streams, sink).
+#
+#   deploy/local/stack.sh up       start everything not yet running (idempotent), write .stack/env
+#   deploy/local/stack.sh down     stop everything (data under .stack/data is kept)
+#   deploy/local/stack.sh status   say what runs
+#
+# Ports: derived from the checkout's path so that two checkouts on one machine do not collide,
+# remembered in .stack/ports; TS_PORT_BASE=NNNNN overrides (Kafka on base+92, its controller on
+# base+93, S3 on base+33, the S3 server's internal ports on base+34..base+39).
+# STACK_WORKERS=0 starts Kafka and S3 without the pipeline workers.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HERE="$ROOT/deploy/local"
+export TS_STACK=${TS_STACK:-$ROOT/.stack}
+export TS_CACHE=${TS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/teachstream}
+PY="$ROOT/.venv/bin/python"
+TS="$ROOT/.venv/bin/teachstream"
+mkdir -p "$TS_STACK/logs" "$TS_STACK/data" "$TS_STACK/run"
+
+say() { printf 'stack: %s\n' "$*"; }
+die() { printf 'stack: error: %s\n' "$*" >&2; exit 1; }
+
+ports() {
+  if [[ -n "${TS_PORT_BASE:-}" ]]; then
+    base=$TS_PORT_BASE
+  elif [[ -f "$TS_STACK/ports" ]]; then
+    base=$(cat "$TS_STACK/ports")
+  else
+    base=$(( 20000 + ($(printf '%s' "$ROOT" | cksum | cut -d' ' -f1) % 280) * 100 ))
+  fi
+  echo "$base" > "$TS_STACK/ports"
+  export KAFKA_PORT=$((base + 92)) KAFKA_CONTROLLER_PORT=$((base + 93)) S3_PORT=$((base + 33))
+}
+
+port_taken() { # port_taken PORT -> 0 if something listens on 127.0.0.1:PORT
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+check_free() { # check_free NAME PORT SERVICE_SCRIPT
+  if port_taken "$2" && ! "$3" status >/dev/null 2>&1; then
+    die "port $2 ($1) is taken by another process; stop it, or choose other ports with TS_PORT_BASE=<n> make stack-up"
+  fi
+}
+
+write_env() {
+  cat > "$TS_STACK/env" <<ENV
+# teachstream local stack; load with: . .stack/env
+export TEACHSTREAM_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT
+export TEACHSTREAM_S3_ENDPOINT=http://127.0.0.1:$S3_PORT
+export TEACHSTREAM_S3_BUCKET=teachstream
+export AWS_ACCESS_KEY_ID=${S3_ACCESS_KEY:-teachstream}
+export AWS_SECRET_ACCESS_KEY=${S3_SECRET_KEY:-teachstream-secret}
+export AWS_REGION=${S3_REGION:-us-east-1}
+export PATH="$ROOT/.venv/bin:\$PATH"
+ENV
+}
+
+worker_pid() { cat "$TS_STACK/run/$1.pid" 2>/dev/null || true; }
+worker_running() { local pid; pid=$(worker_pid "$1"); [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; }
+
+start_worker() { # start_worker NAME ARGS...
+  local name=$1; shift
+  if worker_running "$name"; then say "$name worker already running"; return; fi
+  ( cd "$ROOT" && set -a && . "$TS_STACK/env" && set +a &&
+    TEACHSTREAM_STREAMS_DATA_DIR="$TS_STACK/data/streams" exec "$TS" "$@" >>"$TS_STACK/logs/$name.log" 2>&1 ) &
+  echo $! > "$TS_STACK/run/$name.pid"
+  sleep 1
+  worker_running "$name" || die "the $name worker stopped at once; see $TS_STACK/logs/$name.log"
+  say "$name worker started (log: .stack/logs/$name.log)"
+}
+
+stop_worker() {
+  local pid; pid=$(worker_pid "$1")
+  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -KILL "$pid" 2>/dev/null || true
+    say "$1 worker stopped"
+  fi
+  rm -f "$TS_STACK/run/$1.pid"
+}
+
+case "${1:-}" in
+  up)
+    [[ -x "$TS" ]] || die "the Python environment is missing; run \`make setup\` first"
+    ports
+    check_free kafka "$KAFKA_PORT" "$HERE/kafka.sh"
+    check_free kafka-controller "$KAFKA_CONTROLLER_PORT" "$HERE/kafka.sh"
+    check_free s3 "$S3_PORT" "$HERE/s3.sh"
+    start=$(date +%s%N)
+    "$HERE/kafka.sh" start
+    "$HERE/s3.sh" start
+    write_env
+    ( set -a && . "$TS_STACK/env" && set +a && "$TS" provision ) | sed 's/^/stack: /'
+    if [[ "${STACK_WORKERS:-1}" != 0 ]]; then
+      start_worker streams streams
+      start_worker sink sink
+    fi
+    ms=$(( ($(date +%s%N) - start) / 1000000 ))
+    say "up in $((ms / 1000)).$(( (ms % 1000) / 100 ))s: Kafka 127.0.0.1:$KAFKA_PORT, S3 http://127.0.0.1:$S3_PORT"
+    say "load its settings with: . .stack/env    stop it with: make stack-down"
+    ;;
+  down)
+    ports
+    stop_worker sink
+    stop_worker streams
+    "$HERE/s3.sh" stop
+    "$HERE/kafka.sh" stop
+    ;;
+  status)
+    ports
+    rc=0
+    "$HERE/kafka.sh" status && say "kafka: running on $KAFKA_PORT" || { say "kafka: stopped"; rc=1; }
+    "$HERE/s3.sh" status && say "s3: running on $S3_PORT" || { say "s3: stopped"; rc=1; }
+    for w in streams sink; do worker_running "$w" && say "$w worker: running" || say "$w worker: stopped"; done
+    exit $rc
+    ;;
+  *)
+    echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

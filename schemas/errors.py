@@ -1,0 +1,54 @@
+"""The one exception tree of teachstream (pure core).
+
+    TeachstreamError                  anything teachstream raises on purpose
+    ├── ConfigError                   a setting is missing or invalid
+    ├── CodecError                    a record could not be encoded or decoded
+    │   ├── BadFrameError             bytes in no known framing, truncated, or a corrupt body
+    │   ├── UnknownSchemaError        a fingerprint or registry id we do not ship
+    │   └── WrongRecordTypeError      a valid record, but not the type the caller expects
+    └── ServiceUnavailableError       Kafka or S3 cannot be reached, or refuses us
+        ├── BrokerUnavailableError
+        └── StorageUnavailableError
+
+Third-party errors are translated at the edges with ``raise ... from exc``.
+Per-record failures become dead-letter records with ``str(error)`` as the reason;
+process-level failures stop the process with that sentence.
+"""
+
+from __future__ import annotations
+
+
+class TeachstreamError(Exception):
+    """Base of every error teachstream raises on purpose; its message is for an operator."""
+
+
+class ConfigError(TeachstreamError):
+    """A setting is missing or invalid."""
+
+
+class CodecError(TeachstreamError):
+    """A record could not be encoded or decoded."""
+
+
+class BadFrameError(CodecError):
+    """The bytes are not a record in a framing we know, or the body is corrupt."""
+
+
+class UnknownSchemaError(CodecError):
+    """The record names a schema (fingerprint or registry id) that we do not know."""
+
+
+class WrongRecordTypeError(CodecError):
+    """The record decoded, but it is not of the type the caller expected."""
+
+
+class ServiceUnavailableError(TeachstreamError):
+    """A service the command needs cannot be reached."""
+
+
+class BrokerUnavailableError(ServiceUnavailableError):
+    """The Kafka broker cannot be reached."""
+
+
+class StorageUnavailableError(ServiceUnavailableError):
+    """The S3 endpoint cannot be reached or refuses access."""

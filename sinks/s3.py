@@ -1,0 +1,104 @@
+"""S3 access with boto3: client, bucket checks, uploads that wait out outages (edge)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+from mypy_boto3_s3 import S3Client
+
+from schemas.errors import StorageUnavailableError
+from teachstream.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def s3_client(settings: Settings) -> S3Client:
+    secret = settings.aws_secret_access_key.get_secret_value() if settings.aws_secret_access_key else None
+    return boto3.client(
+        "s3",
+        endpoint_url=settings.s3_endpoint,
+        aws_access_key_id=settings.aws_access_key_id,
+        aws_secret_access_key=secret,
+        region_name=settings.aws_region,
+        config=Config(
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=60,
+            s3={"addressing_style": "path"},
+        ),
+    )
+
+
+def where(settings: Settings) -> str:
+    return f"s3://{settings.s3_bucket} at {settings.s3_endpoint or 'AWS'}"
+
+
+def check_bucket(client: S3Client, settings: Settings) -> None:
+    """Raise a clear :class:`StorageUnavailableError` if the bucket cannot be used."""
+    try:
+        client.head_bucket(Bucket=settings.s3_bucket)
+    except EndpointConnectionError as exc:
+        raise StorageUnavailableError(
+            f"cannot reach S3 at {settings.s3_endpoint}; is the stack running? "
+            "Start it with `make stack-up` and load its settings with `. .stack/env`"
+        ) from exc
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in {"404", "NoSuchBucket"}:
+            raise StorageUnavailableError(
+                f"bucket {settings.s3_bucket} does not exist at {settings.s3_endpoint or 'AWS'}; "
+                "create it with `teachstream provision` or set TEACHSTREAM_S3_BUCKET"
+            ) from exc
+        if code in {"403", "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch"}:
+            raise StorageUnavailableError(
+                f"access to {where(settings)} was denied ({code}); check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+            ) from exc
+        raise StorageUnavailableError(f"S3 refused {where(settings)}: {exc}") from exc
+
+
+def ensure_bucket(client: S3Client, settings: Settings) -> bool:
+    """Create the bucket if missing; True if it was created."""
+    try:
+        check_bucket(client, settings)
+        return False
+    except StorageUnavailableError as exc:
+        if "does not exist" not in str(exc):
+            raise
+    client.create_bucket(Bucket=settings.s3_bucket)
+    return True
+
+
+def put_until_stored(
+    client: S3Client,
+    bucket: str,
+    key: str,
+    body: bytes,
+    content_type: str,
+    keep_trying: Callable[[], bool],
+    sleep: Callable[[float], None] = time.sleep,
+) -> bool:
+    """Upload, waiting out outages with capped backoff; False only if ``keep_trying`` turned false."""
+    delay = 0.5
+    failures = 0
+    while True:
+        try:
+            client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+            if failures:
+                log.info("S3 is back: stored %s after %d failed attempts", key, failures)
+            return True
+        except (BotoCoreError, ClientError) as exc:
+            failures += 1
+            if not keep_trying():
+                return False
+            if failures == 1 or failures % 10 == 0:
+                log.warning(
+                    "S3 upload of %s failed (%s); retrying every %.0fs, nothing is committed meanwhile",
+                    key, type(exc).__name__, min(delay * 2, 10.0),
+                )
+            sleep(delay)
+            delay = min(delay * 2, 10.0)

@@ -1,0 +1,1 @@
+"""Stream processors: consent and app filtering, PII redaction, sessionization (faust edge, pure core)."""

@@ -1,0 +1,42 @@
+"""The faust application: builds the app from settings and wires the stages to topics (edge)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import faust
+
+from schemas.topics import SCREEN_MAX_BYTES
+from streams.settings import StreamsSettings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: StreamsSettings) -> faust.App:
+    """A faust app with raw bytes on every topic; the codec is ours, not faust's."""
+    web: dict[str, Any] = (
+        {"web_enabled": True, "web_port": settings.streams_web_port, "web_bind": "127.0.0.1"}
+        if settings.streams_web_port
+        else {"web_enabled": False}
+    )
+    app = faust.App(
+        settings.streams_app_id,
+        broker=[f"kafka://{b.strip()}" for b in settings.kafka_bootstrap.split(",")],
+        datadir=settings.streams_data_dir,
+        key_serializer="raw",
+        value_serializer="raw",
+        topic_allow_declare=False,  # the project's topics are provisioned with their configs
+        topic_disable_leader=True,
+        producer_max_request_size=SCREEN_MAX_BYTES + 65536,
+        consumer_max_fetch_size=SCREEN_MAX_BYTES + 65536,
+        producer_acks=-1,
+        producer_compression_type="zstd",
+        broker_commit_every=500,
+        broker_commit_interval=1.0,
+        **web,
+    )
+    from streams import agents
+
+    agents.register(app, settings)
+    return app

@@ -1,0 +1,1 @@
+"""The pure decisions of the stream stages: no faust, Kafka or network imports here."""

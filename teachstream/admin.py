@@ -1,0 +1,121 @@
+"""Topic administration on the Kafka cluster with confluent-kafka's AdminClient (edge)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from confluent_kafka import KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+
+from schemas.errors import BrokerUnavailableError, ConfigError
+from schemas.topics import TopicSpec, topic_specs
+from teachstream.settings import Settings
+
+log = logging.getLogger(__name__)
+TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class TopicInfo:
+    """What ``teachstream topics`` shows about one topic."""
+
+    name: str
+    exists: bool
+    partitions: int = 0
+    retention_ms: int | None = None
+    cleanup_policy: str = ""
+    max_message_bytes: int | None = None
+    end_offsets: int = 0  # sum over partitions
+
+
+def admin_client(settings: Settings) -> AdminClient:
+    return AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "socket.timeout.ms": 5000})
+
+
+def existing_topics(settings: Settings, client: AdminClient | None = None) -> dict[str, int]:
+    """Topic name -> partition count; a clear error when the broker cannot be reached."""
+    client = client or admin_client(settings)
+    try:
+        meta = client.list_topics(timeout=TIMEOUT_S)
+    except KafkaException as exc:
+        raise BrokerUnavailableError(
+            f"cannot reach Kafka at {settings.kafka_bootstrap} ({exc.args[0].str() if exc.args else exc}); "
+            "is the stack running? Start it with `make stack-up` and load its settings with `. .stack/env`"
+        ) from exc
+    return {name: len(t.partitions) for name, t in meta.topics.items()}
+
+
+def ensure_topics(settings: Settings, specs: tuple[TopicSpec, ...] | None = None) -> list[str]:
+    """Create the project topics that are missing; returns the names created."""
+    client = admin_client(settings)
+    have = existing_topics(settings, client)
+    wanted = [s for s in (specs or topic_specs()) if settings.topic(s.name) not in have]
+    if not wanted:
+        return []
+    futures = client.create_topics(
+        [NewTopic(settings.topic(s.name), s.partitions, 1, config=dict(s.config)) for s in wanted],
+        operation_timeout=TIMEOUT_S,
+    )
+    created = []
+    for name, future in futures.items():
+        try:
+            future.result()
+            created.append(name)
+        except KafkaException as exc:
+            if "TOPIC_ALREADY_EXISTS" not in str(exc):
+                raise ConfigError(f"could not create topic {name}: {exc}") from exc
+    log.info("created %d topics", len(created))
+    return sorted(created)
+
+
+def describe_topics(settings: Settings, names: list[str]) -> list[TopicInfo]:
+    """Partition counts, retention, cleanup policy and end offsets of ``names``."""
+    client = admin_client(settings)
+    have = existing_topics(settings, client)
+    present = [n for n in names if n in have]
+    configs = {}
+    if present:
+        futures = client.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, n) for n in present])
+        for resource, future in futures.items():
+            configs[resource.name] = {k: v.value for k, v in future.result().items()}
+    ends = _end_offsets(settings, {n: have[n] for n in present})
+    out = []
+    for name in names:
+        if name not in have:
+            out.append(TopicInfo(name, exists=False))
+            continue
+        cfg = configs.get(name, {})
+        retention = cfg.get("retention.ms")
+        max_bytes = cfg.get("max.message.bytes")
+        out.append(
+            TopicInfo(
+                name=name,
+                exists=True,
+                partitions=have[name],
+                retention_ms=int(retention) if retention else None,
+                cleanup_policy=cfg.get("cleanup.policy", ""),
+                max_message_bytes=int(max_bytes) if max_bytes else None,
+                end_offsets=ends.get(name, 0),
+            )
+        )
+    return out
+
+
+def _end_offsets(settings: Settings, partitions: dict[str, int]) -> dict[str, int]:
+    from confluent_kafka import Consumer
+
+    consumer = Consumer(
+        {"bootstrap.servers": settings.kafka_bootstrap, "group.id": "teachstream-admin", "enable.auto.commit": False}
+    )
+    try:
+        totals: dict[str, int] = {}
+        for name, count in partitions.items():
+            total = 0
+            for p in range(count):
+                _, high = consumer.get_watermark_offsets(TopicPartition(name, p), timeout=TIMEOUT_S)
+                total += max(high, 0)
+            totals[name] = total
+        return totals
+    finally:
+        consumer.close()

@@ -1,0 +1,201 @@
+"""The ``teachstream`` command line (edge): one group, one settings model per command.
+
+Every operator mistake ends in one sentence on stderr (what failed, why, what to do)
+and exit status 1; a traceback means a bug in teachstream.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from schemas.errors import TeachstreamError
+from schemas.topics import TOPIC_NAMES, spec_for
+from teachstream.settings import Settings, load
+
+
+class Context:
+    def __init__(self, config: Path | None) -> None:
+        self.config = config
+
+    def settings(self, cls: type[Any] = Settings, **overrides: Any) -> Any:
+        settings = load(cls, self.config, **overrides)
+        logging.basicConfig(
+            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        )
+        return settings
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", type=click.Path(path_type=Path), envvar="TEACHSTREAM_CONFIG",
+              help="TOML file with settings (flags and TEACHSTREAM_* variables win over it).")
+@click.version_option(package_name="teachstream")
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None) -> None:
+    """teachstream: consented, redacted computer-use trajectories, from devices through Kafka to S3.
+
+    Settings come from flags, TEACHSTREAM_* environment variables (`. .stack/env` sets them
+    for the local stack) and an optional TOML file.
+    """
+    ctx.obj = Context(config)
+
+
+@cli.command()
+@click.argument("topic")
+@click.option("--from-beginning", is_flag=True, help="Start at the oldest record instead of the last ones.")
+@click.option("-f", "--follow", is_flag=True, help="Keep waiting for new records.")
+@click.option("-n", "--last", default=10, show_default=True, help="Records to show per partition without --from-beginning.")
+@click.option("--max", "max_records", type=int, help="Stop after this many records.")
+@pass_ctx
+def tail(ctx: Context, topic: str, from_beginning: bool, follow: bool, last: int, max_records: int | None) -> None:
+    """Print decoded records of TOPIC as JSON lines (bytes as size and hash).
+
+    TOPIC is a project topic name such as interactions.clean; the configured prefix is added.
+    """
+    from schemas.codec import Codec
+    from teachstream.tail import TailRequest
+    from teachstream.tail import tail as run_tail
+
+    settings = ctx.settings()
+    name = settings.topic(topic) if spec_for(topic) else topic
+    request = TailRequest(name, from_beginning, follow, last, max_records)
+    run_tail(settings, request, Codec.from_url(settings.schema_registry_url), lambda line: click.echo(line))
+
+
+@cli.command()
+@click.argument("names", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@pass_ctx
+def topics(ctx: Context, names: tuple[str, ...], as_json: bool) -> None:
+    """List the project topics with partitions, retention, cleanup policy and end offsets."""
+    from teachstream.admin import describe_topics
+
+    settings = ctx.settings()
+    wanted = [settings.topic(n) if spec_for(n) else n for n in (names or TOPIC_NAMES)]
+    infos = describe_topics(settings, wanted)
+    if as_json:
+        click.echo(json.dumps([vars(i) for i in infos], indent=2))
+        return
+    click.echo(f"{'topic':<32} {'parts':>5} {'retention':>10} {'cleanup':<8} {'max.msg':>9} {'records':>10}")
+    for i in infos:
+        if not i.exists:
+            click.echo(f"{i.name:<32} missing: run `teachstream provision`")
+            continue
+        click.echo(f"{i.name:<32} {i.partitions:>5} {_duration(i.retention_ms):>10} {i.cleanup_policy:<8} "
+                   f"{_size(i.max_message_bytes):>9} {i.end_offsets:>10}")
+    if any(not i.exists for i in infos):
+        sys.exit(1)
+
+
+@cli.command()
+@pass_ctx
+def provision(ctx: Context) -> None:
+    """Create the missing project topics (with their configs) and the S3 bucket."""
+    from sinks.s3 import ensure_bucket, s3_client
+    from teachstream.admin import ensure_topics
+
+    settings = ctx.settings()
+    created = ensure_topics(settings)
+    click.echo(f"topics: {len(created)} created" + (f" ({', '.join(created)})" if created else ", all present"))
+    if settings.s3_endpoint or settings.aws_access_key_id:
+        made = ensure_bucket(s3_client(settings), settings)
+        click.echo(f"bucket s3://{settings.s3_bucket}: {'created' if made else 'present'}")
+
+
+@cli.command()
+@click.option("--web-port", type=int, help="Serve faust's web views and health check on this port.")
+@pass_ctx
+def streams(ctx: Context, web_port: int | None) -> None:
+    """Run the stream worker: raw topics to clean topics, bad records to the dead-letter topic."""
+    from streams.app import create_app
+    from streams.settings import StreamsSettings
+
+    settings = ctx.settings(StreamsSettings, streams_web_port=web_port)
+    from teachstream.admin import existing_topics
+
+    have = existing_topics(settings)
+    missing = [settings.topic(t) for t in ("interactions.raw", "screens.raw", "interactions.clean",
+                                            "screens.clean", "deadletter") if settings.topic(t) not in have]
+    if missing:
+        raise TeachstreamError(f"topics {', '.join(missing)} do not exist; create them with `teachstream provision`")
+    import faust
+
+    app = create_app(settings)
+    worker = faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True)
+    worker.execute_from_commandline()
+
+
+@cli.command()
+@click.option("--until-idle", type=float, help="Exit after this many seconds without records (for batch runs).")
+@pass_ctx
+def sink(ctx: Context, until_idle: float | None) -> None:
+    """Run the S3 writer: clean records to deterministic S3 objects, offsets committed after upload."""
+    from sinks.settings import SinkSettings
+    from sinks.worker import SinkWorker
+
+    settings = ctx.settings(SinkSettings)
+    stats = SinkWorker(settings).run(idle_exit_s=until_idle)
+    for key in stats.keys:
+        click.echo(f"s3://{settings.s3_bucket}/{key}")
+    click.echo(f"sink: {stats.records} records in {stats.objects} objects ({_size(stats.bytes)}), "
+               f"{stats.dead_letters} dead letters", err=True)
+
+
+@cli.command()
+@click.option("--devices", default=3, show_default=True, help="Simulated devices (one person each).")
+@click.option("--duration", default=10.0, show_default=True, help="Seconds of activity per device.")
+@click.option("--seed", default=7, show_default=True, help="Random seed: the same seed gives the same activity.")
+@click.option("--fast", is_flag=True, help="Publish as fast as possible instead of in real time.")
+@pass_ctx
+def simulate(ctx: Context, devices: int, duration: float, seed: int, fast: bool) -> None:
+    """Publish realistic synthetic activity of DEVICES people to interactions.raw and screens.raw."""
+    from producers.simulator import run_simulation
+    from teachstream.admin import existing_topics
+
+    settings = ctx.settings()
+    have = existing_topics(settings)
+    for topic in ("interactions.raw", "screens.raw"):
+        if settings.topic(topic) not in have:
+            raise TeachstreamError(f"topic {settings.topic(topic)} does not exist; create it with `teachstream provision`")
+    result = run_simulation(settings, devices, duration, seed, realtime=not fast)
+    click.echo(f"simulated {result.devices} devices: {result.events} events and {result.frames} frames published")
+
+
+def _duration(ms: int | None) -> str:
+    if ms is None or ms < 0:
+        return "forever"
+    hours = ms / 3_600_000
+    return f"{hours / 24:g}d" if hours >= 24 else f"{hours:g}h"
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}"
+        n = n / 1024  # type: ignore[assignment]
+    return str(n)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except TeachstreamError as exc:
+        click.echo(f"teachstream: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,107 @@
+"""Settings: flags, ``TEACHSTREAM_*`` environment variables and an optional TOML file (edge).
+
+One model per component subclasses :class:`Settings`; each command builds its model once
+with :func:`load` and passes it down. Nothing else reads ``os.environ``. Precedence:
+flags, then environment, then the TOML file (``--config`` or ``TEACHSTREAM_CONFIG``), then
+defaults. Secrets are ``SecretStr`` and never logged.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from schemas.errors import ConfigError
+
+_TOML_FILE: ContextVar[Path | None] = ContextVar("teachstream_toml_file", default=None)
+S = TypeVar("S", bound="Settings")
+
+
+class Settings(BaseSettings):
+    """What every teachstream command needs to find Kafka, S3 and its topics."""
+
+    model_config = SettingsConfigDict(env_prefix="TEACHSTREAM_", extra="ignore", frozen=True)
+
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="host:port of the Kafka brokers")
+    schema_registry_url: str | None = Field(None, description="Confluent framing via this registry when set")
+    topic_prefix: str = Field("", description="prefix of every topic name (isolates tests and tenants)")
+    s3_endpoint: str | None = Field(None, description="S3 endpoint URL; None means AWS")
+    s3_bucket: str = "teachstream"
+    s3_prefix: str = Field("", description="key prefix inside the bucket")
+    aws_access_key_id: str | None = Field(None, validation_alias=AliasChoices("AWS_ACCESS_KEY_ID"))
+    aws_secret_access_key: SecretStr | None = Field(None, validation_alias=AliasChoices("AWS_SECRET_ACCESS_KEY"))
+    aws_region: str = Field("us-east-1", validation_alias=AliasChoices("AWS_REGION", "TEACHSTREAM_AWS_REGION"))
+    pseudonym_key: SecretStr = Field(
+        SecretStr("teachstream-local-dev-key"),
+        description="HMAC key for user and device pseudonyms; set a real secret in production",
+    )
+    log_level: str = "INFO"
+
+    @field_validator("kafka_bootstrap")
+    @classmethod
+    def _bootstrap(cls, value: str) -> str:
+        for server in value.split(","):
+            host, _, port = server.strip().rpartition(":")
+            if not host or not port.isdigit():
+                raise ValueError(f"{server!r} is not host:port")
+        return value
+
+    @field_validator("s3_endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"{value!r} must start with http:// or https://")
+        return value or None
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value.upper()
+
+    def topic(self, name: str) -> str:
+        """The real name of project topic ``name`` under this deployment's prefix."""
+        return f"{self.topic_prefix}{name}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_file = _TOML_FILE.get()
+        if toml_file is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_file))
+        return tuple(sources)
+
+
+def load(cls: type[S], config_file: Path | None = None, **overrides: Any) -> S:
+    """Build settings ``cls`` or raise a :class:`ConfigError` naming the bad setting."""
+    if config_file is not None and not config_file.is_file():
+        raise ConfigError(f"config file {config_file} does not exist; pass an existing TOML file to --config")
+    token = _TOML_FILE.set(config_file)
+    try:
+        return cls(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "settings"
+        raise ConfigError(
+            f"setting {field} (TEACHSTREAM_{field.upper()}) is invalid: {first['msg']}; "
+            "fix the flag, environment variable or config file"
+        ) from exc
+    finally:
+        _TOML_FILE.reset(token)

@@ -1,0 +1,111 @@
+"""``teachstream tail``: print decoded records of a topic as JSON lines (edge).
+
+Like ``tail``: without flags it prints the last records and stops; ``--from-beginning``
+starts at the oldest record; ``--follow`` keeps waiting for new ones.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
+
+from schemas.codec import Codec
+from schemas.errors import CodecError, ConfigError
+from teachstream.admin import TIMEOUT_S, existing_topics
+from teachstream.render import record_line
+from teachstream.settings import Settings
+
+
+_CATCH_UP_IDLE_S = 5.0
+
+
+@dataclass(frozen=True)
+class TailRequest:
+    topic: str
+    from_beginning: bool = False
+    follow: bool = False
+    last: int = 10
+    max_records: int | None = None
+    idle_timeout_s: float | None = None  # with follow: stop after this long without records
+
+
+def tail(settings: Settings, request: TailRequest, codec: Codec, emit: Callable[[str], None]) -> int:
+    """Print records; returns how many were printed."""
+    partitions = existing_topics(settings).get(request.topic)
+    if partitions is None:
+        raise ConfigError(
+            f"topic {request.topic} does not exist; list the project topics with `teachstream topics`"
+        )
+    consumer = Consumer(
+        {
+            "bootstrap.servers": settings.kafka_bootstrap,
+            "group.id": f"teachstream-tail-{uuid.uuid4().hex[:8]}",
+            "enable.auto.commit": False,
+            "fetch.message.max.bytes": 16 * 1024 * 1024 + 1024,
+        }
+    )
+    try:
+        stops = _assign(consumer, request, partitions)
+        printed = 0
+        for msg in _messages(consumer, stops, request):
+            emit(_line(codec, msg))
+            printed += 1
+            if request.max_records is not None and printed >= request.max_records:
+                break
+        return printed
+    finally:
+        consumer.close()
+
+
+def _assign(consumer: Consumer, request: TailRequest, partitions: int) -> dict[int, int]:
+    """Assign every partition at its start offset; returns the end offset of those with records to read."""
+    assignment, stops = [], {}
+    per_partition = request.max_records if request.max_records is not None else request.last
+    for p in range(partitions):
+        low, high = consumer.get_watermark_offsets(TopicPartition(request.topic, p), timeout=TIMEOUT_S)
+        if request.from_beginning:
+            start = low
+        else:
+            start = max(low, high - per_partition) if not request.follow else high
+        if start < high:
+            stops[p] = high
+        assignment.append(TopicPartition(request.topic, p, start if start >= 0 else OFFSET_BEGINNING))
+    consumer.assign(assignment)
+    return stops
+
+
+def _messages(consumer: Consumer, stops: dict[int, int], request: TailRequest) -> Iterator[Message]:
+    pending = set(stops)
+    idle = 0.0
+    while request.follow or pending:
+        msg = consumer.poll(0.5)
+        if msg is None:
+            idle += 0.5
+            # compacted or aborted records can leave gaps at the end: give up waiting after a while
+            limit = request.idle_timeout_s if request.follow else _CATCH_UP_IDLE_S
+            if limit is not None and idle >= limit:
+                return
+            continue
+        if msg.error():
+            if msg.error().code() == KafkaError._PARTITION_EOF:
+                continue
+            raise ConfigError(f"reading {request.topic} failed: {msg.error().str()}")
+        idle = 0.0
+        partition, offset = msg.partition(), msg.offset()
+        if not request.follow and offset >= stops.get(partition, 0) - 1:
+            pending.discard(partition)
+            if offset >= stops.get(partition, 0):
+                continue
+        yield msg
+
+
+def _line(codec: Codec, msg: Message) -> str:
+    value = msg.value() or b""
+    try:
+        decoded = codec.decode(value)
+    except CodecError as exc:
+        return record_line(msg.topic(), msg.partition(), msg.offset(), msg.key(), None, None, error=str(exc))
+    return record_line(msg.topic(), msg.partition(), msg.offset(), msg.key(), decoded.short_name, decoded.value)

@@ -1,0 +1,85 @@
+"""The pass-through decision, JSON rendering of records, and settings validation."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from schemas import Codec, ConfigError
+from schemas.control import DeadLetter
+from schemas.events import InteractionEvent, KeyEvent, WindowContext
+from schemas.records import to_avro
+from streams.core.triage import Forward, RecordMeta, triage
+from teachstream.render import record_line
+from teachstream.settings import Settings, load
+
+NOW = datetime(2026, 11, 26, tzinfo=UTC)
+META = RecordMeta("interactions.raw", 2, 40, b"d-1")
+EVENT = InteractionEvent("d-1", "u-1", 1, NOW, KeyEvent(True, "a", "a"), WindowContext("xterm", "t"))
+
+
+def test_valid_record_is_forwarded_unchanged() -> None:
+    codec = Codec()
+    data = codec.encode("InteractionEvent", to_avro(EVENT))
+    outcome = triage(codec, "InteractionEvent", data, META, "interactions.decode", NOW)
+    assert isinstance(outcome, Forward)
+    assert outcome.value is data
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [(b"garbage", "known framing"), (None, "no value"), (b"\xc3\x01" + b"\x00" * 8, "not one of")],
+)
+def test_bad_record_becomes_a_dead_letter_with_reason_and_origin(value: bytes | None, words: str) -> None:
+    outcome = triage(Codec(), "InteractionEvent", value, META, "interactions.decode", NOW)
+    assert isinstance(outcome, DeadLetter)
+    assert words in outcome.reason and "interactions.raw[2]@40" in outcome.reason
+    assert (outcome.topic, outcome.partition, outcome.offset, outcome.key) == ("interactions.raw", 2, 40, b"d-1")
+    assert outcome.original == (value or b"")
+    assert outcome.stage == "interactions.decode"
+
+
+def test_wrong_record_type_on_a_topic_is_dead_lettered() -> None:
+    codec = Codec()
+    letter = DeadLetter("s", "r", "E", "t", 0, 0, b"", NOW)
+    data = codec.encode("DeadLetter", to_avro(letter))
+    outcome = triage(codec, "InteractionEvent", data, META, "interactions.decode", NOW)
+    assert isinstance(outcome, DeadLetter) and outcome.error_type == "WrongRecordTypeError"
+
+
+def test_record_line_shows_bytes_as_size_and_hash_and_unions_as_types() -> None:
+    line = json.loads(record_line("t", 0, 1, b"k", "X", {"image": b"\x00" * 10, "payload": ("io.teachstream.KeyEvent", {"key": "a"}), "at": NOW}))
+    assert line["value"]["image"] == {"bytes": 10, "sha256": "01d448afd928065458cf670b60f5a594"[:16]}
+    assert line["value"]["payload"] == {"type": "KeyEvent", "key": "a"}
+    assert line["value"]["at"] == "2026-11-26T00:00:00+00:00"
+    assert line["key"] == "k"
+
+
+def test_settings_errors_name_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEACHSTREAM_S3_ENDPOINT", "localhost:9000")
+    with pytest.raises(ConfigError, match=r"TEACHSTREAM_S3_ENDPOINT.*http://"):
+        load(Settings)
+
+
+def test_settings_precedence_flag_env_toml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    toml = tmp_path / "ts.toml"
+    toml.write_text('kafka_bootstrap = "toml:1"\ns3_bucket = "from-toml"\ntopic_prefix = "toml."\n')
+    monkeypatch.setenv("TEACHSTREAM_S3_BUCKET", "from-env")
+    settings = load(Settings, toml, topic_prefix="flag.")
+    assert (settings.kafka_bootstrap, settings.s3_bucket, settings.topic_prefix) == ("toml:1", "from-env", "flag.")
+    assert settings.topic("deadletter") == "flag.deadletter"
+
+
+def test_missing_config_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load(Settings, tmp_path / "nope.toml")
+
+
+def test_secrets_are_not_in_the_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "hunter2")
+    monkeypatch.setenv("TEACHSTREAM_PSEUDONYM_KEY", "k3y")
+    text = repr(load(Settings))
+    assert "hunter2" not in text and "k3y" not in text
