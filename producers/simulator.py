@@ -52,7 +52,9 @@ def run_simulation(
                 time.sleep(wait)
         key = item.device_id.encode()
         if isinstance(item, FrameRequest):
-            publisher.publish(frames_topic, key, codec.encode("ScreenFrame", to_avro(_frame(item, scale)), frames_topic))
+            publisher.publish(
+                frames_topic, key, codec.encode("ScreenFrame", to_avro(_frame(item, scale)), frames_topic)
+            )
             frames += 1
         else:
             publisher.publish(events_topic, key, codec.encode("InteractionEvent", to_avro(item), events_topic))

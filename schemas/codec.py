@@ -17,6 +17,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -144,9 +145,7 @@ class Codec:
     def _read(body: bytes, writer: Any, reader: Any, label: str) -> dict[str, Any]:
         buf = io.BytesIO(body)
         try:
-            value = schemaless_reader(
-                buf, writer, reader, return_record_name=True, return_record_name_override=True
-            )
+            value = schemaless_reader(buf, writer, reader, return_record_name=True, return_record_name_override=True)
         except (EOFError, ValueError, TypeError, IndexError, KeyError, UnicodeDecodeError, OverflowError) as exc:
             raise BadFrameError(f"corrupt {label} body: {type(exc).__name__}: {exc}") from exc
         except Exception as exc:  # fastavro raises its own schema-resolution errors
@@ -157,7 +156,7 @@ class Codec:
             raise BadFrameError(f"{label} body is not a record")
         return value
 
-    def _confluent_schema(self, schema_id: int) -> tuple[str, Any]:
+    def _confluent_schema(self, schema_id: int) -> tuple[str, dict[str, Any]]:
         cached = self._by_id.get(schema_id)
         if cached is not None:
             return cached
@@ -175,7 +174,7 @@ class Codec:
             raise UnknownSchemaError(f"schema id {schema_id} is not an Avro record schema")
         name = raw["name"] if "." in raw["name"] else f"{raw.get('namespace', '')}.{raw['name']}"
         self._registry.latest(name)  # raises UnknownSchemaError for records we do not ship
-        entry = (name, parse_schema(raw, _write_hint=False))
+        entry = (str(name), typing.cast(dict[str, Any], parse_schema(raw, _write_hint=False)))
         self._by_id[schema_id] = entry
         return entry
 

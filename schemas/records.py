@@ -82,12 +82,12 @@ def _in(value: Any, tp: Any) -> Any:
         if isinstance(value, tuple):  # (full_name, dict) for unions of several records
             name, body = value
             for arm in arms:
-                if dataclasses.is_dataclass(arm) and name.endswith("." + arm.AVRO_NAME):  # type: ignore[attr-defined]
-                    return from_avro(arm, body)  # type: ignore[arg-type]
+                if getattr(arm, "AVRO_NAME", None) and name.endswith("." + arm.AVRO_NAME):
+                    return from_avro(arm, body)
             raise ValueError(f"no record class for union branch {name}")
         return _in(value, arms[0]) if len(arms) == 1 else value
-    if dataclasses.is_dataclass(tp) and isinstance(tp, type):
-        return from_avro(tp, value)  # type: ignore[type-var]
+    if isinstance(tp, type) and hasattr(tp, "AVRO_NAME"):
+        return from_avro(tp, value)
     origin = typing.get_origin(tp)
     if origin is tuple:
         item_tp = typing.get_args(tp)[0]

@@ -32,12 +32,22 @@ def topic_specs(raw_retention_ms: int = DAY_MS) -> tuple[TopicSpec, ...]:
     """Every project topic; raw topics keep data for ``raw_retention_ms`` (default 24 h)."""
     big = {"max.message.bytes": str(SCREEN_MAX_BYTES)}
     return (
-        TopicSpec("interactions.raw", "InteractionEvent", 6, _delete(raw_retention_ms), "agents' input events, unredacted"),
+        TopicSpec(
+            "interactions.raw", "InteractionEvent", 6, _delete(raw_retention_ms), "agents' input events, unredacted"
+        ),
         TopicSpec("screens.raw", "ScreenFrame", 6, _delete(raw_retention_ms, **big), "agents' JPEG frames, unredacted"),
-        TopicSpec("interactions.clean", "InteractionEvent", 6, _delete(7 * DAY_MS), "consented, filtered, redacted events"),
+        TopicSpec(
+            "interactions.clean", "InteractionEvent", 6, _delete(7 * DAY_MS), "consented, filtered, redacted events"
+        ),
         TopicSpec("screens.clean", "ScreenFrame", 6, _delete(7 * DAY_MS, **big), "consented, redacted frames"),
         TopicSpec("trajectories", "Trajectory", 6, _delete(7 * DAY_MS, **big), "closed sessions"),
-        TopicSpec("deadletter", "DeadLetter", 3, _delete(14 * DAY_MS, **big), "records a stage gave up on, with the reason (restricted)"),
+        TopicSpec(
+            "deadletter",
+            "DeadLetter",
+            3,
+            _delete(14 * DAY_MS, **big),
+            "records a stage gave up on, with the reason (restricted)",
+        ),
         TopicSpec("control.policy", "Policy", 1, _compact(), "the capture policy"),
         TopicSpec("control.consent", "ConsentRecord", 3, _compact(), "consent ledger, one record per person"),
         TopicSpec("control.erasure", "ErasureRequest", 1, _compact(), "erasure requests"),
@@ -50,5 +60,5 @@ TOPIC_NAMES = tuple(t.name for t in topic_specs())
 
 def spec_for(name: str, prefix: str = "") -> TopicSpec | None:
     """The spec of a (possibly prefixed) topic name, or None if it is not a project topic."""
-    base = name[len(prefix):] if prefix and name.startswith(prefix) else name
+    base = name[len(prefix) :] if prefix and name.startswith(prefix) else name
     return next((t for t in topic_specs() if t.name == base), None)

@@ -98,7 +98,9 @@ def put_until_stored(
             if failures == 1 or failures % 10 == 0:
                 log.warning(
                     "S3 upload of %s failed (%s); retrying every %.0fs, nothing is committed meanwhile",
-                    key, type(exc).__name__, min(delay * 2, 10.0),
+                    key,
+                    type(exc).__name__,
+                    min(delay * 2, 10.0),
                 )
             sleep(delay)
             delay = min(delay * 2, 10.0)

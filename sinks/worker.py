@@ -79,8 +79,9 @@ class SinkWorker:
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
         self.consumer.subscribe(list(self.topics), on_revoke=self._on_revoke)
-        log.info("sink started: %s -> s3://%s/%s", ", ".join(self.topics), self.settings.s3_bucket,
-                 self.settings.s3_prefix)
+        log.info(
+            "sink started: %s -> s3://%s/%s", ", ".join(self.topics), self.settings.s3_bucket, self.settings.s3_prefix
+        )
         last_record = self.clock()
         try:
             while self.running:
@@ -105,7 +106,8 @@ class SinkWorker:
             if error.code() != KafkaError._PARTITION_EOF:
                 log.warning("Kafka reported %s while consuming; continuing", error.str())
             return False
-        batch = self.batcher.add(msg.topic(), msg.partition(), msg.offset(), msg.value() or b"", self.clock())
+        topic, partition, offset = msg.topic() or "", msg.partition() or 0, msg.offset() or 0
+        batch = self.batcher.add(topic, partition, offset, msg.value() or b"", self.clock())
         if batch is not None:
             self._flush(batch)
         return True
@@ -124,8 +126,9 @@ class SinkWorker:
         key = batch_key(self.settings.s3_prefix, base, batch.partition, batch.first_offset, self.format.extension)
         if records:
             body = self.format.serialize(schema, records)
-            if not put_until_stored(self.s3, self.settings.s3_bucket, key, body, self.format.content_type,
-                                    keep_trying=lambda: self.running):
+            if not put_until_stored(
+                self.s3, self.settings.s3_bucket, key, body, self.format.content_type, keep_trying=lambda: self.running
+            ):
                 log.warning("stopping with %s not uploaded; its records will be read again", key)
                 return
             self.stats.objects += 1

@@ -36,7 +36,7 @@ def register(app: faust.App, settings: StreamsSettings) -> None:
             _pass_through(codec, record, sink, deadletter, f"{base}.decode")
         )
 
-    @app.timer(interval=30.0)
+    @app.timer(interval=30.0)  # type: ignore[untyped-decorator]
     async def report() -> None:
         if counters:
             log.info("stream counters: %s", ", ".join(f"{k}={v}" for k, v in sorted(counters.items())))
@@ -57,7 +57,7 @@ def _pass_through(codec: Codec, record: str, sink: Any, deadletter: Any, stage: 
                 log.warning("dead-lettered a record: %s", _reason(outcome))
             yield None
 
-    agent.__name__ = stage.replace(".", "_")
+    agent.__name__ = agent.__qualname__ = stage.replace(".", "_")
     return agent
 
 

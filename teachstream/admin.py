@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from confluent_kafka import KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic  # type: ignore[attr-defined]
 
 from schemas.errors import BrokerUnavailableError, ConfigError
 from schemas.topics import TopicSpec, topic_specs
@@ -65,7 +65,7 @@ def ensure_topics(settings: Settings, specs: tuple[TopicSpec, ...] | None = None
         except KafkaException as exc:
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise ConfigError(f"could not create topic {name}: {exc}") from exc
-    log.info("created %d topics", len(created))
+    log.debug("created %d topics", len(created))
     return sorted(created)
 
 

@@ -35,8 +35,12 @@ pass_ctx = click.make_pass_decorator(Context)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", type=click.Path(path_type=Path), envvar="TEACHSTREAM_CONFIG",
-              help="TOML file with settings (flags and TEACHSTREAM_* variables win over it).")
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path),
+    envvar="TEACHSTREAM_CONFIG",
+    help="TOML file with settings (flags and TEACHSTREAM_* variables win over it).",
+)
 @click.version_option(package_name="teachstream")
 @click.pass_context
 def cli(ctx: click.Context, config: Path | None) -> None:
@@ -52,7 +56,9 @@ def cli(ctx: click.Context, config: Path | None) -> None:
 @click.argument("topic")
 @click.option("--from-beginning", is_flag=True, help="Start at the oldest record instead of the last ones.")
 @click.option("-f", "--follow", is_flag=True, help="Keep waiting for new records.")
-@click.option("-n", "--last", default=10, show_default=True, help="Records to show per partition without --from-beginning.")
+@click.option(
+    "-n", "--last", default=10, show_default=True, help="Records to show per partition without --from-beginning."
+)
 @click.option("--max", "max_records", type=int, help="Stop after this many records.")
 @pass_ctx
 def tail(ctx: Context, topic: str, from_beginning: bool, follow: bool, last: int, max_records: int | None) -> None:
@@ -67,7 +73,7 @@ def tail(ctx: Context, topic: str, from_beginning: bool, follow: bool, last: int
     settings = ctx.settings()
     name = settings.topic(topic) if spec_for(topic) else topic
     request = TailRequest(name, from_beginning, follow, last, max_records)
-    run_tail(settings, request, Codec.from_url(settings.schema_registry_url), lambda line: click.echo(line))
+    run_tail(settings, request, Codec.from_url(settings.schema_registry_url), click.echo)
 
 
 @cli.command()
@@ -89,8 +95,10 @@ def topics(ctx: Context, names: tuple[str, ...], as_json: bool) -> None:
         if not i.exists:
             click.echo(f"{i.name:<32} missing: run `teachstream provision`")
             continue
-        click.echo(f"{i.name:<32} {i.partitions:>5} {_duration(i.retention_ms):>10} {i.cleanup_policy:<8} "
-                   f"{_size(i.max_message_bytes):>9} {i.end_offsets:>10}")
+        click.echo(
+            f"{i.name:<32} {i.partitions:>5} {_duration(i.retention_ms):>10} {i.cleanup_policy:<8} "
+            f"{_size(i.max_message_bytes):>9} {i.end_offsets:>10}"
+        )
     if any(not i.exists for i in infos):
         sys.exit(1)
 
@@ -122,8 +130,11 @@ def streams(ctx: Context, web_port: int | None) -> None:
     from teachstream.admin import existing_topics
 
     have = existing_topics(settings)
-    missing = [settings.topic(t) for t in ("interactions.raw", "screens.raw", "interactions.clean",
-                                            "screens.clean", "deadletter") if settings.topic(t) not in have]
+    missing = [
+        settings.topic(t)
+        for t in ("interactions.raw", "screens.raw", "interactions.clean", "screens.clean", "deadletter")
+        if settings.topic(t) not in have
+    ]
     if missing:
         raise TeachstreamError(f"topics {', '.join(missing)} do not exist; create them with `teachstream provision`")
     import faust
@@ -145,8 +156,11 @@ def sink(ctx: Context, until_idle: float | None) -> None:
     stats = SinkWorker(settings).run(idle_exit_s=until_idle)
     for key in stats.keys:
         click.echo(f"s3://{settings.s3_bucket}/{key}")
-    click.echo(f"sink: {stats.records} records in {stats.objects} objects ({_size(stats.bytes)}), "
-               f"{stats.dead_letters} dead letters", err=True)
+    click.echo(
+        f"sink: {stats.records} records in {stats.objects} objects ({_size(stats.bytes)}), "
+        f"{stats.dead_letters} dead letters",
+        err=True,
+    )
 
 
 @cli.command()
@@ -164,7 +178,9 @@ def simulate(ctx: Context, devices: int, duration: float, seed: int, fast: bool)
     have = existing_topics(settings)
     for topic in ("interactions.raw", "screens.raw"):
         if settings.topic(topic) not in have:
-            raise TeachstreamError(f"topic {settings.topic(topic)} does not exist; create it with `teachstream provision`")
+            raise TeachstreamError(
+                f"topic {settings.topic(topic)} does not exist; create it with `teachstream provision`"
+            )
     result = run_simulation(settings, devices, duration, seed, realtime=not fast)
     click.echo(f"simulated {result.devices} devices: {result.events} events and {result.frames} frames published")
 
@@ -199,3 +215,7 @@ def main() -> None:
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -18,7 +18,6 @@ from teachstream.admin import TIMEOUT_S, existing_topics
 from teachstream.render import record_line
 from teachstream.settings import Settings
 
-
 _CATCH_UP_IDLE_S = 5.0
 
 
@@ -36,9 +35,7 @@ def tail(settings: Settings, request: TailRequest, codec: Codec, emit: Callable[
     """Print records; returns how many were printed."""
     partitions = existing_topics(settings).get(request.topic)
     if partitions is None:
-        raise ConfigError(
-            f"topic {request.topic} does not exist; list the project topics with `teachstream topics`"
-        )
+        raise ConfigError(f"topic {request.topic} does not exist; list the project topics with `teachstream topics`")
     consumer = Consumer(
         {
             "bootstrap.servers": settings.kafka_bootstrap,
@@ -66,10 +63,7 @@ def _assign(consumer: Consumer, request: TailRequest, partitions: int) -> dict[i
     per_partition = request.max_records if request.max_records is not None else request.last
     for p in range(partitions):
         low, high = consumer.get_watermark_offsets(TopicPartition(request.topic, p), timeout=TIMEOUT_S)
-        if request.from_beginning:
-            start = low
-        else:
-            start = max(low, high - per_partition) if not request.follow else high
+        start = low if request.from_beginning else max(low, high - per_partition) if not request.follow else high
         if start < high:
             stops[p] = high
         assignment.append(TopicPartition(request.topic, p, start if start >= 0 else OFFSET_BEGINNING))
@@ -89,12 +83,13 @@ def _messages(consumer: Consumer, stops: dict[int, int], request: TailRequest) -
             if limit is not None and idle >= limit:
                 return
             continue
-        if msg.error():
-            if msg.error().code() == KafkaError._PARTITION_EOF:
+        error = msg.error()
+        if error is not None:
+            if error.code() == KafkaError._PARTITION_EOF:
                 continue
-            raise ConfigError(f"reading {request.topic} failed: {msg.error().str()}")
+            raise ConfigError(f"reading {request.topic} failed: {error.str()}")
         idle = 0.0
-        partition, offset = msg.partition(), msg.offset()
+        partition, offset = msg.partition() or 0, msg.offset() or 0
         if not request.follow and offset >= stops.get(partition, 0) - 1:
             pending.discard(partition)
             if offset >= stops.get(partition, 0):
@@ -104,8 +99,9 @@ def _messages(consumer: Consumer, stops: dict[int, int], request: TailRequest) -
 
 def _line(codec: Codec, msg: Message) -> str:
     value = msg.value() or b""
+    where = (msg.topic() or "", msg.partition() or 0, msg.offset() or 0, msg.key())
     try:
         decoded = codec.decode(value)
     except CodecError as exc:
-        return record_line(msg.topic(), msg.partition(), msg.offset(), msg.key(), None, None, error=str(exc))
-    return record_line(msg.topic(), msg.partition(), msg.offset(), msg.key(), decoded.short_name, decoded.value)
+        return record_line(*where, None, None, error=str(exc))
+    return record_line(*where, decoded.short_name, decoded.value)

@@ -9,7 +9,7 @@
 #   deploy/local/kafka.sh status   exit 0 if running, 1 if not
 #
 # Environment (defaults):
-#   KAFKA_VERSION          4.1.1   (3.9.x works too, e.g. KAFKA_VERSION=3.9.1)
+#   KAFKA_VERSION          4.4.0   (3.9.x works too, e.g. KAFKA_VERSION=3.9.1)
 #   TS_CACHE               ${XDG_CACHE_HOME:-$HOME/.cache}/teachstream   jars: $TS_CACHE/kafka-$KAFKA_VERSION/libs
 #   TS_STACK               $PWD/.stack   data $TS_STACK/data/kafka, log $TS_STACK/logs/kafka.log,
 #                                        pid $TS_STACK/run/kafka.pid
@@ -24,8 +24,9 @@ set -euo pipefail
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CONF_DIR=$SCRIPT_DIR/kafka
 
-# Default: the newest 4.x line that faust-streaming 0.15.3 / aiokafka 0.14.0 were checked against.
-KAFKA_VERSION=${KAFKA_VERSION:-4.1.1}
+# Default: the newest Kafka on Maven Central (4.4.0); faust-streaming 0.15.3 + aiokafka 0.14.0
+# (agents, tables/changelogs, exactly_once) and confluent-kafka 2.16.1 were checked against it and 3.9.1.
+KAFKA_VERSION=${KAFKA_VERSION:-4.4.0}
 TS_CACHE=$(realpath -m "${TS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/teachstream}")
 TS_STACK=$(realpath -m "${TS_STACK:-$PWD/.stack}")
 KAFKA_PORT=${KAFKA_PORT:-9092}
@@ -89,7 +90,7 @@ running() {
   [[ $PID =~ ^[0-9]+$ ]] || return 1
   kill -0 "$PID" 2>/dev/null || return 1
   # guard against pid reuse: must be our kafka.Kafka with our properties file
-  tr '\0' '\n' <"/proc/$PID/cmdline" 2>/dev/null | grep -qxF "$PROPS" || return 1
+  tr '\0' '\n' <"/proc/$PID/cmdline" 2>/dev/null | grep -xF "$PROPS" >/dev/null || return 1
 }
 
 java_bin() {
@@ -116,7 +117,7 @@ fetch() {
     rm -rf "$tmp"
     die "could not resolve org.apache.kafka:kafka_2.13:$KAFKA_VERSION from Maven Central (does that version exist? is mvn able to reach the registry?)"
   fi
-  ls "$tmp/libs"/kafka_2.13-"$KAFKA_VERSION".jar >/dev/null 2>&1 || { rm -rf "$tmp"; die "kafka_2.13-$KAFKA_VERSION.jar missing after fetch"; }
+  [[ -f $tmp/libs/kafka_2.13-$KAFKA_VERSION.jar ]] || { rm -rf "$tmp"; die "kafka_2.13-$KAFKA_VERSION.jar missing after fetch"; }
   echo "$KAFKA_VERSION" >"$tmp/VERSION"
   rm -f "$tmp/mvn.log"
   touch "$tmp/.complete"
@@ -188,11 +189,18 @@ format_if_needed() {
   fi
   say "formatting $LOG_DIRS (Kafka $KAFKA_VERSION, cluster id $cid)"
   if ! out=$("$JAVA" -cp "$LIBS/*" "${LOG_OPTS[@]}" kafka.tools.StorageTool format \
-      -t "$cid" -c "$PROPS" 2>&1); then
+      -t "$cid" -c "$PROPS" 2>&1 8>&- 9>&-); then
     echo "$out" >&2
     die "formatting the Kafka storage in $LOG_DIRS failed"
   fi
   echo "$KAFKA_VERSION" >"$FORMATTED_BY"
+}
+
+# the Kafka version that last ran (else formatted) the data dir, or nothing
+data_version() {
+  if [[ -s $LAST_RUN_BY ]]; then cat "$LAST_RUN_BY"
+  elif [[ -s $FORMATTED_BY ]]; then cat "$FORMATTED_BY"
+  fi
 }
 
 # explain a failed start, with a hint when the data dir belongs to another Kafka version
@@ -202,14 +210,13 @@ explain_failure() {
   echo "---- last lines of $LOG ----" >&2
   tail -c +"$((offset + 1))" "$LOG" | grep -v '^\s*at ' | tail -n 25 >&2 || true
   echo "----" >&2
-  [[ -s $LAST_RUN_BY ]] && prev=$(<"$LAST_RUN_BY")
-  [[ -z $prev && -s $FORMATTED_BY ]] && prev=$(<"$FORMATTED_BY")
+  prev=$(data_version)
   if [[ -n $prev && $prev != "$KAFKA_VERSION" ]]; then
-    echo "kafka: ERROR: the data dir $DATA was formatted/last run by Kafka $prev, but this is Kafka" \
-      "$KAFKA_VERSION; Kafka cannot downgrade its metadata. Use KAFKA_VERSION=$prev, or delete $DATA" \
-      "(loses all topics) to start fresh." >&2
+    echo "kafka: ERROR: the data dir $DATA was formatted/last run by Kafka $prev, not $KAFKA_VERSION;" \
+      "that is the likely cause (an older Kafka cannot read metadata written by a newer one)." \
+      "Use KAFKA_VERSION=$prev, or delete $DATA (loses all topics) to start fresh." >&2
   fi
-  if tail -c +"$((offset + 1))" "$LOG" | grep -q 'Address already in use'; then
+  if tail -c +"$((offset + 1))" "$LOG" | grep -F 'Address already in use' >/dev/null; then
     echo "kafka: ERROR: a port is taken (KAFKA_PORT=$KAFKA_PORT, KAFKA_CONTROLLER_PORT=$KAFKA_CONTROLLER_PORT)." >&2
   fi
   echo "kafka: full log: $LOG" >&2
@@ -251,18 +258,26 @@ start() {
   # keep the log file bounded: rotate once it passes 64 MiB
   if [[ -f $LOG ]] && (($(stat -c %s "$LOG") > LOG_ROTATE_BYTES)); then mv -f "$LOG" "$LOG.1"; fi
   touch "$LOG"
-  local offset t0=$SECONDS
+  local offset t0=$SECONDS prev
   offset=$(stat -c %s "$LOG")
+  prev=$(data_version)
+  [[ -n $prev && $prev != "$KAFKA_VERSION" ]] &&
+    say "note: $DATA was last run by Kafka $prev; starting it with Kafka $KAFKA_VERSION"
   echo "==== $(date -Is) kafka.sh start: Apache Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT ====" >>"$LOG"
 
-  local -a cmd=("$JAVA" $KAFKA_HEAP_OPTS
+  local -a heap cmd
+  read -ra heap <<<"$KAFKA_HEAP_OPTS"
+  cmd=("$JAVA" "${heap[@]}"
     -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35
     -XX:+ExplicitGCInvokesConcurrent -XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true
     "${LOG_OPTS[@]}" -cp "$LIBS/*" kafka.Kafka "$PROPS")
   # own session (no terminal signals from the caller); the child writes its own pid, then execs java
-  setsid -f bash -c 'echo $$ >"$0"; exec "$@"' "$PIDFILE" "${cmd[@]}" >>"$LOG" 2>&1 </dev/null
+  # (lock fds 8/9 are closed for it: otherwise the broker would hold the start/stop lock forever)
+  # shellcheck disable=SC2016  # $$ and $@ are for the inner bash
+  setsid -f bash -c 'echo $$ >"$0"; exec "$@"' "$PIDFILE" "${cmd[@]}" >>"$LOG" 2>&1 </dev/null 8>&- 9>&-
   local i
   for ((i = 0; i < 50; i++)); do [[ -s $PIDFILE ]] && break; sleep 0.05; done
+  [[ -s $PIDFILE ]] || die "could not launch the broker (no pid written); see $LOG"
   PID=$(<"$PIDFILE")
 
   while :; do
@@ -271,7 +286,8 @@ start() {
       explain_failure "Kafka $KAFKA_VERSION exited during startup" "$offset"
       exit 1
     fi
-    if tail -c +"$((offset + 1))" "$LOG" | grep -qF "$READY_MARK" && port_open "$KAFKA_PORT"; then
+    # (no grep -q: with pipefail an early-exiting grep can fail the pipeline via SIGPIPE in tail)
+    if tail -c +"$((offset + 1))" "$LOG" | grep -F "$READY_MARK" >/dev/null && port_open "$KAFKA_PORT"; then
       break
     fi
     if ((SECONDS - t0 >= KAFKA_START_TIMEOUT)); then

@@ -8,7 +8,7 @@
 #
 # Ports: derived from the checkout's path so that two checkouts on one machine do not collide,
 # remembered in .stack/ports; TS_PORT_BASE=NNNNN overrides (Kafka on base+92, its controller on
-# base+93, S3 on base+33, the S3 server's internal ports on base+34..base+39).
+# base+93, S3 on base+33, the S3 server's internal ports on base+34..base+42).
 # STACK_WORKERS=0 starts Kafka and S3 without the pipeline workers.
 set -euo pipefail
 
@@ -67,7 +67,7 @@ start_worker() { # start_worker NAME ARGS...
   ( cd "$ROOT" && set -a && . "$TS_STACK/env" && set +a &&
     TEACHSTREAM_STREAMS_DATA_DIR="$TS_STACK/data/streams" exec "$TS" "$@" >>"$TS_STACK/logs/$name.log" 2>&1 ) &
   echo $! > "$TS_STACK/run/$name.pid"
-  sleep 1
+  sleep 3
   worker_running "$name" || die "the $name worker stopped at once; see $TS_STACK/logs/$name.log"
   say "$name worker started (log: .stack/logs/$name.log)"
 }

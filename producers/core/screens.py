@@ -27,8 +27,11 @@ def render_frame(
     draw.polygon([(px, py), (px + 8, py + 12), (px + 3, py + 12)], fill=(0, 0, 0))
     out = io.BytesIO()
     img.save(out, format="JPEG", quality=quality)
-    windows = (VisibleWindow(context.app, context.title, int(sw * 0.08), int(sh * 0.08),
-                             int(sw * 0.84), int(sh * 0.84), focused=True),)
+    windows = (
+        VisibleWindow(
+            context.app, context.title, int(sw * 0.08), int(sh * 0.08), int(sw * 0.84), int(sh * 0.84), focused=True
+        ),
+    )
     return out.getvalue(), (w, h), windows
 
 

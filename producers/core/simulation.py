@@ -29,7 +29,10 @@ SCREEN_W, SCREEN_H = 1920, 1080
 FIRST = ["alice", "bruno", "chen", "dara", "emil", "farah", "gita", "hugo", "ines", "jonas"]
 LAST = ["martin", "okafor", "nguyen", "schmidt", "rossi", "kowalski", "silva", "haddad"]
 APPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("firefox", ("Inbox - Mail - Mozilla Firefox", "Quarterly report - Docs - Mozilla Firefox", "Jira board - Mozilla Firefox")),
+    (
+        "firefox",
+        ("Inbox - Mail - Mozilla Firefox", "Quarterly report - Docs - Mozilla Firefox", "Jira board - Mozilla Firefox"),
+    ),
     ("code", ("main.py - billing - Visual Studio Code", "README.md - infra - Visual Studio Code")),
     ("gnome-terminal-server", ("Terminal", "ssh deploy@build-01")),
     ("libreoffice-calc", ("expenses-2026.ods - LibreOffice Calc",)),
@@ -46,9 +49,29 @@ PHRASES = (
     "=SUM(B2:B14)",
     "looks good to me, merging",
 )
-SHIFTED = {'"': "'", "!": "1", "@": "2", "#": "3", "$": "4", "%": "5", "^": "6", "&": "7", "*": "8",
-           "(": "9", ")": "0", "_": "-", "+": "=", ":": ";", "<": ",", ">": ".", "?": "/", "|": "\\",
-           "{": "[", "}": "]", "~": "`"}
+SHIFTED = {
+    '"': "'",
+    "!": "1",
+    "@": "2",
+    "#": "3",
+    "$": "4",
+    "%": "5",
+    "^": "6",
+    "&": "7",
+    "*": "8",
+    "(": "9",
+    ")": "0",
+    "_": "-",
+    "+": "=",
+    ":": ";",
+    "<": ",",
+    ">": ".",
+    "?": "/",
+    "|": "\\",
+    "{": "[",
+    "}": "]",
+    "~": "`",
+}
 KEY_NAMES = {" ": "space", "\n": "enter", "\t": "tab"}
 
 
@@ -99,15 +122,19 @@ class _Device:
     def emit(self, payload: Payload, dt_ms: float) -> None:
         self.now += timedelta(milliseconds=dt_ms)
         self.seq += 1
-        self.out.append(InteractionEvent(self.person.device_id, self.person.user_id, self.seq, self.now,
-                                         payload, self.context, 60))
+        self.out.append(
+            InteractionEvent(self.person.device_id, self.person.user_id, self.seq, self.now, payload, self.context, 60)
+        )
 
     def frame(self, trigger: str) -> None:
         if self.context is None:
             return
         self.seq += 1
-        self.out.append(FrameRequest(self.person.device_id, self.person.user_id, self.seq, self.now, trigger,
-                                     self.context, self.pointer))
+        self.out.append(
+            FrameRequest(
+                self.person.device_id, self.person.user_id, self.seq, self.now, trigger, self.context, self.pointer
+            )
+        )
         self.last_keyframe = self.now
 
 

@@ -51,7 +51,16 @@ def test_wrong_record_type_on_a_topic_is_dead_lettered() -> None:
 
 
 def test_record_line_shows_bytes_as_size_and_hash_and_unions_as_types() -> None:
-    line = json.loads(record_line("t", 0, 1, b"k", "X", {"image": b"\x00" * 10, "payload": ("io.teachstream.KeyEvent", {"key": "a"}), "at": NOW}))
+    line = json.loads(
+        record_line(
+            "t",
+            0,
+            1,
+            b"k",
+            "X",
+            {"image": b"\x00" * 10, "payload": ("io.teachstream.KeyEvent", {"key": "a"}), "at": NOW},
+        )
+    )
     assert line["value"]["image"] == {"bytes": 10, "sha256": "01d448afd928065458cf670b60f5a594"[:16]}
     assert line["value"]["payload"] == {"type": "KeyEvent", "key": "a"}
     assert line["value"]["at"] == "2026-11-26T00:00:00+00:00"
