@@ -45,15 +45,24 @@ def run(cold: bool = True) -> list[StartTime]:
                 "GOCACHE": str(cache / "gobuild"),
                 "GOPATH": str(cache / "gopath"),
             }
-            results.append(StartTime("cold: empty caches, fresh data dir", _up_down(env),
-                                     "downloads jars/modules, builds, formats storage, creates topics and bucket"))
+            results.append(
+                StartTime(
+                    "cold: empty caches, fresh data dir",
+                    _up_down(env),
+                    "downloads jars/modules, builds, formats storage, creates topics and bucket",
+                )
+            )
             shutil.rmtree(work / "stack")
             results.append(StartTime("warm: cached, fresh data dir", _up_down(env), "formats storage, creates topics"))
             results.append(StartTime("warm: cached, existing data (restart)", _up_down(env), "topics already there"))
             shutil.rmtree(cache, ignore_errors=True)
         else:
-            results.append(StartTime("warm: cached, fresh data dir", _up_down(base_env), "formats storage, creates topics"))
-            results.append(StartTime("warm: cached, existing data (restart)", _up_down(base_env), "topics already there"))
+            results.append(
+                StartTime("warm: cached, fresh data dir", _up_down(base_env), "formats storage, creates topics")
+            )
+            results.append(
+                StartTime("warm: cached, existing data (restart)", _up_down(base_env), "topics already there")
+            )
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return results

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
@@ -23,11 +24,11 @@ class DeliveryStats:
 class Publisher:
     """A confluent-kafka producer whose deliveries are counted, flushed on close."""
 
-    def __init__(self, bootstrap: str, client_id: str = "teachstream") -> None:
+    def __init__(self, kafka_config: dict[str, Any], client_id: str = "teachstream") -> None:
         self.stats = DeliveryStats()
         self._producer = Producer(
             {
-                "bootstrap.servers": bootstrap,
+                **kafka_config,
                 "client.id": client_id,
                 "enable.idempotence": True,
                 "acks": "all",

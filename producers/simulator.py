@@ -42,7 +42,7 @@ def run_simulation(
     persons = people(devices, settings.pseudonym_key.get_secret_value().encode(), rng)
     start = datetime.now(UTC)
     events_topic, frames_topic = settings.topic("interactions.raw"), settings.topic("screens.raw")
-    publisher = Publisher(settings.kafka_bootstrap, "teachstream-simulator")
+    publisher = Publisher(settings.kafka(), "teachstream-simulator")
     t0 = clock()
     events = frames = 0
     for item in simulate(persons, start, duration_s, seed):

@@ -19,7 +19,7 @@ from schemas.codec import Codec
 from schemas.control import DeadLetter
 from schemas.errors import CodecError, ConfigError
 from schemas.records import to_avro
-from schemas.topics import spec_for
+from schemas.topics import SCREEN_MAX_BYTES, spec_for
 from sinks.core.batching import Batch, Batcher, BatchLimits
 from sinks.core.formats import AvroContainerFormat
 from sinks.core.naming import batch_key
@@ -57,18 +57,17 @@ class SinkWorker:
             if spec_for(topic) is None:
                 raise ConfigError(f"sink topic {topic} is not a project topic; see `teachstream topics`")
         self.consumer = Consumer(
-            {
-                "bootstrap.servers": settings.kafka_bootstrap,
-                "group.id": settings.sink_group,
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-                "max.poll.interval.ms": 600_000,
-                "fetch.message.max.bytes": 16 * 1024 * 1024 + 65536,
-            }
+            settings.kafka(
+                {
+                    "group.id": settings.sink_group,
+                    "enable.auto.commit": False,
+                    "auto.offset.reset": "earliest",
+                    "max.poll.interval.ms": 600_000,
+                    "fetch.message.max.bytes": SCREEN_MAX_BYTES + 65536,
+                }
+            )
         )
-        self.deadletters = Producer(
-            {"bootstrap.servers": settings.kafka_bootstrap, "enable.idempotence": True, "acks": "all"}
-        )
+        self.deadletters = Producer(settings.kafka({"enable.idempotence": True, "acks": "all"}))
 
     def stop(self, *_: object) -> None:
         self.running = False
@@ -125,7 +124,7 @@ class SinkWorker:
                 self._dead_letter(batch, i, value, exc)
         key = batch_key(self.settings.s3_prefix, base, batch.partition, batch.first_offset, self.format.extension)
         if records:
-            body = self.format.serialize(schema, records)
+            body = self.format.serialize(schema, records, key)
             if not put_until_stored(
                 self.s3, self.settings.s3_bucket, key, body, self.format.content_type, keep_trying=lambda: self.running
             ):

@@ -15,7 +15,6 @@ from typing import Any
 import faust
 
 from schemas.codec import Codec
-from schemas.control import DeadLetter
 from schemas.records import to_avro
 from streams.core.triage import Forward, RecordMeta, triage
 from streams.settings import StreamsSettings
@@ -54,12 +53,10 @@ def _pass_through(codec: Codec, record: str, sink: Any, deadletter: Any, stage: 
             else:
                 await deadletter.send(key=msg.key, value=codec.encode("DeadLetter", to_avro(outcome)))
                 counters[f"{stage}.dead_lettered"] += 1
-                log.warning("dead-lettered a record: %s", _reason(outcome))
+                count = counters[f"{stage}.dead_lettered"]
+                if count <= 10 or count % 1000 == 0:  # the reasons are in the dead-letter topic; keep logs short
+                    log.warning("dead-lettered record #%d of %s: %s", count, stage, outcome.reason[:300])
             yield None
 
     agent.__name__ = agent.__qualname__ = stage.replace(".", "_")
     return agent
-
-
-def _reason(letter: DeadLetter) -> str:
-    return letter.reason[:300]

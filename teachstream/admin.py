@@ -30,7 +30,7 @@ class TopicInfo:
 
 
 def admin_client(settings: Settings) -> AdminClient:
-    return AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "socket.timeout.ms": 5000})
+    return AdminClient(settings.kafka({"socket.timeout.ms": 5000}, quiet=True))
 
 
 def existing_topics(settings: Settings, client: AdminClient | None = None) -> dict[str, int]:
@@ -105,9 +105,7 @@ def describe_topics(settings: Settings, names: list[str]) -> list[TopicInfo]:
 def _end_offsets(settings: Settings, partitions: dict[str, int]) -> dict[str, int]:
     from confluent_kafka import Consumer
 
-    consumer = Consumer(
-        {"bootstrap.servers": settings.kafka_bootstrap, "group.id": "teachstream-admin", "enable.auto.commit": False}
-    )
+    consumer = Consumer(settings.kafka({"group.id": "teachstream-admin", "enable.auto.commit": False}, quiet=True))
     try:
         totals: dict[str, int] = {}
         for name, count in partitions.items():

@@ -1,16 +1,20 @@
 """``make demo``: the product end to end on the local stack, explained as it goes (edge).
 
-It simulates a few employees' devices, sends some garbage too, waits until the stream
-worker has cleaned everything and the sink has landed it in S3, then prints the keys and a
-summary. The stack keeps running afterwards.
+Simulated employees' devices publish to Kafka, a broken client sends garbage, the stream
+worker (started by ``make stack-up``) cleans and dead-letters, the sink lands everything in
+S3. The demo waits until the sink has committed every clean record, then prints the S3 keys
+written and a summary. The stack keeps running afterwards.
 """
 
 from __future__ import annotations
 
+import functools
 import random
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
@@ -18,7 +22,7 @@ from producers.simulator import run_simulation
 from sinks.s3 import s3_client
 from sinks.settings import SinkSettings
 from teachstream.admin import existing_topics
-from teachstream.settings import Settings, load
+from teachstream.settings import load
 
 DEVICES, DURATION_S, GARBAGE = 3, 8.0, 25
 
@@ -27,18 +31,31 @@ def say(text: str) -> None:
     print(f"demo: {text}", flush=True)
 
 
-def end_offsets(consumer: Consumer, topic: str, partitions: int) -> dict[int, int]:
-    return {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(partitions)}
+class Offsets:
+    """End offsets of topics and the sink group's committed offsets."""
+
+    def __init__(self, kafka_config: dict[str, Any], partitions: dict[str, int]) -> None:
+        self.partitions = partitions
+        self.consumer = Consumer({**kafka_config, "enable.auto.commit": False})
+
+    def ends(self, topic: str) -> dict[int, int]:
+        return {
+            p: self.consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in range(self.partitions[topic])
+        }
+
+    def total(self, topic: str) -> int:
+        return sum(self.ends(topic).values())
+
+    def committed_all(self, topic: str) -> bool:
+        parts = self.consumer.committed([TopicPartition(topic, p) for p in range(self.partitions[topic])], timeout=10)
+        done = {tp.partition: max(tp.offset, 0) for tp in parts}
+        return all(done[p] >= end for p, end in self.ends(topic).items())
 
 
-def committed(consumer: Consumer, topic: str, partitions: int) -> dict[int, int]:
-    parts = consumer.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
-    return {tp.partition: max(tp.offset, 0) for tp in parts}
-
-
-def wait(label: str, done: object, timeout_s: float = 120.0) -> None:
+def wait(label: str, done: Callable[[], bool], timeout_s: float = 120.0) -> None:
     deadline = time.monotonic() + timeout_s
-    while not done():  # type: ignore[operator]
+    while not done():
         if time.monotonic() > deadline:
             say(f"gave up waiting for {label} after {timeout_s:.0f}s; see .stack/logs/")
             sys.exit(1)
@@ -46,64 +63,54 @@ def wait(label: str, done: object, timeout_s: float = 120.0) -> None:
 
 
 def main() -> None:
-    settings = load(Settings)
-    sink_group = load(SinkSettings).sink_group
-    topics = existing_topics(settings)
+    settings = load(SinkSettings)
     t = settings.topic
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": sink_group,
-                         "enable.auto.commit": False})
-    before_dead = sum(end_offsets(consumer, t("deadletter"), topics[t("deadletter")]).values())
+    offsets = Offsets(settings.kafka({"group.id": settings.sink_group}), existing_topics(settings))
+    dead_before = offsets.total(t("deadletter"))
+    clean_before = {b: offsets.total(t(f"{b}.clean")) for b in ("interactions", "screens")}
     started = datetime.now(UTC)
 
-    say(f"{DEVICES} simulated employees work for {DURATION_S:.0f}s: typing (with emails and card numbers), "
-        "clicking, scrolling, switching apps; their agents publish Avro events and JPEG frames to Kafka")
+    say(
+        f"{DEVICES} simulated employees work for {DURATION_S:.0f}s: they type (emails and card numbers too), "
+        "click, scroll and switch apps; their agents publish Avro events and JPEG frames to Kafka"
+    )
     result = run_simulation(settings, DEVICES, DURATION_S, seed=int(time.time()) % 1000)
-    say(f"published {result.events} interaction events to {t('interactions.raw')} "
-        f"and {result.frames} screen frames to {t('screens.raw')}")
+    say(f"published {result.events} events to {t('interactions.raw')} and {result.frames} frames to {t('screens.raw')}")
 
-    say(f"a misbehaving client also sends {GARBAGE} undecodable records; they must end in {t('deadletter')}")
-    producer = Producer({"bootstrap.servers": settings.kafka_bootstrap})
+    say(f"a broken client sends {GARBAGE} undecodable records; they must end in {t('deadletter')}, with reasons")
+    producer = Producer(settings.kafka())
     rng = random.Random(1)
     for _ in range(GARBAGE):
         producer.produce(t("interactions.raw"), rng.randbytes(rng.randrange(1, 64)), key=b"broken-client")
     producer.flush(10)
 
-    raw_ends = {base: end_offsets(consumer, t(f"{base}.raw"), topics[t(f"{base}.raw")]) for base in ("interactions", "screens")}
     say("the stream worker decodes every record: valid ones go to the clean topics, bad ones to dead letters")
-    wait("the stream worker", lambda: sum(end_offsets(consumer, t("deadletter"), topics[t("deadletter")]).values())
-         >= before_dead + GARBAGE)
-    say("the sink batches clean records per partition, uploads them to S3, and only then commits its offsets")
+    wait("dead letters", lambda: offsets.total(t("deadletter")) >= dead_before + GARBAGE)
+    wait("clean events", lambda: offsets.total(t("interactions.clean")) >= clean_before["interactions"] + result.events)
+    wait("clean frames", lambda: offsets.total(t("screens.clean")) >= clean_before["screens"] + result.frames)
+    say("the sink batches clean records per partition, uploads each batch to S3, and only then commits")
     for base in ("interactions", "screens"):
-        clean = t(f"{base}.clean")
-        target = sum(raw_ends[base].values())
-        wait(f"{clean}", lambda c=clean, n=target: sum(end_offsets(consumer, c, topics[c]).values()) >= n - GARBAGE * (base == "interactions"))
-        ends = end_offsets(consumer, clean, topics[clean])
-        wait(f"the sink on {clean}", lambda c=clean, e=ends: all(committed(consumer, c, topics[c]).get(p, 0) >= o for p, o in e.items()))
-    consumer.close()
+        wait(f"the sink on {t(base + '.clean')}", functools.partial(offsets.committed_all, t(f"{base}.clean")))
+    dead = offsets.total(t("deadletter")) - dead_before
 
-    dead = sum(end_offsets_from_new(settings, t("deadletter"), topics[t("deadletter")]).values()) - before_dead
     s3 = s3_client(settings)
-    keys = []
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=settings.s3_bucket, Prefix=f"{settings.s3_prefix}stream/"):
-        keys.extend((o["Key"], o["Size"]) for o in page.get("Contents", []) if o["LastModified"] >= started)
-    for key, size in sorted(keys):
+    written: list[tuple[str, int]] = []
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=settings.s3_bucket, Prefix=f"{settings.s3_prefix}stream/"
+    )
+    for page in pages:
+        written.extend((o["Key"], o["Size"]) for o in page.get("Contents", []) if o["LastModified"] >= started)
+    for key, size in sorted(written):
         print(f"  s3://{settings.s3_bucket}/{key}  ({size / 1024:.1f} KiB)")
-    total = sum(size for _, size in keys) / 1024 / 1024
+    kib = sum(size for _, size in written) / 1024
     print()
-    print(f"teachstream demo: {result.events + result.frames} events in ({result.events} interactions, "
-          f"{result.frames} frames from {DEVICES} devices), {len(keys)} objects out ({total:.1f} MiB in "
-          f"s3://{settings.s3_bucket}/stream/v1/), {dead} dead letters (the {GARBAGE} garbage records).")
-    print("The stack is still running. Look around:  . .stack/env; teachstream topics; "
-          "teachstream tail interactions.clean --max 5")
+    print(
+        f"teachstream demo: {result.events + result.frames} events in ({result.events} interactions and "
+        f"{result.frames} screen frames from {DEVICES} devices), {len(written)} objects out ({kib:.0f} KiB under "
+        f"s3://{settings.s3_bucket}/{settings.s3_prefix}stream/v1/), {dead} dead letters (the broken client's records)."
+    )
+    print("The stack is still running. Look around:  . .stack/env; teachstream topics; teachstream tail deadletter")
     print("Stop it with:  make stack-down")
-
-
-def end_offsets_from_new(settings: Settings, topic: str, partitions: int) -> dict[int, int]:
-    consumer = Consumer({"bootstrap.servers": settings.kafka_bootstrap, "group.id": "teachstream-demo"})
-    try:
-        return end_offsets(consumer, topic, partitions)
-    finally:
-        consumer.close()
 
 
 if __name__ == "__main__":

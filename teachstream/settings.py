@@ -8,6 +8,7 @@ defaults. Secrets are ``SecretStr`` and never logged.
 
 from __future__ import annotations
 
+import logging
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, TypeVar
@@ -68,6 +69,16 @@ class Settings(BaseSettings):
         if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
             raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
         return value.upper()
+
+    def kafka(self, extra: dict[str, Any] | None = None, *, quiet: bool = False) -> dict[str, Any]:
+        """confluent-kafka client config. ``quiet`` silences librdkafka's own log lines (for
+        commands that turn failures into one sentence); otherwise they go to the ``librdkafka`` logger."""
+        conf: dict[str, Any] = {"bootstrap.servers": self.kafka_bootstrap, **(extra or {})}
+        if quiet:
+            conf["log_level"] = 0
+        else:
+            conf["logger"] = logging.getLogger("librdkafka")
+        return conf
 
     def topic(self, name: str) -> str:
         """The real name of project topic ``name`` under this deployment's prefix."""

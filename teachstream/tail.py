@@ -14,6 +14,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Top
 
 from schemas.codec import Codec
 from schemas.errors import CodecError, ConfigError
+from schemas.topics import SCREEN_MAX_BYTES
 from teachstream.admin import TIMEOUT_S, existing_topics
 from teachstream.render import record_line
 from teachstream.settings import Settings
@@ -37,12 +38,14 @@ def tail(settings: Settings, request: TailRequest, codec: Codec, emit: Callable[
     if partitions is None:
         raise ConfigError(f"topic {request.topic} does not exist; list the project topics with `teachstream topics`")
     consumer = Consumer(
-        {
-            "bootstrap.servers": settings.kafka_bootstrap,
-            "group.id": f"teachstream-tail-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-            "fetch.message.max.bytes": 16 * 1024 * 1024 + 1024,
-        }
+        settings.kafka(
+            {
+                "group.id": f"teachstream-tail-{uuid.uuid4().hex[:8]}",
+                "enable.auto.commit": False,
+                "fetch.message.max.bytes": SCREEN_MAX_BYTES + 65536,
+            },
+            quiet=True,
+        )
     )
     try:
         stops = _assign(consumer, request, partitions)

@@ -29,7 +29,8 @@ ports() {
   elif [[ -f "$TS_STACK/ports" ]]; then
     base=$(cat "$TS_STACK/ports")
   else
-    base=$(( 20000 + ($(printf '%s' "$ROOT" | cksum | cut -d' ' -f1) % 280) * 100 ))
+    # below Linux's ephemeral range (32768+), so outgoing connections never hold our ports
+    base=$(( 10000 + ($(printf '%s' "$ROOT" | cksum | cut -d' ' -f1) % 220) * 100 ))
   fi
   echo "$base" > "$TS_STACK/ports"
   export KAFKA_PORT=$((base + 92)) KAFKA_CONTROLLER_PORT=$((base + 93)) S3_PORT=$((base + 33))

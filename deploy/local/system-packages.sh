@@ -13,3 +13,10 @@ if ((${#need[@]})); then
   $sudo_ apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+
+# The S3 server (SeaweedFS) is built from its Go module; Debian's own Go is too old for it.
+if ! command -v go >/dev/null; then
+  echo "setup: error: Go 1.21 or newer is needed to build the S3 server (SeaweedFS) and 'go' is not on PATH;" \
+       "install Go from your platform's Go distribution and run make again" >&2
+  exit 1
+fi

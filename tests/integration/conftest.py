@@ -66,7 +66,13 @@ class Isolated:
         return self.settings.topic(base)
 
     def producer(self) -> Producer:
-        return Producer({"bootstrap.servers": self.settings.kafka_bootstrap, "enable.idempotence": True})
+        return Producer(
+            {
+                "bootstrap.servers": self.settings.kafka_bootstrap,
+                "enable.idempotence": True,
+                "message.max.bytes": 17_000_000,
+            }
+        )
 
     def read_all(self, base: str, expect: int, timeout_s: float = 60.0) -> list[Any]:
         """Every record of a topic once at least ``expect`` have arrived (or the timeout passed)."""
@@ -100,11 +106,15 @@ class Isolated:
         try:
             meta = consumer.list_topics(self.topic(base), timeout=10)
             parts = meta.topics[self.topic(base)].partitions
-            return sum(consumer.get_watermark_offsets(TopicPartition(self.topic(base), p), timeout=10)[1] for p in parts)
+            return sum(
+                consumer.get_watermark_offsets(TopicPartition(self.topic(base), p), timeout=10)[1] for p in parts
+            )
         finally:
             consumer.close()
 
-    def cli(self, *args: str, timeout: float = 120, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, timeout: float = 120, extra_env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "teachstream.cli", *args],
             env=self._env(extra_env),
@@ -145,7 +155,9 @@ class Isolated:
 
 
 @pytest.fixture
-def isolated(stack_env: dict[str, str], request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Isolated]:
+def isolated(
+    stack_env: dict[str, str], request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Isolated]:
     name = f"t{uuid.uuid4().hex[:8]}"
     for key, value in stack_env.items():
         monkeypatch.setenv(key, value)

@@ -30,8 +30,8 @@ def _one_clear_sentence(result: object, *words: str) -> None:
     stderr = result.stderr  # type: ignore[attr-defined]
     assert result.returncode == 1, stderr  # type: ignore[attr-defined]
     assert "Traceback" not in stderr
-    lines = [line for line in stderr.splitlines() if line.startswith("teachstream:")]
-    assert len(lines) == 1, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("teachstream: "), stderr  # one sentence, no client noise
     for word in words:
         assert word in lines[0], lines[0]
 

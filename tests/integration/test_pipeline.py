@@ -37,8 +37,9 @@ def _garbage(rng: random.Random, i: int, codec_bytes: bytes) -> bytes:
 
 
 def test_garbage_goes_to_deadletter_with_reasons_while_valid_records_flow(isolated: Isolated, tmp_path: Path) -> None:
-    isolated.start("streams", log=tmp_path / "streams.log",
-                   extra_env={"TEACHSTREAM_STREAMS_DATA_DIR": str(tmp_path / "faust")})
+    isolated.start(
+        "streams", log=tmp_path / "streams.log", extra_env={"TEACHSTREAM_STREAMS_DATA_DIR": str(tmp_path / "faust")}
+    )
     rng = random.Random(1)
     producer = isolated.producer()
     valid = {}
@@ -49,8 +50,18 @@ def test_garbage_goes_to_deadletter_with_reasons_while_valid_records_flow(isolat
             data = isolated.codec.encode("InteractionEvent", to_avro(_valid(i)))
             valid[data] = i
             producer.produce(isolated.topic("interactions.raw"), data, key=f"d-{i % 3}".encode())
-    frame = ScreenFrame("d-1", "u-1", 1, datetime.now(UTC), "d-1-1", "click", b"\xff\xd8" + b"x" * 2_000_000,
-                        640, 360, Monitor(1, 0, 0, 1920, 1080))
+    frame = ScreenFrame(
+        "d-1",
+        "u-1",
+        1,
+        datetime.now(UTC),
+        "d-1-1",
+        "click",
+        b"\xff\xd8" + b"x" * 2_000_000,
+        640,
+        360,
+        Monitor(1, 0, 0, 1920, 1080),
+    )
     producer.produce(isolated.topic("screens.raw"), isolated.codec.encode("ScreenFrame", to_avro(frame)), key=b"d-1")
     producer.produce(isolated.topic("screens.raw"), b"not a frame", key=b"d-1")
     assert producer.flush(30) == 0
@@ -73,8 +84,11 @@ def test_sink_writes_deterministic_keys_and_commits_after_upload(isolated: Isola
     producer = isolated.producer()
     events = [_valid(i) for i in range(300)]
     for e in events:
-        producer.produce(isolated.topic("interactions.clean"), isolated.codec.encode("InteractionEvent", to_avro(e)),
-                         key=e.device_id.encode())
+        producer.produce(
+            isolated.topic("interactions.clean"),
+            isolated.codec.encode("InteractionEvent", to_avro(e)),
+            key=e.device_id.encode(),
+        )
     assert producer.flush(30) == 0
 
     first = isolated.cli("sink", "--until-idle", "3")
@@ -102,8 +116,9 @@ def test_sink_writes_deterministic_keys_and_commits_after_upload(isolated: Isola
 
 
 def test_simulated_devices_flow_end_to_end_and_tail_decodes(isolated: Isolated, tmp_path: Path) -> None:
-    isolated.start("streams", log=tmp_path / "streams.log",
-                   extra_env={"TEACHSTREAM_STREAMS_DATA_DIR": str(tmp_path / "faust")})
+    isolated.start(
+        "streams", log=tmp_path / "streams.log", extra_env={"TEACHSTREAM_STREAMS_DATA_DIR": str(tmp_path / "faust")}
+    )
     sim = isolated.cli("simulate", "--devices", "3", "--duration", "5", "--fast", "--seed", "11")
     assert sim.returncode == 0, sim.stderr
     published = isolated.end_offsets("interactions.raw")

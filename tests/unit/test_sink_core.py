@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import io
+from datetime import UTC, datetime
+
 import pytest
+from fastavro import reader
 from hypothesis import given
 from hypothesis import strategies as st
 
+from schemas.registry import default_registry
 from sinks.core.batching import Batcher, BatchLimits
+from sinks.core.formats import AvroContainerFormat
 from sinks.core.naming import batch_key
 
 
@@ -74,3 +80,12 @@ def test_every_record_lands_in_exactly_one_batch(records: list[tuple[int, bytes]
     assert seen == sorted((p, o) for p, n in next_offset.items() for o in range(n))
     for b in batches:  # a batch is named by its first offset, and the next one starts after its last
         assert b.first_offset == b.offsets[0] and b.last_offset == b.offsets[-1]
+
+
+def test_avro_objects_are_byte_identical_for_the_same_key_and_records() -> None:
+    schema = default_registry().latest("Heartbeat")
+    records = [{"device_id": "d", "agent_version": "1", "sent_at": datetime(2026, 1, 1, tzinfo=UTC), "state": "x"}]
+    fmt = AvroContainerFormat()
+    one, two = fmt.serialize(schema, records, "k"), fmt.serialize(schema, records, "k")
+    assert one == two and one != fmt.serialize(schema, records, "other")
+    assert next(reader(io.BytesIO(one)))["device_id"] == "d"
