@@ -52,6 +52,8 @@ READY_MARK='Kafka Server started'
 
 say() { echo "kafka: $*"; }
 die() { echo "kafka: ERROR: $*" >&2; exit 1; }
+# shellcheck source=deploy/local/lib.sh
+. "$SCRIPT_DIR/lib.sh"
 
 case $KAFKA_VERSION in
   3.*)
@@ -71,27 +73,8 @@ done
 # ---------------------------------------------------------------------------------------------
 # helpers
 
-# take an exclusive lock on file $2 with fd $1 (serialises concurrent start/stop/fetch calls)
-lock() {
-  local fd=$1 file=$2
-  mkdir -p "$(dirname "$file")"
-  eval "exec $fd>\"\$file\""
-  flock -w 300 "$fd" || die "timed out waiting for lock $file"
-}
-
-# true if something accepts TCP connections on 127.0.0.1:$1
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
 # sets PID and returns 0 if the pid file names a live broker of *this* stack
-running() {
-  PID=
-  [[ -f $PIDFILE ]] || return 1
-  PID=$(<"$PIDFILE") || return 1
-  [[ $PID =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$PID" 2>/dev/null || return 1
-  # guard against pid reuse: must be our kafka.Kafka with our properties file
-  tr '\0' '\n' <"/proc/$PID/cmdline" 2>/dev/null | grep -xF "$PROPS" >/dev/null || return 1
-}
+running() { pid_running "$PIDFILE" "$PROPS"; }
 
 java_bin() {
   if [[ -n ${JAVA_HOME:-} && -x $JAVA_HOME/bin/java ]]; then echo "$JAVA_HOME/bin/java"
@@ -220,21 +203,6 @@ explain_failure() {
     echo "kafka: ERROR: a port is taken (KAFKA_PORT=$KAFKA_PORT, KAFKA_CONTROLLER_PORT=$KAFKA_CONTROLLER_PORT)." >&2
   fi
   echo "kafka: full log: $LOG" >&2
-}
-
-kill_and_wait() {
-  local pid=$1 timeout=$2 i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < timeout * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  say "still running ${timeout}s after SIGTERM, sending SIGKILL to $pid"
-  kill -KILL "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
 }
 
 start() {

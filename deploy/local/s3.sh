@@ -66,6 +66,8 @@ LOG_ROTATE_BYTES=$((64 * 1024 * 1024))
 
 say() { echo "s3: $*"; }
 die() { echo "s3: ERROR: $*" >&2; exit 1; }
+# shellcheck source=deploy/local/lib.sh
+. "$SCRIPT_DIR/lib.sh"
 
 for v in "$S3_PORT" "$S3_START_TIMEOUT" "$S3_STOP_TIMEOUT"; do
   [[ $v =~ ^[0-9]+$ ]] || die "not a number: '$v' (S3_PORT / S3_START_TIMEOUT / S3_STOP_TIMEOUT)"
@@ -88,27 +90,8 @@ ALL_PORTS=("$S3_PORT" "$MASTER_PORT" "$MASTER_GRPC" "$VOLUME_PORT" "$VOLUME_GRPC
 # ---------------------------------------------------------------------------------------------
 # helpers
 
-# take an exclusive lock on file $2 with fd $1 (serialises concurrent start/stop/fetch calls)
-lock() {
-  local fd=$1 file=$2
-  mkdir -p "$(dirname "$file")"
-  eval "exec $fd>\"\$file\""
-  flock -w 900 "$fd" || die "timed out waiting for lock $file"
-}
-
-# true if something accepts TCP connections on 127.0.0.1:$1
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
 # sets PID and returns 0 if the pid file names a live weed of *this* stack
-running() {
-  PID=
-  [[ -f $PIDFILE ]] || return 1
-  PID=$(<"$PIDFILE") || return 1
-  [[ $PID =~ ^[0-9]+$ ]] || return 1
-  kill -0 "$PID" 2>/dev/null || return 1
-  # guard against pid reuse: must be a weed with our data dir
-  tr '\0' '\n' <"/proc/$PID/cmdline" 2>/dev/null | grep -qxF -- "-dir=$DATA" || return 1
-}
+running() { pid_running "$PIDFILE" "-dir=$DATA"; }
 
 # HTTP status of a SigV4-signed ListBuckets (000 if nothing answers)
 probe() {
@@ -196,21 +179,6 @@ explain_failure() {
     echo "s3: ERROR: a port is taken (SeaweedFS uses S3_PORT..S3_PORT+9 = $S3_PORT..$ADMIN_GRPC); set another S3_PORT." >&2
   fi
   echo "s3: full log: $LOG" >&2
-}
-
-kill_and_wait() {
-  local pid=$1 timeout=$2 i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for ((i = 0; i < timeout * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
-  say "still running ${timeout}s after SIGTERM, sending SIGKILL to $pid"
-  kill -KILL "$pid" 2>/dev/null || true
-  for ((i = 0; i < 50; i++)); do
-    kill -0 "$pid" 2>/dev/null || return 0
-    sleep 0.1
-  done
 }
 
 start() {

@@ -16,12 +16,13 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE="$ROOT/deploy/local"
 export TS_STACK=${TS_STACK:-$ROOT/.stack}
 export TS_CACHE=${TS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/teachstream}
-PY="$ROOT/.venv/bin/python"
 TS="$ROOT/.venv/bin/teachstream"
 mkdir -p "$TS_STACK/logs" "$TS_STACK/data" "$TS_STACK/run"
 
 say() { printf 'stack: %s\n' "$*"; }
 die() { printf 'stack: error: %s\n' "$*" >&2; exit 1; }
+# shellcheck source=deploy/local/lib.sh
+. "$HERE/lib.sh"
 
 ports() {
   if [[ -n "${TS_PORT_BASE:-}" ]]; then
@@ -36,12 +37,8 @@ ports() {
   export KAFKA_PORT=$((base + 92)) KAFKA_CONTROLLER_PORT=$((base + 93)) S3_PORT=$((base + 33))
 }
 
-port_taken() { # port_taken PORT -> 0 if something listens on 127.0.0.1:PORT
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
 check_free() { # check_free NAME PORT SERVICE_SCRIPT
-  if port_taken "$2" && ! "$3" status >/dev/null 2>&1; then
+  if port_open "$2" && ! "$3" status >/dev/null 2>&1; then
     die "port $2 ($1) is taken by another process; stop it, or choose other ports with TS_PORT_BASE=<n> make stack-up"
   fi
 }
@@ -74,11 +71,8 @@ start_worker() { # start_worker NAME ARGS...
 }
 
 stop_worker() {
-  local pid; pid=$(worker_pid "$1")
-  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
-    kill -KILL "$pid" 2>/dev/null || true
+  if worker_running "$1"; then
+    kill_and_wait "$(worker_pid "$1")" 20
     say "$1 worker stopped"
   fi
   rm -f "$TS_STACK/run/$1.pid"
@@ -114,9 +108,11 @@ case "${1:-}" in
   status)
     ports
     rc=0
-    "$HERE/kafka.sh" status && say "kafka: running on $KAFKA_PORT" || { say "kafka: stopped"; rc=1; }
-    "$HERE/s3.sh" status && say "s3: running on $S3_PORT" || { say "s3: stopped"; rc=1; }
-    for w in streams sink; do worker_running "$w" && say "$w worker: running" || say "$w worker: stopped"; done
+    if "$HERE/kafka.sh" status >/dev/null; then say "kafka: running on $KAFKA_PORT"; else say "kafka: stopped"; rc=1; fi
+    if "$HERE/s3.sh" status >/dev/null; then say "s3: running on $S3_PORT"; else say "s3: stopped"; rc=1; fi
+    for w in streams sink; do
+      if worker_running "$w"; then say "$w worker: running"; else say "$w worker: stopped"; fi
+    done
     exit $rc
     ;;
   *)

@@ -28,5 +28,6 @@ class AvroContainerFormat:
     def serialize(self, schema: SchemaVersion, records: Iterable[dict[str, Any]], key: str) -> bytes:
         out = io.BytesIO()
         marker = hashlib.sha256(key.encode()).digest()[:16]
-        writer(out, schema.parsed, records, codec=self.codec, sync_interval=1 << 20, sync_marker=marker)
+        # the raw schema, not fastavro's parsed form: its header JSON is the same in every process
+        writer(out, schema.raw, records, codec=self.codec, sync_interval=1 << 20, sync_marker=marker)
         return out.getvalue()

@@ -89,3 +89,26 @@ def test_avro_objects_are_byte_identical_for_the_same_key_and_records() -> None:
     one, two = fmt.serialize(schema, records, "k"), fmt.serialize(schema, records, "k")
     assert one == two and one != fmt.serialize(schema, records, "other")
     assert next(reader(io.BytesIO(one)))["device_id"] == "d"
+
+
+def test_avro_objects_are_byte_identical_across_processes() -> None:
+    """A replay runs in another process, with another hash seed: it must still write the same bytes."""
+    import subprocess
+    import sys
+
+    code = (
+        "import hashlib, datetime as d\n"
+        "from sinks.core.formats import AvroContainerFormat\n"
+        "from schemas.registry import default_registry\n"
+        "t = d.datetime(2026, 1, 1, tzinfo=d.UTC)\n"
+        "r = [{'device_id': 'd', 'agent_version': '1', 'sent_at': t, 'state': 'x'}]\n"
+        "body = AvroContainerFormat().serialize(default_registry().latest('Heartbeat'), r, 'k')\n"
+        "print(hashlib.sha256(body).hexdigest())"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code], env={"PYTHONHASHSEED": seed}, capture_output=True, text=True, check=True
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(digests) == 1
