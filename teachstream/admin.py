@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
-from confluent_kafka import KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic  # type: ignore[attr-defined]
 
 from schemas.errors import BrokerUnavailableError, ConfigError
@@ -65,8 +66,39 @@ def ensure_topics(settings: Settings, specs: tuple[TopicSpec, ...] | None = None
         except KafkaException as exc:
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
                 raise ConfigError(f"could not create topic {name}: {exc}") from exc
+    _wait_for_leaders(client, created)
     log.debug("created %d topics", len(created))
     return sorted(created)
+
+
+def _wait_for_leaders(client: AdminClient, topics: list[str], timeout_s: float = TIMEOUT_S) -> None:
+    """Return once every partition of ``topics`` has a leader: a new topic is not usable before."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        meta = client.list_topics(timeout=TIMEOUT_S).topics
+        if all(
+            t in meta and meta[t].partitions and all(p.leader >= 0 for p in meta[t].partitions.values()) for t in topics
+        ):
+            return
+        if time.monotonic() > deadline:
+            raise BrokerUnavailableError(f"topics {', '.join(topics)} have no leader after {timeout_s:.0f}s")
+        time.sleep(0.2)
+
+
+def watermarks(consumer: Consumer, tp: TopicPartition, attempts: int = 10) -> tuple[int, int]:
+    """Low and high offsets of a partition, retrying the transient errors of a cluster that is settling."""
+    for attempt in range(attempts):
+        try:
+            low, high = consumer.get_watermark_offsets(tp, timeout=TIMEOUT_S)
+            return int(low), int(high)
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args else None
+            if attempt + 1 == attempts or not (isinstance(error, KafkaError) and error.retriable()):
+                raise BrokerUnavailableError(
+                    f"cannot read the offsets of {tp.topic}[{tp.partition}]: {error.str() if error else exc}"
+                ) from exc
+            time.sleep(0.3)
+    raise AssertionError("unreachable")
 
 
 def describe_topics(settings: Settings, names: list[str]) -> list[TopicInfo]:
@@ -103,15 +135,13 @@ def describe_topics(settings: Settings, names: list[str]) -> list[TopicInfo]:
 
 
 def _end_offsets(settings: Settings, partitions: dict[str, int]) -> dict[str, int]:
-    from confluent_kafka import Consumer
-
     consumer = Consumer(settings.kafka({"group.id": "teachstream-admin", "enable.auto.commit": False}, quiet=True))
     try:
         totals: dict[str, int] = {}
         for name, count in partitions.items():
             total = 0
             for p in range(count):
-                _, high = consumer.get_watermark_offsets(TopicPartition(name, p), timeout=TIMEOUT_S)
+                _, high = watermarks(consumer, TopicPartition(name, p))
                 total += max(high, 0)
             totals[name] = total
         return totals

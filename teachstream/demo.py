@@ -21,7 +21,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from producers.simulator import run_simulation
 from sinks.s3 import s3_client
 from sinks.settings import SinkSettings
-from teachstream.admin import existing_topics
+from teachstream.admin import existing_topics, watermarks
 from teachstream.settings import load
 
 DEVICES, DURATION_S, GARBAGE = 3, 8.0, 25
@@ -39,10 +39,7 @@ class Offsets:
         self.consumer = Consumer({**kafka_config, "enable.auto.commit": False})
 
     def ends(self, topic: str) -> dict[int, int]:
-        return {
-            p: self.consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-            for p in range(self.partitions[topic])
-        }
+        return {p: watermarks(self.consumer, TopicPartition(topic, p))[1] for p in range(self.partitions[topic])}
 
     def total(self, topic: str) -> int:
         return sum(self.ends(topic).values())

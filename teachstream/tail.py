@@ -15,7 +15,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Top
 from schemas.codec import Codec
 from schemas.errors import CodecError, ConfigError
 from schemas.topics import SCREEN_MAX_BYTES
-from teachstream.admin import TIMEOUT_S, existing_topics
+from teachstream.admin import existing_topics, watermarks
 from teachstream.render import record_line
 from teachstream.settings import Settings
 
@@ -65,7 +65,7 @@ def _assign(consumer: Consumer, request: TailRequest, partitions: int) -> dict[i
     assignment, stops = [], {}
     per_partition = request.max_records if request.max_records is not None else request.last
     for p in range(partitions):
-        low, high = consumer.get_watermark_offsets(TopicPartition(request.topic, p), timeout=TIMEOUT_S)
+        low, high = watermarks(consumer, TopicPartition(request.topic, p))
         start = low if request.from_beginning else max(low, high - per_partition) if not request.follow else high
         if start < high:
             stops[p] = high

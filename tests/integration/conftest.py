@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer
 
 from schemas.codec import Codec
-from teachstream.admin import ensure_topics
+from teachstream.admin import describe_topics, ensure_topics
 from teachstream.settings import Settings, load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,15 +102,8 @@ class Isolated:
         return records
 
     def end_offsets(self, base: str) -> int:
-        consumer = Consumer({"bootstrap.servers": self.settings.kafka_bootstrap, "group.id": "offsets"})
-        try:
-            meta = consumer.list_topics(self.topic(base), timeout=10)
-            parts = meta.topics[self.topic(base)].partitions
-            return sum(
-                consumer.get_watermark_offsets(TopicPartition(self.topic(base), p), timeout=10)[1] for p in parts
-            )
-        finally:
-            consumer.close()
+        (info,) = describe_topics(self.settings, [self.topic(base)])
+        return info.end_offsets
 
     def cli(
         self, *args: str, timeout: float = 120, extra_env: dict[str, str] | None = None
