@@ -25,6 +25,8 @@ class Step:
     title: str
     x: int | None = None
     y: int | None = None
+    nx: float | None = None
+    ny: float | None = None
     button: str | None = None
     text: str | None = None
     keys: tuple[str, ...] = ()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 import struct
 from datetime import UTC, datetime
 
 import pytest
+from fastavro import schemaless_writer
 from fastavro.schema import fingerprint, to_parsing_canonical_form
 from hypothesis import given
 from hypothesis import strategies as st
@@ -71,7 +73,19 @@ SAMPLES = [
         "gap",
         (
             Step(
-                0, "drag", T0, T0, "firefox", "Inbox", 1, 2, "left", None, (), 0, 0, (Point(1, 2), Point(3, 4)), "d-1-2"
+                0,
+                "drag",
+                T0,
+                T0,
+                "firefox",
+                "Inbox",
+                x=1,
+                y=2,
+                nx=0.5,
+                ny=0.25,
+                button="left",
+                path=(Point(1, 2), Point(3, 4)),
+                frame_id="d-1-2",
             ),
         ),
         12,
@@ -195,3 +209,25 @@ def test_every_topic_carries_a_shipped_record() -> None:
             assert int(spec.config["retention.ms"]) <= 24 * 3600 * 1000
         if spec.name.startswith("screens."):
             assert int(spec.config["max.message.bytes"]) >= 8 * 1024 * 1024
+
+
+def test_old_trajectory_writers_still_decode_with_the_newest_reader() -> None:
+    """v1 producers keep working after v2 added normalized positions (backward compatibility)."""
+    v1 = next(v for v in default_registry().versions() if v.short_name == "Trajectory" and v.version == 1)
+    step = {"index": 0, "action": "click", "start_time": T0, "end_time": T0, "app": "a", "title": "t", "x": 5, "y": 6}
+    record = {
+        "session_id": "s",
+        "device_id": "d",
+        "user_id": "u",
+        "start_time": T0,
+        "end_time": T0,
+        "end_reason": "gap",
+        "steps": [step],
+        "event_count": 2,
+    }
+    body = io.BytesIO()
+    schemaless_writer(body, v1.parsed, record)
+    decoded = Codec().decode(b"\xc3\x01" + struct.pack("<Q", v1.fingerprint) + body.getvalue())
+    assert decoded.writer_version == 1
+    trajectory = from_avro(Trajectory, decoded.value)
+    assert trajectory.steps[0].x == 5 and trajectory.steps[0].nx is None
