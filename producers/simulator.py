@@ -26,6 +26,7 @@ class SimulationResult:
     events: int
     frames: int
     delivered: int
+    device_ids: tuple[str, ...] = ()
 
 
 def run_simulation(
@@ -60,7 +61,7 @@ def run_simulation(
             publisher.publish(events_topic, key, codec.encode("InteractionEvent", to_avro(item), events_topic))
             events += 1
     publisher.close()
-    return SimulationResult(devices, events, frames, publisher.stats.delivered)
+    return SimulationResult(devices, events, frames, publisher.stats.delivered, tuple(p.device_id for p in persons))
 
 
 def _frame(req: FrameRequest, scale: float) -> ScreenFrame:

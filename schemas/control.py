@@ -71,6 +71,14 @@ class ErasureRequest:
 
 
 @dataclass(frozen=True)
+class Tick:
+    AVRO_NAME: ClassVar[str] = "Tick"
+    partition: int
+    stream_time: datetime
+    source: str
+
+
+@dataclass(frozen=True)
 class DeadLetter:
     AVRO_NAME: ClassVar[str] = "DeadLetter"
     stage: str

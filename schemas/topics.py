@@ -18,6 +18,7 @@ class TopicSpec:
     partitions: int
     config: dict[str, str] = field(default_factory=dict)
     doc: str = ""
+    markers: tuple[str, ...] = ()  # other records that may appear between values (event-time ticks)
 
 
 def _delete(retention_ms: int, **extra: str) -> dict[str, str]:
@@ -37,7 +38,12 @@ def topic_specs(raw_retention_ms: int = DAY_MS) -> tuple[TopicSpec, ...]:
         ),
         TopicSpec("screens.raw", "ScreenFrame", 6, _delete(raw_retention_ms, **big), "agents' JPEG frames, unredacted"),
         TopicSpec(
-            "interactions.clean", "InteractionEvent", 6, _delete(7 * DAY_MS), "consented, filtered, redacted events"
+            "interactions.clean",
+            "InteractionEvent",
+            6,
+            _delete(7 * DAY_MS),
+            "consented, filtered, redacted events, and the stream's event-time ticks",
+            markers=("Tick",),
         ),
         TopicSpec("screens.clean", "ScreenFrame", 6, _delete(7 * DAY_MS, **big), "consented, redacted frames"),
         TopicSpec("trajectories", "Trajectory", 6, _delete(7 * DAY_MS, **big), "closed sessions"),

@@ -17,7 +17,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 
 from schemas.codec import Codec
 from schemas.control import DeadLetter
-from schemas.errors import CodecError, ConfigError
+from schemas.errors import CodecError, ConfigError, WrongRecordTypeError
 from schemas.records import to_avro
 from schemas.topics import SCREEN_MAX_BYTES, spec_for
 from sinks.core.batching import Batch, Batcher, BatchLimits
@@ -119,7 +119,12 @@ class SinkWorker:
         records = []
         for i, value in enumerate(batch.values):
             try:
-                records.append(self.codec.decode_named(value, spec.record))
+                decoded = self.codec.decode(value)
+                if decoded.short_name in spec.markers:
+                    continue  # event-time ticks are for the stream stages, not for the dataset
+                if decoded.short_name != spec.record:
+                    raise WrongRecordTypeError(f"expected a {spec.record}, got a {decoded.short_name}")
+                records.append(decoded.value)
             except CodecError as exc:
                 self._dead_letter(batch, i, value, exc)
         key = batch_key(self.settings.s3_prefix, base, batch.partition, batch.first_offset, self.format.extension)

@@ -35,6 +35,10 @@ def register(app: faust.App, settings: StreamsSettings) -> None:
             _pass_through(codec, record, sink, deadletter, f"{base}.decode")
         )
 
+    from streams import sessionizer
+
+    sessionizer.register(app, settings, codec, counters)
+
     @app.timer(interval=30.0)  # type: ignore[untyped-decorator]
     async def report() -> None:
         if counters:

@@ -26,13 +26,15 @@ def create_app(settings: StreamsSettings) -> faust.App:
         datadir=settings.streams_data_dir,
         key_serializer="raw",
         value_serializer="raw",
-        topic_allow_declare=False,  # the project's topics are provisioned with their configs
-        topic_disable_leader=True,
+        topic_allow_declare=True,  # for the table changelogs; the project's topics are provisioned with their configs
+        topic_partitions=6,
         producer_max_request_size=SCREEN_MAX_BYTES + 65536,
         consumer_max_fetch_size=SCREEN_MAX_BYTES + 65536,
         producer_acks=-1,
         producer_compression_type="zstd",
         broker_commit_every=500,
+        broker_session_timeout=10.0,  # a dead worker's partitions move on within seconds
+        broker_heartbeat_interval=2.0,
         broker_commit_interval=1.0,
         **web,
     )

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import Field
 
+from streams.core.sessions import SessionConfig
 from teachstream.settings import Settings
 
 
@@ -13,3 +16,17 @@ class StreamsSettings(Settings):
     streams_app_id: str = Field("teachstream-streams", description="faust app id: consumer group and changelog prefix")
     streams_data_dir: str = Field(".stack/streams", description="faust's local state directory")
     streams_web_port: int | None = Field(None, description="faust web port for health checks; None disables it")
+    session_gap_s: float = Field(300.0, gt=0, description="inactivity that ends a session")
+    session_max_s: float = Field(3600.0, gt=0, description="longest session; longer activity is split")
+    session_grace_s: float = Field(30.0, ge=0, description="how late an event may arrive and still join its session")
+    session_max_events: int = Field(20_000, gt=0, description="events after which a session is split")
+    tick_interval_s: float = Field(5.0, gt=0, description="how often the stream clock is written to every partition")
+    tick_lag_s: float = Field(60.0, ge=0, description="how far the stream clock trails the wall clock")
+
+    def session_config(self) -> SessionConfig:
+        return SessionConfig(
+            gap=timedelta(seconds=self.session_gap_s),
+            max_length=timedelta(seconds=self.session_max_s),
+            grace=timedelta(seconds=self.session_grace_s),
+            max_events=self.session_max_events,
+        )

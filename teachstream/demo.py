@@ -12,6 +12,7 @@ import functools
 import random
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -19,10 +20,13 @@ from typing import Any
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from producers.simulator import run_simulation
+from schemas.codec import Codec
+from schemas.records import from_avro
+from schemas.trajectory import Trajectory
 from sinks.s3 import s3_client
 from sinks.settings import SinkSettings
 from teachstream.admin import existing_topics, watermarks
-from teachstream.settings import load
+from teachstream.settings import Settings, load
 
 DEVICES, DURATION_S, GARBAGE = 3, 8.0, 25
 
@@ -44,10 +48,11 @@ class Offsets:
     def total(self, topic: str) -> int:
         return sum(self.ends(topic).values())
 
-    def committed_all(self, topic: str) -> bool:
-        parts = self.consumer.committed([TopicPartition(topic, p) for p in range(self.partitions[topic])], timeout=10)
+    def committed_up_to(self, topic: str, ends: dict[int, int]) -> bool:
+        """True once the group's committed offsets reach ``ends`` (a snapshot: ticks keep arriving)."""
+        parts = self.consumer.committed([TopicPartition(topic, p) for p in ends], timeout=10)
         done = {tp.partition: max(tp.offset, 0) for tp in parts}
-        return all(done[p] >= end for p, end in self.ends(topic).items())
+        return all(done[p] >= end for p, end in ends.items())
 
 
 def wait(label: str, done: Callable[[], bool], timeout_s: float = 120.0) -> None:
@@ -65,6 +70,7 @@ def main() -> None:
     offsets = Offsets(settings.kafka({"group.id": settings.sink_group}), existing_topics(settings))
     dead_before = offsets.total(t("deadletter"))
     clean_before = {b: offsets.total(t(f"{b}.clean")) for b in ("interactions", "screens")}
+    trajectory_start = offsets.ends(t("trajectories"))
     started = datetime.now(UTC)
 
     say(
@@ -87,8 +93,16 @@ def main() -> None:
     wait("clean frames", lambda: offsets.total(t("screens.clean")) >= clean_before["screens"] + result.frames)
     say("the sink batches clean records per partition, uploads each batch to S3, and only then commits")
     for base in ("interactions", "screens"):
-        wait(f"the sink on {t(base + '.clean')}", functools.partial(offsets.committed_all, t(f"{base}.clean")))
+        clean = t(f"{base}.clean")
+        wait(f"the sink on {clean}", functools.partial(offsets.committed_up_to, clean, offsets.ends(clean)))
     dead = offsets.total(t("deadletter")) - dead_before
+
+    say("the sessionizer cuts each device's events into sessions on event time (here after 20 s without activity)")
+    sessions = collect_sessions(settings, trajectory_start, set(result.device_ids))
+    for trajectory in sessions:
+        actions = Counter(step.action for step in trajectory.steps)
+        summary = ", ".join(f"{n} {action}" for action, n in actions.most_common())
+        print(f"  session {trajectory.session_id[:28]}…  {len(trajectory.steps)} steps ({summary})")
 
     s3 = s3_client(settings)
     written: list[tuple[str, int]] = []
@@ -104,10 +118,35 @@ def main() -> None:
     print(
         f"teachstream demo: {result.events + result.frames} events in ({result.events} interactions and "
         f"{result.frames} screen frames from {DEVICES} devices), {len(written)} objects out ({kib:.0f} KiB under "
-        f"s3://{settings.s3_bucket}/{settings.s3_prefix}stream/v1/), {dead} dead letters (the broken client's records)."
+        f"s3://{settings.s3_bucket}/{settings.s3_prefix}stream/v1/), {len(sessions)} sessions on "
+        f"{t('trajectories')}, {dead} dead letters (the broken client's records)."
     )
     print("The stack is still running. Look around:  . .stack/env; teachstream topics; teachstream tail deadletter")
     print("Stop it with:  make stack-down")
+
+
+def collect_sessions(
+    settings: Settings, start: dict[int, int], devices: set[str], timeout_s: float = 90
+) -> list[Trajectory]:
+    """Trajectories of ``devices`` written after ``start``, once every device has at least one."""
+    codec = Codec.from_url(settings.schema_registry_url)
+    consumer = Consumer(settings.kafka({"group.id": "teachstream-demo", "enable.auto.commit": False}))
+    consumer.assign([TopicPartition(settings.topic("trajectories"), p, o) for p, o in start.items()])
+    found: list[Trajectory] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline and not devices <= {s.device_id for s in found}:
+            for msg in consumer.consume(100, 0.5):
+                if msg.error() is None and msg.value():
+                    trajectory = from_avro(Trajectory, codec.decode(msg.value() or b"").value)
+                    if trajectory.device_id in devices:
+                        found.append(trajectory)
+    finally:
+        consumer.close()
+    if not devices <= {s.device_id for s in found}:
+        say(f"gave up waiting for sessions after {timeout_s:.0f}s; see .stack/logs/streams.log")
+        sys.exit(1)
+    return sorted(found, key=lambda s: s.start_time)
 
 
 if __name__ == "__main__":

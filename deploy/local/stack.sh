@@ -62,8 +62,14 @@ worker_running() { local pid; pid=$(worker_pid "$1"); [[ -n "$pid" ]] && kill -0
 start_worker() { # start_worker NAME ARGS...
   local name=$1; shift
   if worker_running "$name"; then say "$name worker already running"; return; fi
+  # the local stack closes sessions after 20 s of inactivity (production: 5 min) so a demo shows them
   ( cd "$ROOT" && set -a && . "$TS_STACK/env" && set +a &&
-    TEACHSTREAM_STREAMS_DATA_DIR="$TS_STACK/data/streams" exec "$TS" "$@" >>"$TS_STACK/logs/$name.log" 2>&1 ) &
+    export TEACHSTREAM_STREAMS_DATA_DIR="$TS_STACK/data/streams" \
+      TEACHSTREAM_SESSION_GAP_S="${TEACHSTREAM_SESSION_GAP_S:-20}" \
+      TEACHSTREAM_SESSION_GRACE_S="${TEACHSTREAM_SESSION_GRACE_S:-5}" \
+      TEACHSTREAM_TICK_INTERVAL_S="${TEACHSTREAM_TICK_INTERVAL_S:-2}" \
+      TEACHSTREAM_TICK_LAG_S="${TEACHSTREAM_TICK_LAG_S:-2}" &&
+    exec "$TS" "$@" >>"$TS_STACK/logs/$name.log" 2>&1 ) &
   echo $! > "$TS_STACK/run/$name.pid"
   sleep 3
   worker_running "$name" || die "the $name worker stopped at once; see $TS_STACK/logs/$name.log"

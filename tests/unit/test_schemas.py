@@ -15,7 +15,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from schemas import BadFrameError, Codec, CodecError, UnknownSchemaError, WrongRecordTypeError
-from schemas.control import CaptureScope, ConsentRecord, ConsentState, DeadLetter, ErasureRequest, Heartbeat, Policy
+from schemas.control import (
+    CaptureScope,
+    ConsentRecord,
+    ConsentState,
+    DeadLetter,
+    ErasureRequest,
+    Heartbeat,
+    Policy,
+    Tick,
+)
 from schemas.events import (
     CaptureSuppressed,
     InteractionEvent,
@@ -97,7 +106,9 @@ SAMPLES = [
     Policy("default", "2026-11", T0, deny_apps=("keepassxc",), deny_title_patterns=("(?i)password",)),
     Heartbeat("d-1", "0.1.0", T0, "capturing", events_sent=3),
     ErasureRequest("r-1", "u-1", "hr-1", T0, "asked by email"),
+    Tick(3, T0, "worker-1"),
 ]
+HEARTBEAT = next(s for s in SAMPLES if isinstance(s, Heartbeat))
 
 
 def test_every_schema_file_parses_and_has_a_typed_class() -> None:
@@ -137,12 +148,12 @@ def test_single_object_header_is_magic_and_little_endian_fingerprint() -> None:
 
 
 def test_a_registry_codec_also_reads_single_object_records() -> None:
-    data = Codec().encode("Heartbeat", to_avro(SAMPLES[-2]))
+    data = Codec().encode("Heartbeat", to_avro(HEARTBEAT))
     assert Codec.from_url("mock://both").decode(data).short_name == "Heartbeat"
 
 
 def test_confluent_record_without_registry_is_an_unknown_schema() -> None:
-    data = Codec.from_url("mock://other").encode("Heartbeat", to_avro(SAMPLES[-2]))
+    data = Codec.from_url("mock://other").encode("Heartbeat", to_avro(HEARTBEAT))
     with pytest.raises(UnknownSchemaError, match="no schema registry"):
         Codec().decode(data)
 
@@ -170,7 +181,7 @@ def test_corrupt_body_and_trailing_bytes_are_bad_frames() -> None:
 
 
 def test_wrong_record_type_is_reported() -> None:
-    data = Codec().encode("Heartbeat", to_avro(SAMPLES[-2]))
+    data = Codec().encode("Heartbeat", to_avro(HEARTBEAT))
     with pytest.raises(WrongRecordTypeError, match=r"expected a io\.teachstream\.InteractionEvent"):
         Codec().decode_named(data, "InteractionEvent")
 

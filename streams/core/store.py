@@ -1,0 +1,189 @@
+"""Open sessions of the partitions a worker owns, persisted in one key-value table (pure core).
+
+The table is a plain mapping here; the faust agent passes a faust table, whose changelog
+makes the state survive a crash. Every write for a partition lands in that partition of
+the changelog, in order:
+
+* ``E|<partition>|<device>|<time>|<seq>``: an accepted event, deleted once its session is delivered;
+* ``F|<partition>|<device>|<time>|<frame id>``: a frame reference, deleted when no open step can use it;
+* ``S|<device>``: the first event of the device's last delivered session;
+* ``P|<topic>|<partition>``: the highest source offset handled.
+
+The worker that takes a partition over rebuilds its open sessions from the ``E`` and ``F``
+keys, and skips records at or below ``P``: their fate was decided before the crash.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import MutableMapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+
+from schemas.codec import Codec
+from schemas.events import InteractionEvent
+from schemas.records import from_avro
+from schemas.trajectory import Trajectory
+from streams.core.sessions import DeviceEvents, PartitionState, Rejected, Session, SessionConfig
+from streams.core.steps import FrameRef, trajectory
+
+
+def _micros(t: datetime) -> int:
+    return (t - datetime.fromtimestamp(0, t.tzinfo)) // timedelta(microseconds=1)
+
+
+def event_key(partition: int, e: InteractionEvent) -> str:
+    return f"E|{partition:03d}|{e.device_id}|{_micros(e.event_time):020d}|{e.seq:020d}"
+
+
+def frame_key(partition: int, device: str, f: FrameRef) -> str:
+    return f"F|{partition:03d}|{device}|{_micros(f.event_time):020d}|{f.frame_id}"
+
+
+def _first_key(s: Session) -> str:
+    first = s.events[0]
+    return f"{_micros(first.event_time):020d}|{first.seq:020d}"
+
+
+@dataclass(frozen=True)
+class Closed:
+    """A session ready to send; call :meth:`SessionStore.delivered` once it is on the topic."""
+
+    partition: int
+    session: Session
+    trajectory: Trajectory
+
+
+@dataclass
+class _Partition:
+    state: PartitionState
+    frames: dict[str, list[FrameRef]] = field(default_factory=dict)
+
+
+class SessionStore:
+    """Sessionization of several partitions, with state mirrored into three tables."""
+
+    def __init__(self, config: SessionConfig, codec: Codec, table: MutableMapping[str, bytes]) -> None:
+        self.config, self.codec, self.table = config, codec, table
+        self._parts: dict[int, _Partition] = {}
+
+    def seen(self, source: str, offset: int) -> bool:
+        """True if this record of ``source`` (topic and partition) was handled before a crash: skip it."""
+        done = self.table.get(f"P|{source}")
+        return done is not None and offset <= int(done)
+
+    def handled(self, source: str, offset: int) -> None:
+        self.table[f"P|{source}"] = str(offset).encode()
+
+    # -- inputs -------------------------------------------------------------------------
+    def add_event(self, partition: int, event: InteractionEvent, raw: bytes) -> tuple[list[Closed], list[Rejected]]:
+        part = self._part(partition)
+        closed, rejected = part.state.advance(event)
+        if not rejected:
+            self.table[event_key(partition, event)] = raw
+        return self._finish(partition, closed), rejected
+
+    def add_frame(self, partition: int, device: str, frame: FrameRef) -> None:
+        frames = self._part(partition).frames.setdefault(device, [])
+        frames.append(frame)
+        frames.sort(key=lambda f: (f.event_time, f.frame_id))
+        self.table[frame_key(partition, device, frame)] = json.dumps(_frame_json(frame)).encode()
+
+    def tick(self, partition: int, stream_time: datetime) -> list[Closed]:
+        return self._finish(partition, self._part(partition).state.tick(stream_time))
+
+    def delivered(self, closed: Closed) -> None:
+        """The trajectory is on its topic: remember it, and drop its events from the table."""
+        session, p = closed.session, closed.partition
+        self.table[f"S|{session.device_id}"] = _first_key(session).encode()
+        for e in session.events:
+            self.table.pop(event_key(p, e), None)
+        self._prune_frames(p, session.device_id)
+
+    def forget(self, partition: int) -> None:
+        """The partition moved to another worker: drop its in-memory state (the tables stay)."""
+        self._parts.pop(partition, None)
+
+    def open_events(self) -> int:
+        return sum(p.state.open_events() for p in self._parts.values())
+
+    # -- internals ----------------------------------------------------------------------
+    def _part(self, partition: int) -> _Partition:
+        part = self._parts.get(partition)
+        if part is None:
+            part = self._parts[partition] = self._rebuild(partition)
+        return part
+
+    def _rebuild(self, partition: int) -> _Partition:
+        event_prefix, frame_prefix = f"E|{partition:03d}|", f"F|{partition:03d}|"
+        part = _Partition(PartitionState(self.config))
+        for _, raw in sorted((k, v) for k, v in self.table.items() if k.startswith(event_prefix)):
+            event = from_avro(InteractionEvent, self.codec.decode_named(raw, "InteractionEvent"))
+            part.state.devices.setdefault(event.device_id, DeviceEvents()).add(event, self.config)
+            if part.state.max_seen is None or event.event_time > part.state.max_seen:
+                part.state.max_seen = event.event_time
+        for key, raw in self.table.items():
+            if key.startswith(frame_prefix):
+                device = key.split("|", 3)[2]
+                part.frames.setdefault(device, []).append(_frame_from_json(json.loads(raw)))
+        for frames in part.frames.values():
+            frames.sort(key=lambda f: (f.event_time, f.frame_id))
+        return part
+
+    def _finish(self, partition: int, sessions: list[Session]) -> list[Closed]:
+        part = self._parts[partition]
+        out = []
+        for session in sessions:
+            done = self.table.get(f"S|{session.device_id}")
+            if done is not None and _first_key(session) <= done.decode():
+                self.delivered(Closed(partition, session, _empty(session)))  # sent before a crash: clean up only
+                continue
+            frames = part.frames.get(session.device_id, [])
+            out.append(Closed(partition, session, trajectory(session, frames)))
+        return out
+
+    def _prune_frames(self, partition: int, device: str) -> None:
+        part = self._parts.get(partition)
+        if part is None:
+            return
+        frames = part.frames.get(device, [])
+        open_device = part.state.devices.get(device)
+        horizon = open_device.events[0].event_time - self.config.gap if open_device and open_device.events else None
+        keep_from = len(frames) - 1  # with nothing open, the newest frame may still start the next session
+        if horizon is not None:
+            keep_from = next((i for i, f in enumerate(frames) if f.event_time >= horizon), len(frames))
+            keep_from = max(keep_from - 1, 0)
+        for f in frames[:keep_from]:
+            self.table.pop(frame_key(partition, device, f), None)
+        del frames[:keep_from]
+
+
+def _empty(session: Session) -> Trajectory:
+    first = session.events[0]
+    return Trajectory(
+        session.session_id,
+        session.device_id,
+        first.user_id,
+        session.start,
+        session.end,
+        session.end_reason,
+        (),
+        len(session.events),
+    )
+
+
+def _frame_json(f: FrameRef) -> dict[str, object]:
+    data = asdict(f)
+    data["event_time"] = f.event_time.isoformat()
+    return data
+
+
+def _frame_from_json(data: dict[str, object]) -> FrameRef:
+    return FrameRef(
+        frame_id=str(data["frame_id"]),
+        event_time=datetime.fromisoformat(str(data["event_time"])),
+        left=int(data["left"]),  # type: ignore[call-overload]
+        top=int(data["top"]),  # type: ignore[call-overload]
+        width=int(data["width"]),  # type: ignore[call-overload]
+        height=int(data["height"]),  # type: ignore[call-overload]
+    )

@@ -1,0 +1,74 @@
+"""Open sessions persisted in a table: a new worker rebuilds them and nothing is sent twice."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from schemas.codec import Codec
+from schemas.events import InteractionEvent, KeyEvent, MouseButton, WindowContext
+from schemas.records import to_avro
+from streams.core.sessions import SessionConfig
+from streams.core.steps import FrameRef
+from streams.core.store import Closed, SessionStore
+
+T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+CONFIG = SessionConfig(gap=timedelta(seconds=60), grace=timedelta(seconds=5))
+CODEC = Codec()
+
+
+def ev(device: str, seconds: float, seq: int) -> InteractionEvent:
+    return InteractionEvent(
+        device, "u-1", seq, T0 + timedelta(seconds=seconds), KeyEvent(True, "a", "a"), WindowContext("xterm", "t", 1)
+    )
+
+
+def feed(store: SessionStore, items: list[tuple[int, InteractionEvent]], deliver: bool = True) -> list[Closed]:
+    out = []
+    for offset, e in items:
+        if store.seen("t|0", offset):
+            continue
+        closed, _ = store.add_event(0, e, CODEC.encode("InteractionEvent", to_avro(e)))
+        for c in closed:
+            out.append(c)
+            if deliver:
+                store.delivered(c)
+        store.handled("t|0", offset)
+    return out
+
+
+def stream() -> list[tuple[int, InteractionEvent]]:
+    events = [ev("a", t, i) for i, t in enumerate([0, 10, 20, 200, 210, 400, 410, 600], start=1)]
+    return list(enumerate(events))
+
+
+def test_a_new_worker_rebuilds_open_sessions_from_the_table() -> None:
+    table: dict[str, bytes] = {}
+    first = feed(SessionStore(CONFIG, CODEC, table), stream()[:5])  # crash after offset 4
+    second = feed(SessionStore(CONFIG, CODEC, table), stream())  # replays from offset 0
+    sessions = [[e.seq for e in c.session.events] for c in first + second]
+    assert sessions == [[1, 2, 3], [4, 5], [6, 7]]
+    assert not any(k.startswith("E|") and "|00000000000000000001" in k for k in table)
+
+
+def test_a_session_delivered_but_not_cleaned_up_is_not_sent_again() -> None:
+    table: dict[str, bytes] = {}
+    store = SessionStore(CONFIG, CODEC, table)
+    (closed,) = feed(store, stream()[:4], deliver=False)
+    table["S|a"] = b"%020d|%020d" % (int(T0.timestamp() * 1_000_000), 1)  # delivered, then the worker died
+    again = feed(SessionStore(CONFIG, CODEC, table), stream()[4:])
+    assert [c.session.events[0].seq for c in again] == [4, 6]  # the first session (1..3) is not sent twice
+    assert not any(k.startswith("E|000|a|") and k.endswith("|00000000000000000001") for k in table)
+    assert closed.trajectory.session_id == closed.session.session_id
+
+
+def test_frames_are_kept_for_open_steps_and_pruned_after() -> None:
+    table: dict[str, bytes] = {}
+    store = SessionStore(CONFIG, CODEC, table)
+    store.add_frame(0, "a", FrameRef("f-old", T0 - timedelta(seconds=500), 0, 0, 100, 100))
+    store.add_frame(0, "a", FrameRef("f-1", T0, 0, 0, 100, 100))
+    click = InteractionEvent("a", "u-1", 1, T0 + timedelta(seconds=1), MouseButton("left", True, 50, 50))
+    release = InteractionEvent("a", "u-1", 2, T0 + timedelta(seconds=1.1), MouseButton("left", False, 50, 50))
+    feed(store, [(0, click), (1, release)])
+    (closed,) = feed(store, [(2, ev("a", 300, 3))])
+    assert closed.trajectory.steps[0].frame_id == "f-1"
+    assert [k.rsplit("|", 1)[1] for k in table if k.startswith("F|")] == ["f-1"]
