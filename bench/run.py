@@ -1,6 +1,9 @@
 """``make bench``: every benchmark, with the machine and the date, written to BENCHMARKS.md.
 
-Set BENCH_COLD=0 to skip the cold stack start (it downloads and builds everything again).
+Each section measures its baseline in the same run. ``BENCH_COLD=0`` skips the cold stack
+start (it downloads and builds everything again); ``BENCH_ONLY=codec,pipeline`` runs a subset.
+The pipeline section needs the local stack (``make bench`` starts it); the agent section
+needs Xvfb and xdotool (``make setup`` installs them).
 """
 
 from __future__ import annotations
@@ -8,10 +11,11 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import codec_bench, stack_bench
+from bench import codec_bench, pipeline_bench, stack_bench
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,13 +39,65 @@ def machine() -> str:
     )
 
 
-def main() -> None:
-    cold = os.environ.get("BENCH_COLD", "1") != "0"
-    print("bench: Avro codec ...", flush=True)
+def codec_section() -> str:
     rates = codec_bench.run()
-    print("bench: stack start times ...", flush=True)
-    starts = stack_bench.run(cold=cold)
-    lines = [
+    return "\n".join(
+        [
+            "## Avro encode/decode, one core",
+            "",
+            "Interaction events from the simulator (key, mouse, focus events with window context), 50,000 per",
+            "measurement, best of 3. The baseline is plain `fastavro` on the same dicts without framing.",
+            "",
+            "| operation | events/s | bytes/event |",
+            "| --- | ---: | ---: |",
+            *[f"| {r.name} | {r.per_s:,.0f} | {r.bytes_per_record:.0f} |" for r in rates],
+            "",
+        ]
+    )
+
+
+def stack_section() -> str:
+    starts = stack_bench.run(cold=os.environ.get("BENCH_COLD", "1") != "0")
+    return "\n".join(
+        [
+            "## Local stack start (`deploy/local/stack.sh up`, Kafka + S3 + topics + bucket, no workers)",
+            "",
+            "| case | seconds | what it does |",
+            "| --- | ---: | --- |",
+            *[f"| {s.name} | {s.seconds:.1f} | {s.note} |" for s in starts],
+            "",
+        ]
+    )
+
+
+def pipeline_section() -> str:
+    return pipeline_bench.markdown(pipeline_bench.run())
+
+
+def redaction_section() -> str:
+    from bench import redaction_eval
+
+    return redaction_eval.markdown()
+
+
+def agent_section() -> str:
+    from bench import agent_bench
+
+    return agent_bench.markdown(agent_bench.run())  # type: ignore[attr-defined]
+
+
+SECTIONS: dict[str, Callable[[], str]] = {
+    "codec": codec_section,
+    "stack": stack_section,
+    "pipeline": pipeline_section,
+    "redaction": redaction_section,
+    "agent": agent_section,
+}
+
+
+def main() -> None:
+    only = [s for s in os.environ.get("BENCH_ONLY", "").split(",") if s] or list(SECTIONS)
+    parts = [
         "# Benchmarks",
         "",
         "Produced by `make bench` (`python -m bench.run`); every comparison is measured in the same run.",
@@ -49,24 +105,16 @@ def main() -> None:
         f"- date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- machine: {machine()}",
         "",
-        "## Avro encode/decode, one core",
-        "",
-        "Interaction events from the simulator (key, mouse, focus events with window context), 50,000 per",
-        "measurement, best of 3. The baseline is plain `fastavro` on the same dicts without framing.",
-        "",
-        "| operation | events/s | bytes/event |",
-        "| --- | ---: | ---: |",
-        *[f"| {r.name} | {r.per_s:,.0f} | {r.bytes_per_record:.0f} |" for r in rates],
-        "",
-        "## Local stack start (`deploy/local/stack.sh up`, Kafka + S3 + topics + bucket, no workers)",
-        "",
-        "| case | seconds | what it does |",
-        "| --- | ---: | --- |",
-        *[f"| {s.name} | {s.seconds:.1f} | {s.note} |" for s in starts],
-        "",
     ]
-    (ROOT / "BENCHMARKS.md").write_text("\n".join(lines))
-    print("\n".join(lines))
+    for name in only:
+        print(f"bench: {name} ...", flush=True)
+        try:
+            parts.append(SECTIONS[name]())
+        except Exception as exc:  # one section failing must not hide the others
+            parts.append(f"## {name}\n\nnot measured in this run: {type(exc).__name__}: {exc}\n")
+    text = "\n".join(parts)
+    (ROOT / "BENCHMARKS.md").write_text(text)
+    print(text)
 
 
 if __name__ == "__main__":

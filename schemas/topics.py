@@ -34,7 +34,12 @@ def topic_specs(raw_retention_ms: int = DAY_MS) -> tuple[TopicSpec, ...]:
     big = {"max.message.bytes": str(SCREEN_MAX_BYTES)}
     return (
         TopicSpec(
-            "interactions.raw", "InteractionEvent", 6, _delete(raw_retention_ms), "agents' input events, unredacted"
+            "interactions.raw",
+            "InteractionEvent",
+            6,
+            _delete(raw_retention_ms),
+            "agents' input events, unredacted, and the stream's event-time ticks",
+            markers=("Tick",),
         ),
         TopicSpec("screens.raw", "ScreenFrame", 6, _delete(raw_retention_ms, **big), "agents' JPEG frames, unredacted"),
         TopicSpec(

@@ -9,12 +9,10 @@ from the table's changelog, and skips the records it finds already handled there
 
 from __future__ import annotations
 
-import base64
 import logging
-import os
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, MutableMapping
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
@@ -28,30 +26,9 @@ from schemas.topics import spec_for
 from streams.core.steps import FrameRef
 from streams.core.store import Closed, SessionStore
 from streams.settings import StreamsSettings
+from streams.tables import JsonTable
 
 log = logging.getLogger(__name__)
-
-
-class JsonTable(MutableMapping[str, bytes]):
-    """A faust table (JSON changelog) seen as a mapping of text keys to bytes (stored as base64)."""
-
-    def __init__(self, table: Any) -> None:
-        self.table = table
-
-    def __getitem__(self, key: str) -> bytes:
-        return base64.b64decode(self.table[key])
-
-    def __setitem__(self, key: str, value: bytes) -> None:
-        self.table[key] = base64.b64encode(value).decode()
-
-    def __delitem__(self, key: str) -> None:
-        del self.table[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(list(self.table.keys()))
-
-    def __len__(self) -> int:
-        return len(self.table)
 
 
 class Sessionizer:
@@ -62,14 +39,13 @@ class Sessionizer:
         assert spec is not None
         self.partitions, self.codec, self.counters = spec.partitions, codec, counters
         table = app.Table("sessionizer", partitions=spec.partitions)
-        self.store = SessionStore(settings.session_config(), codec, JsonTable(table))
+        raw = spec_for("interactions.raw")
+        assert raw is not None
+        self.store = SessionStore(settings.session_config(), codec, JsonTable(table), sources=raw.partitions)
         clean = settings.topic("interactions.clean")
         self.source = app.topic(clean, settings.topic("screens.clean"), partitions=spec.partitions)
-        self.ticks = app.topic(clean, partitions=spec.partitions)
         self.trajectories = app.topic(settings.topic("trajectories"))
         self.deadletter = app.topic(settings.topic("deadletter"))
-        self.tick_lag = timedelta(seconds=settings.tick_lag_s)
-        self.name = f"{settings.streams_app_id}:{os.getpid()}"
 
     async def handle(self, msg: Any) -> None:
         marker = f"{msg.topic}|{msg.partition}"
@@ -93,7 +69,8 @@ class Sessionizer:
                 ref = FrameRef(frame.frame_id, frame.event_time, m.left, m.top, m.width, m.height)
                 self.store.add_frame(msg.partition, frame.device_id, ref)
             elif decoded.short_name == "Tick":
-                await self._emit(self.store.tick(msg.partition, from_avro(Tick, decoded.value).stream_time))
+                tick = from_avro(Tick, decoded.value)  # the clock of one raw partition, sent by the clean stage
+                await self._emit(self.store.tick(msg.partition, tick.stream_time, source=tick.partition))
         self.store.handled(marker, msg.offset)
 
     async def _emit(self, closed: list[Closed]) -> None:
@@ -119,13 +96,6 @@ class Sessionizer:
         await self.deadletter.send(key=msg.key, value=self.codec.encode("DeadLetter", to_avro(letter)))
         self.counters["sessionize.dead_lettered"] += 1
 
-    async def tick(self) -> None:
-        """Write the stream clock into every partition, so silent devices' sessions close."""
-        now = datetime.now(UTC) - self.tick_lag
-        for partition in range(self.partitions):
-            value = self.codec.encode("Tick", to_avro(Tick(partition, now, self.name)))
-            await self.ticks.send(value=value, partition=partition)
-
     def forget(self, revoked: set[Any]) -> None:
         for tp in revoked:
             self.store.forget(tp.partition)
@@ -143,5 +113,4 @@ def register(app: faust.App, settings: StreamsSettings, codec: Codec, counters: 
         sessionizer.forget(set(args[0]) if args else set())
 
     app.agent(sessionizer.source, name="teachstream.sessionize", concurrency=1)(sessionize)
-    app.timer(interval=settings.tick_interval_s, on_leader=True)(sessionizer.tick)
     app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]  # mode's stub wants a sync callable

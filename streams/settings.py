@@ -21,6 +21,7 @@ class StreamsSettings(Settings):
     session_grace_s: float = Field(30.0, ge=0, description="how late an event may arrive and still join its session")
     session_max_events: int = Field(20_000, gt=0, description="events after which a session is split")
     tick_interval_s: float = Field(5.0, gt=0, description="how often the stream clock is written to every partition")
+    redact_names: bool = Field(True, description="detect person names (spaCy NER when installed, else a gazetteer)")
     tick_lag_s: float = Field(60.0, ge=0, description="how far the stream clock trails the wall clock")
 
     def session_config(self) -> SessionConfig:
@@ -29,4 +30,5 @@ class StreamsSettings(Settings):
             max_length=timedelta(seconds=self.session_max_s),
             grace=timedelta(seconds=self.session_grace_s),
             max_events=self.session_max_events,
+            events_move_clock=False,  # the clean stage holds typing back: its ticks move the clock
         )

@@ -60,8 +60,11 @@ def cli(ctx: click.Context, config: Path | None) -> None:
     "-n", "--last", default=10, show_default=True, help="Records to show per partition without --from-beginning."
 )
 @click.option("--max", "max_records", type=int, help="Stop after this many records.")
+@click.option("--ticks", is_flag=True, help="Also show the stream's event-time ticks between the records.")
 @pass_ctx
-def tail(ctx: Context, topic: str, from_beginning: bool, follow: bool, last: int, max_records: int | None) -> None:
+def tail(
+    ctx: Context, topic: str, from_beginning: bool, follow: bool, last: int, max_records: int | None, ticks: bool
+) -> None:
     """Print decoded records of TOPIC as JSON lines (bytes as size and hash).
 
     TOPIC is a project topic name such as interactions.clean; the configured prefix is added.
@@ -72,7 +75,7 @@ def tail(ctx: Context, topic: str, from_beginning: bool, follow: bool, last: int
 
     settings = ctx.settings()
     name = settings.topic(topic) if spec_for(topic) else topic
-    request = TailRequest(name, from_beginning, follow, last, max_records)
+    request = TailRequest(name, from_beginning, follow, last, max_records, markers=ticks)
     run_tail(settings, request, Codec.from_url(settings.schema_registry_url), click.echo)
 
 
@@ -183,6 +186,16 @@ def simulate(ctx: Context, devices: int, duration: float, seed: int, fast: bool)
             )
     result = run_simulation(settings, devices, duration, seed, realtime=not fast)
     click.echo(f"simulated {result.devices} devices: {result.events} events and {result.frames} frames published")
+
+
+def _register_components() -> None:
+    from producers.cli import agent, consent
+
+    cli.add_command(agent)
+    cli.add_command(consent)
+
+
+_register_components()
 
 
 def _duration(ms: int | None) -> str:

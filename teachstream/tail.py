@@ -7,6 +7,7 @@ starts at the oldest record; ``--follow`` keeps waiting for new ones.
 from __future__ import annotations
 
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -14,12 +15,13 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Top
 
 from schemas.codec import Codec
 from schemas.errors import CodecError, ConfigError
-from schemas.topics import SCREEN_MAX_BYTES
+from schemas.topics import SCREEN_MAX_BYTES, spec_for
 from teachstream.admin import existing_topics, watermarks
 from teachstream.render import record_line
 from teachstream.settings import Settings
 
 _CATCH_UP_IDLE_S = 5.0
+_TICK_WINDOW = 500  # records per partition read back to find the last ones between ticks
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class TailRequest:
     last: int = 10
     max_records: int | None = None
     idle_timeout_s: float | None = None  # with follow: stop after this long without records
+    markers: bool = False  # also show event-time ticks and other markers between the records
 
 
 def tail(settings: Settings, request: TailRequest, codec: Codec, emit: Callable[[str], None]) -> int:
@@ -47,23 +50,36 @@ def tail(settings: Settings, request: TailRequest, codec: Codec, emit: Callable[
             quiet=True,
         )
     )
+    spec = spec_for(request.topic, settings.topic_prefix)
+    hidden = () if request.markers or spec is None else spec.markers
+    wanted = request.max_records if request.max_records is not None else request.last
+    # the last records: read further back when ticks are hidden, keep the newest `wanted`
+    newest: deque[str] | None = None if request.from_beginning or request.follow else deque(maxlen=wanted)
     try:
-        stops = _assign(consumer, request, partitions)
+        stops = _assign(consumer, request, partitions, _TICK_WINDOW if hidden else 0)
         printed = 0
         for msg in _messages(consumer, stops, request):
-            emit(_line(codec, msg))
+            line = _line(codec, msg, hidden)
+            if line is None:
+                continue
+            if newest is not None:
+                newest.append(line)
+                continue
+            emit(line)
             printed += 1
             if request.max_records is not None and printed >= request.max_records:
                 break
-        return printed
+        for line in newest or ():
+            emit(line)
+        return printed + len(newest or ())
     finally:
         consumer.close()
 
 
-def _assign(consumer: Consumer, request: TailRequest, partitions: int) -> dict[int, int]:
+def _assign(consumer: Consumer, request: TailRequest, partitions: int, extra: int) -> dict[int, int]:
     """Assign every partition at its start offset; returns the end offset of those with records to read."""
     assignment, stops = [], {}
-    per_partition = request.max_records if request.max_records is not None else request.last
+    per_partition = (request.max_records if request.max_records is not None else request.last) + extra
     for p in range(partitions):
         low, high = watermarks(consumer, TopicPartition(request.topic, p))
         start = low if request.from_beginning else max(low, high - per_partition) if not request.follow else high
@@ -100,11 +116,13 @@ def _messages(consumer: Consumer, stops: dict[int, int], request: TailRequest) -
         yield msg
 
 
-def _line(codec: Codec, msg: Message) -> str:
+def _line(codec: Codec, msg: Message, hidden: tuple[str, ...]) -> str | None:
     value = msg.value() or b""
     where = (msg.topic() or "", msg.partition() or 0, msg.offset() or 0, msg.key())
     try:
         decoded = codec.decode(value)
     except CodecError as exc:
         return record_line(*where, None, None, error=str(exc))
+    if decoded.short_name in hidden:
+        return None
     return record_line(*where, decoded.short_name, decoded.value)

@@ -6,6 +6,13 @@ need=()
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need+=(maven)
 command -v curl >/dev/null || need+=(curl)
+# the capture agent's tests: a virtual display, a window manager, real input, X tools and a window to type into
+command -v Xvfb >/dev/null || need+=(xvfb)
+command -v xdotool >/dev/null || need+=(xdotool)
+command -v openbox >/dev/null || need+=(openbox)
+command -v xprop >/dev/null || need+=(x11-utils)
+command -v xset >/dev/null || need+=(x11-xserver-utils)
+command -v xterm >/dev/null || need+=(xterm)
 
 if ((${#need[@]})); then
   echo "setup: installing ${need[*]} with apt"

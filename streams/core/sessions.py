@@ -34,6 +34,9 @@ class SessionConfig:
     grace: timedelta = timedelta(seconds=30)
     max_events: int = 20_000  # a session is cut here too, so open state stays bounded
     max_future: timedelta = timedelta(minutes=10)  # this far past the last tick is clock skew
+    # False when an upstream stage may hold some devices' events back (redaction does): then only
+    # ticks, which that stage aligns with what it still holds, move the clock
+    events_move_clock: bool = True
 
 
 @dataclass(frozen=True)
@@ -193,7 +196,7 @@ class PartitionState:
         device = self.devices.setdefault(event.device_id, DeviceEvents())
         if not device.add(event, config):
             return [], []  # a replayed duplicate: already in its session
-        if self.max_seen is None or event.event_time > self.max_seen:
+        if self.config.events_move_clock and (self.max_seen is None or event.event_time > self.max_seen):
             self.max_seen = event.event_time
             return self._close_final(), []
         return [], []

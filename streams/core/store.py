@@ -58,13 +58,16 @@ class Closed:
 class _Partition:
     state: PartitionState
     frames: dict[str, list[FrameRef]] = field(default_factory=dict)
+    clocks: dict[int, datetime] = field(default_factory=dict)  # upstream partition -> its stream time
 
 
 class SessionStore:
     """Sessionization of several partitions, with state mirrored into three tables."""
 
-    def __init__(self, config: SessionConfig, codec: Codec, table: MutableMapping[str, bytes]) -> None:
-        self.config, self.codec, self.table = config, codec, table
+    def __init__(
+        self, config: SessionConfig, codec: Codec, table: MutableMapping[str, bytes], sources: int = 1
+    ) -> None:
+        self.config, self.codec, self.table, self.sources = config, codec, table, sources
         self._parts: dict[int, _Partition] = {}
 
     def seen(self, source: str, offset: int) -> bool:
@@ -89,8 +92,16 @@ class SessionStore:
         frames.sort(key=lambda f: (f.event_time, f.frame_id))
         self.table[frame_key(partition, device, frame)] = json.dumps(_frame_json(frame)).encode()
 
-    def tick(self, partition: int, stream_time: datetime) -> list[Closed]:
-        return self._finish(partition, self._part(partition).state.tick(stream_time))
+    def tick(self, partition: int, stream_time: datetime, source: int | None = None) -> list[Closed]:
+        """A tick; with ``source``, the clock of one upstream partition, and the stream's clock is the
+        slowest of all ``sources`` (an upstream stage may still hold older events of its devices)."""
+        part = self._part(partition)
+        if source is not None:
+            part.clocks[source] = max(stream_time, part.clocks.get(source, stream_time))
+            if len(part.clocks) < self.sources:
+                return []
+            stream_time = min(part.clocks.values())
+        return self._finish(partition, part.state.tick(stream_time))
 
     def delivered(self, closed: Closed) -> None:
         """The trajectory is on its topic: remember it, and drop its events from the table."""

@@ -119,8 +119,8 @@ def test_a_worker_killed_mid_session_loses_and_duplicates_nothing(isolated: Isol
     time.sleep(3)
     future = datetime.now(UTC) + timedelta(minutes=5)  # the stream clock jumps: every session can close now
     for p in range(6):
-        producer.produce(
-            isolated.topic("interactions.clean"),
+        producer.produce(  # into the raw topic: the clean stage passes the clock on
+            isolated.topic("interactions.raw"),
             isolated.codec.encode("Tick", to_avro(Tick(p, future, "test"))),
             partition=p,
         )

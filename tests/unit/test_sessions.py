@@ -177,3 +177,14 @@ def test_incremental_sessions_equal_the_batch_definition(events: list[Interactio
         mine = sorted((e for e in events if e.device_id == device), key=lambda e: (e.event_time, e.seq))
         expected += [(device, tuple(e.seq for e in part)) for part, _ in segment(mine, CONFIG)]
     assert as_sets(closed) == sorted(expected)
+
+
+def test_with_an_upstream_hold_only_ticks_move_the_clock() -> None:
+    held_back = SessionConfig(gap=timedelta(seconds=60), grace=timedelta(seconds=10), events_move_clock=False)
+    state = PartitionState(held_back)
+    state.advance(ev("a", 0, 1))
+    closed, _ = state.advance(ev("b", 500, 1))  # would close a's session if events moved the clock
+    assert closed == []
+    _, rejected = state.advance(ev("a", 5, 2))  # a's held-back key event still joins
+    assert rejected == []
+    assert as_sets(state.tick(T0 + timedelta(seconds=600))) == [("a", (1, 2)), ("b", (1,))]

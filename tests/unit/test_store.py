@@ -72,3 +72,12 @@ def test_frames_are_kept_for_open_steps_and_pruned_after() -> None:
     (closed,) = feed(store, [(2, ev("a", 300, 3))])
     assert closed.trajectory.steps[0].frame_id == "f-1"
     assert [k.rsplit("|", 1)[1] for k in table if k.startswith("F|")] == ["f-1"]
+
+
+def test_the_stream_clock_is_the_slowest_upstream_partition() -> None:
+    store = SessionStore(CONFIG, CODEC, {}, sources=2)
+    feed(store, [(0, ev("a", 0, 1))])
+    assert store.tick(0, T0 + timedelta(seconds=500), source=0) == []  # source 1 has not spoken yet
+    assert store.tick(0, T0 + timedelta(seconds=30), source=1) == []  # it still holds events from 30 s
+    (closed,) = store.tick(0, T0 + timedelta(seconds=100), source=1)
+    assert closed.session.events[0].seq == 1

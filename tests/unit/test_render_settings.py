@@ -1,4 +1,4 @@
-"""The pass-through decision, JSON rendering of records, and settings validation."""
+"""JSON rendering of records, and settings validation."""
 
 from __future__ import annotations
 
@@ -8,46 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from schemas import Codec, ConfigError
-from schemas.control import DeadLetter
-from schemas.events import InteractionEvent, KeyEvent, WindowContext
-from schemas.records import to_avro
-from streams.core.triage import Forward, RecordMeta, triage
+from schemas import ConfigError
 from teachstream.render import record_line
 from teachstream.settings import Settings, load
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
-META = RecordMeta("interactions.raw", 2, 40, b"d-1")
-EVENT = InteractionEvent("d-1", "u-1", 1, NOW, KeyEvent(True, "a", "a"), WindowContext("xterm", "t"))
-
-
-def test_valid_record_is_forwarded_unchanged() -> None:
-    codec = Codec()
-    data = codec.encode("InteractionEvent", to_avro(EVENT))
-    outcome = triage(codec, "InteractionEvent", data, META, "interactions.decode", NOW)
-    assert isinstance(outcome, Forward)
-    assert outcome.value is data
-
-
-@pytest.mark.parametrize(
-    ("value", "words"),
-    [(b"garbage", "known framing"), (None, "no value"), (b"\xc3\x01" + b"\x00" * 8, "not one of")],
-)
-def test_bad_record_becomes_a_dead_letter_with_reason_and_origin(value: bytes | None, words: str) -> None:
-    outcome = triage(Codec(), "InteractionEvent", value, META, "interactions.decode", NOW)
-    assert isinstance(outcome, DeadLetter)
-    assert words in outcome.reason and "interactions.raw[2]@40" in outcome.reason
-    assert (outcome.topic, outcome.partition, outcome.offset, outcome.key) == ("interactions.raw", 2, 40, b"d-1")
-    assert outcome.original == (value or b"")
-    assert outcome.stage == "interactions.decode"
-
-
-def test_wrong_record_type_on_a_topic_is_dead_lettered() -> None:
-    codec = Codec()
-    letter = DeadLetter("s", "r", "E", "t", 0, 0, b"", NOW)
-    data = codec.encode("DeadLetter", to_avro(letter))
-    outcome = triage(codec, "InteractionEvent", data, META, "interactions.decode", NOW)
-    assert isinstance(outcome, DeadLetter) and outcome.error_type == "WrongRecordTypeError"
 
 
 def test_record_line_shows_bytes_as_size_and_hash_and_unions_as_types() -> None:

@@ -1,0 +1,266 @@
+"""``teachstream agent``: the capture agent's pipeline thread and its wiring (edge).
+
+Listener callbacks enqueue raw input and wake this loop; it feeds the input to the pure
+:class:`Recorder` together with the focused window, and hands the recorder's events and
+frame requests to the :class:`Outbox`, which numbers them and appends them to the spool
+(group commit: one write every 0.2 s, an fsync a second). The :class:`Sender` thread moves spooled records
+to Kafka. The loop sleeps in ``select`` until there is work: input, a focus or title change
+pushed by the X server, a control command, or its next deadline (the pointer sample, a held
+move, a keyframe, the consent check). The control socket's thread only changes the pause
+state and wakes the loop, which applies it at once.
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import select
+import socket
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from producers import consent
+from producers.capture import InputCapture
+from producers.control import ControlServer
+from producers.core.coalesce import MoveCoalescer, PointerSampler
+from producers.core.inputs import RawButton, RawInput
+from producers.core.recorder import Emit, Output, Recorder
+from producers.core.status import AgentStatus, describe
+from producers.core.triggers import FrameDeduper, FrameTrigger
+from producers.outbox import Outbox
+from producers.publisher import Publisher
+from producers.screen import Screens
+from producers.sender import Sender
+from producers.settings import AgentSettings
+from producers.spool import Spool
+from producers.waker import Waker
+from producers.x11 import X11Windows
+from schemas.codec import Codec
+from schemas.events import WindowContext
+from schemas.pseudonym import device_pseudonym, user_pseudonym
+
+log = logging.getLogger(__name__)
+CONSENT_POLL_S, SYNC_S, BATCH_S, COMMIT_S = 1.0, 1.0, 0.05, 0.2
+
+
+class Agent:
+    def __init__(self, settings: AgentSettings) -> None:
+        self.settings = s = settings
+        key = s.pseudonym_key.get_secret_value().encode()
+        self.user_id = user_pseudonym(key, s.agent_user or getpass.getuser())
+        self.device_id = device_pseudonym(key, s.agent_host or socket.gethostname())
+        self.state_dir = s.agent_state_dir
+        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.policy = s.policy()
+        self.windows = X11Windows(s.agent_display)
+        self.screens = Screens(s.agent_screenshot_scale, s.agent_jpeg_quality)
+        self.recorder = Recorder(
+            self.policy,
+            MoveCoalescer(s.agent_move_hz),
+            FrameTrigger(s.agent_keyframe_seconds, s.agent_burst_gap_seconds),
+        )
+        self.dedupe = FrameDeduper()
+        self.waker = Waker()
+        self.inputs: deque[RawInput] = deque()
+        self.capture = InputCapture(self.inputs, s.agent_queue_max, self.waker.set)
+        self.pointer = PointerSampler(s.agent_move_hz)
+        self.spool = Spool(self.state_dir / "spool", int(s.agent_spool_max_mb * 1024 * 1024))
+        self.outbox = Outbox(
+            self.state_dir, self.spool, Codec.from_url(s.schema_registry_url), self.device_id, self.user_id
+        )
+        self.publisher = Publisher(s.kafka(), f"teachstream-agent-{self.device_id}", {"message.timeout.ms": 0})
+        self.sender = Sender(self.spool, self.publisher, s.topic)
+        self.control = ControlServer(self.state_dir, self._on_control)
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._paused_until: float | None = None  # written by the control thread
+        self._consent = False
+        self._capturing = False
+        self._focus_stale = False  # a focus or title change arrived and was not looked up yet
+        self._committed = 0.0
+
+    # -- control (runs on the control socket's thread) ------------------------------------
+    def _on_control(self, req: dict[str, Any]) -> dict[str, Any]:
+        cmd = req.get("cmd")
+        if cmd == "pause":
+            minutes = req.get("minutes")
+            with self._lock:
+                self._paused_until = time.time() + float(minutes) * 60 if minutes else float("inf")
+        elif cmd == "resume":
+            with self._lock:
+                self._paused_until = None
+        elif cmd != "status":
+            return {"ok": False, "text": f"unknown command {cmd!r}; use pause, resume or status"}
+        self.waker.set()
+        deadline = time.monotonic() + 1.0  # answer once the pipeline has applied it
+        while cmd != "status" and self._capturing != self._should_capture(time.time()) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        status = self.status()
+        return {"ok": True, "state": status.state, "text": describe(status, time.time())}
+
+    def status(self) -> AgentStatus:
+        r = self.recorder
+        return AgentStatus(
+            consent=self._consent,
+            paused_until=self._paused_until,
+            app=r.context.app if r.context else None,
+            verdict=r.verdict.reason,
+            window_allowed=r.verdict.allowed,
+            screenshots=self.settings.agent_screenshots,
+            events=self.outbox.events,
+            frames=self.outbox.frames,
+            delivered=self.publisher.stats.delivered,
+            spooled=self.outbox.queued + self.spool.unread + self.sender.in_flight,
+            dropped=self.spool.dropped + self.capture.dropped,
+            failed=self.sender.failed,
+            broker_down=self.publisher.stats.broker_down,
+        )
+
+    def _should_capture(self, now: float) -> bool:
+        with self._lock:
+            if self._paused_until is not None and now >= self._paused_until:
+                self._paused_until = None
+            return self._consent and self._paused_until is None
+
+    # -- the pipeline thread --------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask :meth:`run` to finish (safe from a signal handler or another thread)."""
+        self.stopping.set()
+        self.waker.set()
+
+    def run(self) -> None:
+        self.sender.start()
+        self.control.start()
+        log.info("capture agent started for device %s (state in %s)", self.device_id, self.state_dir)
+        last_consent = last_sync = 0.0
+        try:
+            while not self.stopping.is_set():
+                now = time.time()
+                if now - last_consent >= CONSENT_POLL_S:
+                    self._consent = consent.granted(self.state_dir, self.user_id)
+                    last_consent = now
+                self._apply_gate(now)
+                if self._capturing:
+                    self._step(now)
+                if self.outbox.queued and (now - self._committed >= COMMIT_S or self.outbox.queued >= 500):
+                    self._commit(now)
+                if now - last_sync >= SYNC_S:
+                    self.spool.sync()
+                    last_sync = now
+                commit = self._committed + COMMIT_S if self.outbox.queued else float("inf")
+                self._sleep(min(last_consent + CONSENT_POLL_S, last_sync + SYNC_S, commit))
+        finally:
+            self.close()
+
+    def _commit(self, now: float) -> None:
+        """Group commit: the queued events into the spool, in one write, and the sender woken."""
+        self.outbox.flush()
+        self.spool.flush()
+        self.sender.wake()
+        self._committed = now
+
+    def _step(self, now: float) -> None:
+        """Handle what arrived since the last wake, then the deadlines that are due."""
+        if self.windows.changed() or self._focus_stale:
+            self._focus_stale = False
+            self._handle(self.recorder.focus(now, self.windows.focused()))
+        for raw in self._drain():
+            if isinstance(raw, RawButton) and raw.pressed:
+                self.pointer.activity(raw.t)
+            self._handle(self.recorder.feed(raw))
+        now = time.time()
+        sample = self.capture.samples_pointer and now >= self.pointer.due(now)
+        if sample and (move := self.pointer.sample(now, *self.windows.pointer())) is not None:
+            self._handle(self.recorder.feed(move))
+        self._handle(self.recorder.tick(now))
+
+    def _sleep(self, deadline: float) -> None:
+        """Wait for a press, an X event, a command, or ``deadline`` (earlier while capturing).
+
+        Only presses (which may trigger a screenshot) wake the loop at once; other input is
+        handled in batches with the next wake, at most ``BATCH_S`` later.
+        """
+        now = time.time()
+        if self._capturing:
+            deadline = min(deadline, self.pointer.due(now) if self.capture.samples_pointer else now + 0.25)
+            if (held := self.recorder.moves.due_at()) is not None:
+                deadline = min(deadline, held)
+            if self.inputs:  # inputs that did not wake us (releases, scrolls, moves) wait at most BATCH_S
+                deadline = min(deadline, self.inputs[0].t + BATCH_S)
+        self._focus_stale = self.windows.changed() or self._focus_stale  # (events read by earlier requests)
+        if self._capturing and self._focus_stale:
+            return
+        select.select([self.waker.fileno(), self.windows.fileno()], [], [], max(0.0, deadline - now))
+        self.waker.clear()
+
+    def _apply_gate(self, now: float) -> None:
+        want = self._should_capture(now)
+        if want == self._capturing:
+            return
+        paused = self._consent and not want
+        if want:
+            self.capture.start()
+            self.pointer.reset()
+            self._focus_stale = False
+            self._handle(self.recorder.set_paused(now, False))
+            self._handle(self.recorder.focus(now, self.windows.focused()))
+        else:
+            self.capture.stop()
+            for raw in self._drain():  # what happened before the pause still counts
+                if raw.t < now:
+                    self._handle(self.recorder.feed(raw))
+            self._handle(self.recorder.set_paused(now, True) if paused else [])
+            if not paused:
+                self.recorder.context = None  # consent withdrawn: start afresh after a new one
+        self._capturing = want
+        self.dedupe.forget()
+        log.info("capture %s", "on" if want else ("paused" if paused else "off: no consent recorded"))
+
+    def _drain(self) -> list[RawInput]:
+        items: list[RawInput] = []
+        while self.inputs:
+            items.append(self.inputs.popleft())
+        return items
+
+    def _handle(self, outputs: list[Output]) -> None:
+        for out in outputs:
+            if isinstance(out, Emit):
+                self.outbox.event(out.t, out.payload, out.context)
+            else:
+                self._shoot(out.t, out.trigger)
+
+    def _shoot(self, t: float, trigger: str) -> None:
+        if not self.settings.agent_screenshots:
+            return
+        focused = self.windows.focused()  # a frame never shows a window that just became denied
+        if focused != self.recorder.context:
+            self._handle(self.recorder.focus(time.time(), focused))
+        if self.recorder.suppressed:
+            return
+        visible = self.windows.visible()
+        denied = [w for w in visible if not self.policy.decide(WindowContext(w.app, w.title)).allowed]
+        redactions = ("device:denied-window",) if denied else ()
+        listed = [w if w not in denied else type(w)(w.app, "", w.x, w.y, w.width, w.height, w.focused) for w in visible]
+        for shot in self.screens.grab(denied, self.dedupe.is_new):
+            m = shot.monitor
+            on_monitor = [
+                w
+                for w in listed
+                if w.x < m.left + m.width and w.x + w.width > m.left
+                if w.y < m.top + m.height and w.y + w.height > m.top
+            ]
+            self.outbox.frame(t, trigger, shot, self.screens.scale, on_monitor, redactions)
+            self._commit(time.time())  # frames are rare and large: to the sender at once
+
+    def close(self) -> None:
+        self.capture.stop()
+        self.control.stop()
+        self._commit(time.time())
+        self.sender.stop()
+        self.spool.close()
+        self.waker.close()
+        self.screens.close()
+        self.windows.close()
+        log.info("capture agent stopped; %d records wait in the spool", self.spool.unread)

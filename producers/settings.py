@@ -1,0 +1,45 @@
+"""Settings of the capture agent (edge): ``TEACHSTREAM_AGENT_*`` variables or ``agent_*`` TOML keys."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+
+from producers.core.policy import DEFAULT_DENY_APPS, DEFAULT_DENY_TITLES, CapturePolicy, validate_patterns
+from teachstream.settings import Settings
+
+
+class AgentSettings(Settings):
+    """What ``teachstream agent`` and ``teachstream consent`` need on top of the common settings."""
+
+    agent_state_dir: Path = Field(
+        Path.home() / ".local" / "state" / "teachstream",
+        description="consent file, control socket, sequence numbers and the spool",
+    )
+    agent_display: str | None = Field(None, description="X display to capture; None means $DISPLAY")
+    agent_user: str | None = Field(None, description="the person's login (default: the current user); hashed")
+    agent_host: str | None = Field(None, description="the device's host name (default: this host); hashed")
+    agent_move_hz: float = Field(20.0, gt=0, le=1000, description="mouse positions kept per second")
+    agent_screenshots: bool = True
+    agent_keyframe_seconds: float = Field(10.0, gt=0, description="a frame every N s while the person is active")
+    agent_burst_gap_seconds: float = Field(2.0, gt=0, description="a pause this long starts a new typing burst")
+    agent_jpeg_quality: int = Field(70, ge=10, le=95)
+    agent_screenshot_scale: float = Field(0.5, gt=0.05, le=1.0)
+    agent_default_denies: bool = Field(True, description="deny password managers, private windows, sign-in titles")
+    agent_allow_apps: tuple[str, ...] = Field((), description="if set, only these apps (globs) are captured")
+    agent_deny_apps: tuple[str, ...] = Field((), description="more apps (globs) never captured")
+    agent_deny_title_patterns: tuple[str, ...] = Field((), description="more title regexes never captured")
+    agent_spool_max_mb: float = Field(512.0, gt=0, description="disk the spool may use while Kafka is away")
+    agent_queue_max: int = Field(20_000, gt=0, description="raw inputs buffered between listeners and pipeline")
+
+    @field_validator("agent_deny_title_patterns")
+    @classmethod
+    def _patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        validate_patterns(value)
+        return value
+
+    def policy(self) -> CapturePolicy:
+        apps = (DEFAULT_DENY_APPS if self.agent_default_denies else ()) + self.agent_deny_apps
+        titles = (DEFAULT_DENY_TITLES if self.agent_default_denies else ()) + self.agent_deny_title_patterns
+        return CapturePolicy(self.agent_allow_apps, apps, titles)

@@ -1,0 +1,139 @@
+"""The clean agents: raw interactions and frames in, filtered and redacted records out (edge).
+
+The decisions are in ``streams.core.cleaner`` and ``streams.core.redaction``. Records that
+cannot be decoded, and segments that cannot be redacted, go to the restricted dead-letter
+topic with the reason (fail closed); nothing unredacted reaches a clean topic.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+
+from schemas.capture_policy import CapturePolicy
+from schemas.codec import Codec
+from schemas.control import DeadLetter, Tick
+from schemas.errors import CodecError
+from schemas.events import InteractionEvent, ScreenFrame
+from schemas.records import from_avro, to_avro
+from schemas.topics import spec_for
+from streams.core.cleaner import Cleaner
+from streams.core.redaction import SegmentPolicy, default_person_finder, redact_title
+from streams.settings import StreamsSettings
+from streams.tables import JsonTable
+
+log = logging.getLogger(__name__)
+
+
+class Outlets:
+    """The topics a clean agent writes to, and how it reports a record it gives up on."""
+
+    def __init__(self, app: faust.App, settings: StreamsSettings, codec: Codec, base: str, counters: Counter[str]):
+        spec = spec_for(f"{base}.clean")
+        assert spec is not None
+        self.partitions = spec.partitions
+        self.clean = app.topic(settings.topic(f"{base}.clean"), partitions=spec.partitions)
+        self.deadletter = app.topic(settings.topic("deadletter"))
+        self.codec, self.counters, self.stage = codec, counters, f"{base}.clean"
+
+    async def send(self, key: bytes | None, name: str, record: Any) -> None:
+        await self.clean.send(key=key, value=self.codec.encode(name, to_avro(record)))
+        self.counters[f"{self.stage}.forwarded"] += 1
+
+    async def reject(self, msg: Any, reason: str, error_type: str, original: bytes | None = None) -> None:
+        letter = DeadLetter(
+            self.stage,
+            f"{msg.topic}[{msg.partition}]@{msg.offset}: {reason}",
+            error_type,
+            msg.topic,
+            msg.partition,
+            msg.offset,
+            original if original is not None else msg.value or b"",
+            datetime.now(UTC),
+            msg.key,
+        )
+        await self.deadletter.send(key=msg.key, value=self.codec.encode("DeadLetter", to_avro(letter)))
+        count = self.counters[f"{self.stage}.dead_lettered"] = self.counters[f"{self.stage}.dead_lettered"] + 1
+        if count <= 10 or count % 1000 == 0:  # the reasons are in the dead-letter topic; keep logs short
+            log.warning("dead-lettered record #%d of %s: %s", count, self.stage, reason[:300])
+
+
+def register_interactions(app: faust.App, settings: StreamsSettings, codec: Codec, counters: Counter[str]) -> None:
+    names = default_person_finder() if settings.redact_names else None
+    table = app.Table("redaction", partitions=6)
+    cleaner = Cleaner(CapturePolicy(), SegmentPolicy(), names, codec, JsonTable(table))
+    out = Outlets(app, settings, codec, "interactions", counters)
+
+    async def clean(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+        async for event in stream.events():
+            msg = event.message
+            try:
+                decoded = codec.decode(msg.value or b"")
+            except CodecError as exc:
+                await out.reject(msg, str(exc), type(exc).__name__)
+                yield None
+                continue
+            tick = from_avro(Tick, decoded.value) if decoded.short_name == "Tick" else None
+            if tick is not None:
+                result = cleaner.tick(msg.partition, tick.stream_time)
+            elif decoded.short_name == "InteractionEvent":
+                result = cleaner.push(msg.partition, from_avro(InteractionEvent, decoded.value), msg.value)
+            else:
+                await out.reject(
+                    msg, f"expected an InteractionEvent, got a {decoded.short_name}", "WrongRecordTypeError"
+                )
+                yield None
+                continue
+            for e in result.events:
+                await out.send(e.device_id.encode(), "InteractionEvent", e)
+            for q in result.quarantined:
+                for e in q.events:
+                    await out.reject(msg, q.reason, "RedactionError", codec.encode("InteractionEvent", to_avro(e)))
+            if tick is not None:  # the clean clock, held back to the oldest event still held, to every partition
+                clock = Tick(msg.partition, cleaner.clock(msg.partition, tick.stream_time), tick.source)
+                for partition in range(out.partitions):
+                    await out.clean.send(value=codec.encode("Tick", to_avro(clock)), partition=partition)
+            for name, n in cleaner.counts.items():
+                counters[name] += n
+            cleaner.counts.clear()
+            yield None
+
+    async def on_revoked(_sender: Any, *args: Any, signal: Any = None, **_: Any) -> None:
+        for tp in set(args[0]) if args else set():
+            cleaner.forget(tp.partition)
+
+    app.agent(app.topic(settings.topic("interactions.raw")), name="teachstream.clean-interactions", concurrency=1)(
+        clean
+    )
+    app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]  # mode's stub wants a sync callable
+
+
+def register_screens(app: faust.App, settings: StreamsSettings, codec: Codec, counters: Counter[str]) -> None:
+    policy = CapturePolicy()
+    names = default_person_finder() if settings.redact_names else None
+    out = Outlets(app, settings, codec, "screens", counters)
+
+    async def clean(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+        async for event in stream.events():
+            msg = event.message
+            try:
+                frame = from_avro(ScreenFrame, codec.decode_named(msg.value or b"", "ScreenFrame"))
+                focused = next((w for w in frame.windows if w.focused), None)
+                if focused is not None and not policy.decide_window(focused.app, focused.title).allowed:
+                    counters["filter.denied_frames"] += 1
+                else:
+                    windows = tuple(replace(w, title=redact_title(w.title, names)[0]) for w in frame.windows)
+                    await out.send(msg.key, "ScreenFrame", replace(frame, windows=windows))
+            except CodecError as exc:
+                await out.reject(msg, str(exc), type(exc).__name__)
+            except Exception as exc:  # fail closed: a frame whose titles cannot be redacted stays out
+                await out.reject(msg, f"redaction failed: {type(exc).__name__}: {exc}", "RedactionError")
+            yield None
+
+    app.agent(app.topic(settings.topic("screens.raw")), name="teachstream.clean-screens", concurrency=1)(clean)

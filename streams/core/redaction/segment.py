@@ -1,0 +1,159 @@
+"""Redaction of one segment of key events: PII characters lose their key and char (pure core).
+
+``redact_segment(events)`` rebuilds the typed text (``streams.core.text``), runs the
+detectors over the visible text of each run, over the runs joined (PII split by a caret
+jump), and over every snapshot taken before deletions (PII typed then deleted). Each key
+event that typed a character of a span, each character deleted inside or right next to the
+span (typos), and the matching key releases lose ``key``, ``char`` and ``modifiers`` and carry
+the span's label in ``redaction``.
+
+Conservative rules: every character typed in a password context (sign-in window, or the line
+after ``sudo``/``ssh``/... given as ``secret_input``) is ``PASSWORD``; in a segment marked
+unknown (paste, caret jumps), the tokens touching each jump that hold anything besides
+letters are ``UNCERTAIN``: a fragment of structured PII cannot be verified there. Already
+redacted events stay as they are, so redacting twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from schemas.events import InteractionEvent, KeyEvent
+from streams.core.redaction.context import is_password_context
+from streams.core.redaction.names import PersonFinder
+from streams.core.redaction.pii import find_pii, find_structured_pii
+from streams.core.redaction.span import LABELS, Span
+from streams.core.text import Cell, reconstruct
+
+_MAX_PASSES = 4
+_RANK = {label: i for i, label in enumerate((*LABELS, "UNCERTAIN"))}
+_WORD = re.compile(r"[^\W\d_]+[.,;:!?]?")
+
+
+@dataclass(frozen=True)
+class RedactedSegment:
+    """The segment's events with PII removed, and the label of every key event redacted now."""
+
+    events: tuple[InteractionEvent, ...]
+    counts: Counter[str]
+    unknown: tuple[str, ...] = ()
+
+
+class _Labels:
+    def __init__(self) -> None:
+        self.by_seq: dict[int, str] = {}
+
+    def add(self, seq: int, label: str) -> None:
+        old = self.by_seq.get(seq)
+        if old is None or _RANK.get(label, 99) < _RANK.get(old, 99):
+            self.by_seq[seq] = label
+
+
+def _scan_run(run: Sequence[Cell], detect: Callable[[str], list[Span]], labels: _Labels) -> None:
+    live = [i for i, c in enumerate(run) if c.alive]
+    text = "".join(run[i].char for i in live)
+    for span in detect(text):
+        lo, hi = live[span.start], live[span.end - 1]
+        while lo > 0 and not run[lo - 1].alive:
+            lo -= 1
+        while hi + 1 < len(run) and not run[hi + 1].alive:
+            hi += 1
+        for cell in run[lo : hi + 1]:
+            labels.add(cell.seq, span.label)
+
+
+def _tokens(cells: Sequence[Cell]) -> list[list[Cell]]:
+    tokens: list[list[Cell]] = [[]]
+    for cell in cells:
+        if cell.char.isspace():
+            if tokens[-1]:
+                tokens.append([])
+        else:
+            tokens[-1].append(cell)
+    return [t for t in tokens if t]
+
+
+def _suspect_edges(runs: Sequence[Sequence[Cell]], labels: _Labels) -> None:
+    """Tokens touching a caret jump (end of one run, start of the next) that are not plain words."""
+    for i, run in enumerate(runs):
+        live = [c for c in run if c.alive]
+        tokens = _tokens(live)
+        edges = []
+        if i > 0 and tokens and not live[0].char.isspace():
+            edges.append(tokens[0])
+        if i < len(runs) - 1 and tokens and not live[-1].char.isspace():
+            edges.append(tokens[-1])
+        for token in edges:
+            if not _WORD.fullmatch("".join(c.char for c in token)):
+                for cell in token:
+                    labels.add(cell.seq, "UNCERTAIN")
+
+
+def redact_segment(
+    events: Sequence[InteractionEvent], *, names: PersonFinder | None = None, secret_input: bool = False
+) -> RedactedSegment:
+    """Redact the key events of one closed segment (one device and window, in seq order).
+
+    ``names``: the person-name finder (default: spaCy NER + gazetteer if installed); pass
+    ``secret_input=True`` for a line answering a password prompt. Detection runs again over
+    the redacted text until nothing new is found (redacting can uncover a span whose edge
+    was hidden by a neighbour, e.g. two values typed without a space), so the result is a
+    fixed point: redacting it again changes nothing.
+    """
+    counts: Counter[str] = Counter()
+    for _ in range(_MAX_PASSES):
+        result = _redact_once(events, names, secret_input=secret_input)
+        events = result.events
+        counts += result.counts
+        if not result.counts:
+            break
+    return RedactedSegment(tuple(events), counts, result.unknown)
+
+
+def _redact_once(
+    events: Sequence[InteractionEvent], names: PersonFinder | None, *, secret_input: bool
+) -> RedactedSegment:
+    recon = reconstruct(events)
+    labels = _Labels()
+    detect: Callable[[str], list[Span]] = lambda text: find_pii(text, names)  # noqa: E731
+    for run in recon.runs:
+        _scan_run(run, detect, labels)
+    if len(recon.runs) > 1:
+        joined = [c for run in recon.runs for c in run if c.alive]
+        _scan_run(joined, find_structured_pii, labels)
+        _suspect_edges(recon.runs, labels)
+    for snapshot in recon.snapshots:
+        cells = [Cell(t.char, t.seq) for t in snapshot]
+        _scan_run(cells, detect, labels)
+    typed = {c.seq for run in recon.runs for c in run if c.char not in "\n\t"}  # enter/tab stay visible
+    for event in events:
+        if event.seq in typed and (secret_input or is_password_context(event.context)):
+            labels.add(event.seq, "PASSWORD")
+    return _apply(events, labels.by_seq, recon.unknown)
+
+
+def _apply(events: Sequence[InteractionEvent], by_seq: dict[int, str], unknown: tuple[str, ...]) -> RedactedSegment:
+    pressed: defaultdict[str, list[int]] = defaultdict(list)
+    out: list[InteractionEvent] = []
+    counts: Counter[str] = Counter()
+    for event in events:
+        key = event.payload
+        if not isinstance(key, KeyEvent) or key.redaction is not None:
+            out.append(event)
+            continue
+        label = by_seq.get(event.seq)
+        name = key.key.lower()
+        if key.pressed:
+            pressed[name].append(event.seq)
+        elif pressed[name]:
+            found = [by_seq[seq] for seq in pressed.pop(name) if seq in by_seq]
+            label = min(found, key=lambda lab: _RANK.get(lab, 99)) if found else None
+        if label is None:
+            out.append(event)
+            continue
+        counts[label] += 1
+        out.append(replace(event, payload=replace(key, key="", char=None, modifiers=(), redaction=label)))
+    return RedactedSegment(tuple(out), counts, unknown)

@@ -1,0 +1,132 @@
+"""The real agent on a real Xvfb display with openbox, driven by xdotool, publishing to the real Kafka."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.integration.conftest import Isolated
+from tests.integration.display import AgentProc, Display, agent_env, decode_all, display, kind, typed
+
+__all__ = ["display"]
+
+
+@pytest.fixture
+def agent(isolated: Isolated, display: Display, tmp_path: Path) -> Iterator[AgentProc]:
+    env = agent_env(
+        {**isolated.env, "TEACHSTREAM_TOPIC_PREFIX": isolated.settings.topic_prefix},
+        display,
+        tmp_path / "state",
+        host=isolated.name,
+        screenshot_scale="1.0",
+    )
+    proc = AgentProc(env, tmp_path / "agent.log")
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+def test_nothing_is_captured_before_consent(isolated: Isolated, display: Display, agent: AgentProc) -> None:
+    display.window("before consent", "blue", 100, 100)
+    display.type("secret")
+    status = agent.cli("agent", "status").stdout
+    assert "no consent" in status
+    assert isolated.read_all("interactions.raw", 1, timeout_s=3) == []
+
+
+def test_typing_clicks_scrolls_and_a_frame_of_the_screen(
+    isolated: Isolated, display: Display, agent: AgentProc
+) -> None:
+    assert agent.cli("consent", "accept").returncode == 0
+    wid = display.window("notes", "#ff0000", 100, 80)
+    agent.wait_capturing()
+    display.type("hello world")
+    time.sleep(0.5)
+    display.xdotool("mousemove", "700", "500", "click", "1")  # on the desktop: clears the focus
+    display.activate(wid)
+    display.xdotool("mousemove", "300", "200", "click", "1")
+    display.xdotool("click", "5", "click", "5", "click", "4")
+    time.sleep(1.5)
+
+    events = decode_all(isolated.codec, isolated.read_all("interactions.raw", 30), "InteractionEvent")
+    in_notes = [e for e in events if e["context"] and e["context"]["title"] == "notes"]
+    assert typed(in_notes) == "hello world"
+    assert all(e["context"]["app"] == "xterm" for e in in_notes)
+    clicks = [e["payload"][1] for e in events if kind(e) == "MouseButton" and e["payload"][1]["pressed"]]
+    assert [(c["x"], c["y"], c["button"]) for c in clicks] == [(700, 500, "left"), (300, 200, "left")]
+    assert [e["payload"][1]["dy"] for e in events if kind(e) == "MouseScroll"] == [1, 1, -1]
+    seqs = [e["seq"] for e in events]
+    assert seqs == sorted(set(seqs))
+
+    frames = decode_all(isolated.codec, isolated.read_all("screens.raw", 2), "ScreenFrame")
+    assert {f["trigger"] for f in frames} >= {"focus", "click"}  # a typing frame equal to the last one is skipped
+    frame = next(f for f in frames if f["trigger"] == "click")
+    img = Image.open(io.BytesIO(frame["image"])).convert("RGB")
+    assert img.size == (display.width, display.height) == (frame["width"], frame["height"])
+    notes = next(w for w in frame["windows"] if w["title"] == "notes")
+    r, g, b = img.getpixel((notes["x"] + notes["width"] - 20, notes["y"] + notes["height"] - 20))
+    assert r > 200 and g < 60 and b < 60, (r, g, b)  # the red xterm where X says it is
+    r, g, b = img.getpixel((5, display.height - 5))
+    assert max(r, g, b) < 60  # the dark desktop
+
+
+def test_denied_window_gets_no_characters_and_no_frames(isolated: Isolated, display: Display, agent: AgentProc) -> None:
+    agent.cli("consent", "accept")
+    work = display.window("work", "#0000ff", 50, 50)
+    agent.wait_capturing()
+    display.window("vault.kdbx", "#00ff00", 600, 300, wm_class="KeePassXC")
+    assert "deny list" in agent.cli("agent", "status").stdout
+    display.type("hunter2")
+    display.xdotool("click", "1")
+    time.sleep(1.0)
+    display.activate(work)
+    display.type("ok")
+    time.sleep(1.5)
+
+    # focus on work, the marker, focus on work again, "ok" pressed and released: 7 (8 waited the full timeout)
+    events = decode_all(isolated.codec, isolated.read_all("interactions.raw", 7), "InteractionEvent")
+    assert typed(events) == "ok"
+    assert all(
+        e["context"] is None or e["context"]["app"] != "keepassxc" or kind(e) == "CaptureSuppressed" for e in events
+    )
+    (marker,) = [e["payload"][1] for e in events if kind(e) == "CaptureSuppressed"]
+    assert marker["reason"] == "denied window" and marker["duration_ms"] >= 1000
+    assert all(e["context"]["title"] != "vault.kdbx" for e in events if e["context"])
+    frames = decode_all(isolated.codec, isolated.read_all("screens.raw", 1), "ScreenFrame")
+    for f in frames:
+        focused = [w for w in f["windows"] if w["focused"]]
+        assert all(w["app"] != "keepassxc" for w in focused)
+        vault = [w for w in f["windows"] if w["app"] == "keepassxc"]
+        if vault:  # visible but not focused: blacked out on the device, title withheld
+            img = Image.open(io.BytesIO(f["image"])).convert("RGB")
+            v = vault[0]
+            assert max(img.getpixel((v["x"] + v["width"] // 2, v["y"] + v["height"] // 2))) < 40
+            assert v["title"] == "" and "device:denied-window" in f["redactions"]
+
+
+def test_pause_stops_capture_within_a_second_and_resume_restarts_it(
+    isolated: Isolated, display: Display, agent: AgentProc
+) -> None:
+    agent.cli("consent", "accept")
+    display.window("diary", "#404040", 50, 50)
+    agent.wait_capturing()
+    display.type("a")
+    t0 = time.monotonic()
+    paused = agent.cli("agent", "pause", "--minutes", "5")
+    assert time.monotonic() - t0 < 1.0 + 0.5  # the CLI's own start-up is about 0.3 s
+    assert paused.stdout.startswith("Paused until"), paused.stdout + paused.stderr
+    display.type("private")
+    display.xdotool("mousemove", "400", "400", "click", "1")
+    assert agent.cli("agent", "resume").stdout.startswith("Capturing")
+    display.type("b")
+    time.sleep(1.5)
+    events = decode_all(isolated.codec, isolated.read_all("interactions.raw", 6), "InteractionEvent")
+    assert typed(events) == "ab"
+    assert not [e for e in events if kind(e) == "MouseButton"]
+    (marker,) = [e["payload"][1] for e in events if kind(e) == "CaptureSuppressed"]
+    assert marker["reason"] == "paused"

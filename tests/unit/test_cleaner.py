@@ -1,0 +1,87 @@
+"""The clean stage: app filtering, redaction with held events in a table, failing closed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from schemas.capture_policy import CapturePolicy
+from schemas.codec import Codec
+from schemas.events import InteractionEvent, KeyEvent, WindowContext
+from schemas.records import to_avro
+from streams.core.cleaner import Cleaner
+from streams.core.redaction import SegmentPolicy
+
+T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+CODEC = Codec()
+MAIL = WindowContext("firefox", "Reply to jane.doe@example.com - Mail", 1)
+
+
+def typed(text: str, ctx: WindowContext = MAIL, device: str = "d-1") -> list[InteractionEvent]:
+    out, seq = [], 0
+    for i, ch in enumerate(text):
+        key = {"\n": "enter", " ": "space"}.get(ch, ch)
+        seq += 1
+        t = T0 + timedelta(milliseconds=100 * i)
+        out.append(InteractionEvent(device, "u-1", seq, t, KeyEvent(True, key, None if ch == "\n" else ch), ctx))
+        seq += 1
+        out.append(InteractionEvent(device, "u-1", seq, t + timedelta(milliseconds=40), KeyEvent(False, key), ctx))
+    return out
+
+
+def cleaner(table: dict[str, bytes]) -> Cleaner:
+    return Cleaner(CapturePolicy(), SegmentPolicy(), None, CODEC, table)
+
+
+def run(c: Cleaner, events: list[InteractionEvent]) -> list[InteractionEvent]:
+    out = []
+    for e in events:
+        out += c.push(0, e, CODEC.encode("InteractionEvent", to_avro(e))).events
+    return out
+
+
+def text_of(events: list[InteractionEvent]) -> str:
+    return "".join(
+        (e.payload.char or "") if e.payload.redaction is None else f"<{e.payload.redaction}>"
+        for e in events
+        if isinstance(e.payload, KeyEvent) and e.payload.pressed
+    )
+
+
+def test_email_is_redacted_in_keys_and_title_and_events_keep_their_order() -> None:
+    out = run(cleaner({}), typed("mail bob@example.org now\n"))
+    assert "bob@example.org" not in text_of(out) and "<EMAIL>" in text_of(out)
+    assert [e.seq for e in out] == sorted(e.seq for e in out) and len(out) == 2 * len("mail bob@example.org now\n")
+    assert all("jane.doe" not in (e.context.title if e.context else "") for e in out)
+
+
+def test_denied_apps_are_dropped_and_counted() -> None:
+    c = cleaner({})
+    out = run(c, typed("secret\n", ctx=WindowContext("KeePassXC", "Passwords", 2)))
+    assert out == [] and c.counts["filter.denied"] == 14
+
+
+def test_held_events_survive_a_new_worker() -> None:
+    table: dict[str, bytes] = {}
+    events = typed("call 415 555 0199\n")
+    first = run(cleaner(table), events[:10])  # the segment is still open: everything held
+    assert first == [] and sum(k.startswith("H|") for k in table) == 10
+    second = run(cleaner(table), events)  # the new owner replays from the start of the partition
+    assert len(second) == len(events) and [e.seq for e in second] == [e.seq for e in events]
+    assert "415 555 0199" not in text_of(second)
+    assert not any(k.startswith("H|") for k in table)
+
+
+def test_redaction_failure_quarantines_the_segment() -> None:
+    class Broken:
+        def find(self, text: str) -> list[object]:
+            raise RuntimeError("model crashed")
+
+    c = Cleaner(CapturePolicy(), SegmentPolicy(), Broken(), CODEC, {})  # type: ignore[arg-type]
+    quarantined, passed = [], []
+    for e in typed("hello Alice\n"):
+        result = c.push(0, e, CODEC.encode("InteractionEvent", to_avro(e)))
+        passed += result.events
+        quarantined += result.quarantined
+    assert passed == []  # fail closed: nothing of a segment that could not be redacted goes on
+    assert quarantined and "model crashed" in quarantined[0].reason
+    assert c.counts["redaction.quarantined"] >= 1

