@@ -21,11 +21,13 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from producers.simulator import run_simulation
 from schemas.codec import Codec
+from schemas.events import InteractionEvent, KeyEvent
 from schemas.records import from_avro
 from schemas.trajectory import Trajectory
 from sinks.s3 import s3_client
 from sinks.settings import SinkSettings
 from teachstream.admin import existing_topics, watermarks
+from teachstream.desktop_demo import run_desktop_demo
 from teachstream.settings import Settings, load
 
 DEVICES, DURATION_S, GARBAGE = 3, 8.0, 25
@@ -71,7 +73,11 @@ def main() -> None:
     dead_before = offsets.total(t("deadletter"))
     clean_before = {b: offsets.total(t(f"{b}.clean")) for b in ("interactions", "screens")}
     trajectory_start = offsets.ends(t("trajectories"))
+    raw_start, clean_start = offsets.ends(t("interactions.raw")), offsets.ends(t("interactions.clean"))
     started = datetime.now(UTC)
+
+    say("a person works on a virtual X display, with the real capture agent running (consent given)")
+    desktop = run_desktop_demo(settings)
 
     say(
         f"{DEVICES} simulated employees work for {DURATION_S:.0f}s: they type (emails and card numbers too), "
@@ -97,12 +103,20 @@ def main() -> None:
         wait(f"the sink on {clean}", functools.partial(offsets.committed_up_to, clean, offsets.ends(clean)))
     dead = offsets.total(t("deadletter")) - dead_before
 
+    say("what the desktop person typed, as the agent published it and as it left the clean stage:")
+    print(f"  raw:   {typed_text(settings, t('interactions.raw'), raw_start, desktop)!r}")
+    print(f"  clean: {typed_text(settings, t('interactions.clean'), clean_start, desktop)!r}")
+
     say("the sessionizer cuts each device's events into sessions on event time (here after 20 s without activity)")
-    sessions = collect_sessions(settings, trajectory_start, set(result.device_ids))
+    sessions = collect_sessions(settings, trajectory_start, {*result.device_ids, desktop})
     for trajectory in sessions:
         actions = Counter(step.action for step in trajectory.steps)
         summary = ", ".join(f"{n} {action}" for action, n in actions.most_common())
-        print(f"  session {trajectory.session_id[:28]}…  {len(trajectory.steps)} steps ({summary})")
+        who = "desktop person" if trajectory.device_id == desktop else "simulated"
+        print(f"  {who:>14} session {trajectory.session_id[:24]}…  {len(trajectory.steps)} steps ({summary})")
+    for step in next((s.steps for s in sessions if s.device_id == desktop), ()):
+        if step.action == "type":
+            print(f"  desktop step {step.index}: type({step.text!r}) in {step.app}")
 
     s3 = s3_client(settings)
     written: list[tuple[str, int]] = []
@@ -123,6 +137,35 @@ def main() -> None:
     )
     print("The stack is still running. Look around:  . .stack/env; teachstream topics; teachstream tail deadletter")
     print("Stop it with:  make stack-down")
+
+
+def typed_text(settings: Settings, topic: str, start: dict[int, int], device: str) -> str:
+    """The characters one device typed, from ``start`` on; redacted runs show as ``<LABEL>``."""
+    codec = Codec.from_url(settings.schema_registry_url)
+    consumer = Consumer(settings.kafka({"group.id": "teachstream-demo", "enable.auto.commit": False}))
+    consumer.assign([TopicPartition(topic, p, o) for p, o in start.items()])
+    events: list[InteractionEvent] = []
+    idle = 0
+    try:
+        while idle < 4:
+            batch = consumer.consume(500, 0.5)
+            idle = 0 if batch else idle + 1
+            for msg in batch:
+                decoded = codec.decode(msg.value() or b"") if msg.error() is None else None
+                if decoded is not None and decoded.short_name == "InteractionEvent":
+                    event = from_avro(InteractionEvent, decoded.value)
+                    if event.device_id == device and isinstance(event.payload, KeyEvent) and event.payload.pressed:
+                        events.append(event)
+    finally:
+        consumer.close()
+    out: list[str] = []
+    for e in sorted(events, key=lambda e: e.seq):
+        key = e.payload
+        assert isinstance(key, KeyEvent)
+        chunk = f"<{key.redaction}>" if key.redaction else key.char or ("⏎" if key.key == "enter" else "")
+        if not (chunk.startswith("<") and out and out[-1] == chunk):
+            out.append(chunk)
+    return "".join(out)
 
 
 def collect_sessions(

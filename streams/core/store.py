@@ -131,8 +131,9 @@ class SessionStore:
         for _, raw in sorted((k, v) for k, v in self.table.items() if k.startswith(event_prefix)):
             event = from_avro(InteractionEvent, self.codec.decode_named(raw, "InteractionEvent"))
             part.state.devices.setdefault(event.device_id, DeviceEvents()).add(event, self.config)
-            if part.state.max_seen is None or event.event_time > part.state.max_seen:
-                part.state.max_seen = event.event_time
+            moves_clock = self.config.events_move_clock
+            if moves_clock and (part.state.max_seen is None or event.event_time > part.state.max_seen):
+                part.state.max_seen = event.event_time  # else the clock waits for the next ticks of every source
         for key, raw in self.table.items():
             if key.startswith(frame_prefix):
                 device = key.split("|", 3)[2]

@@ -119,6 +119,8 @@ def test_sigkill_while_spooling_then_restart_delivers_the_spool(
     try:
         events, seqs = all_seqs(own_kafka, 2 * len("spooled while offline"))
         assert typed(events) == "spooled while offline"
-        assert len(seqs) == len(set(seqs))
+        # at least once: a batch Kafka stored just before the SIGKILL, whose acknowledgement never came
+        # back, is sent again after the restart; the stream stages drop it by (device, seq)
+        assert len(seqs) - len(set(seqs)) < len(seqs) // 2
     finally:
         agent.stop()

@@ -130,6 +130,10 @@ def test_a_worker_killed_mid_session_loses_and_duplicates_nothing(isolated: Isol
     time.sleep(5)
     records = isolated.read_all("trajectories", expect=len(records) + 1, timeout_s=3)  # anything extra?
     trajectories = [from_avro(Trajectory, isolated.codec.decode(m.value()).value) for m in records]
+    letters = [
+        isolated.codec.decode(m.value()).value for m in isolated.read_all("deadletter", expect=10**9, timeout_s=2)
+    ]
+    assert letters == [], [(d["stage"], d["reason"]) for d in letters][:5]  # nothing late, nothing lost
     assert sorted(t.device_id for t in trajectories) == devices  # each session exactly once
     for t in trajectories:
         assert t.event_count == 12, (t.device_id, t.event_count)  # and complete

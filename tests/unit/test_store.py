@@ -81,3 +81,12 @@ def test_the_stream_clock_is_the_slowest_upstream_partition() -> None:
     assert store.tick(0, T0 + timedelta(seconds=30), source=1) == []  # it still holds events from 30 s
     (closed,) = store.tick(0, T0 + timedelta(seconds=100), source=1)
     assert closed.session.events[0].seq == 1
+
+
+def test_a_rebuilt_partition_waits_for_the_ticks_before_calling_anything_late() -> None:
+    held_back = SessionConfig(gap=timedelta(seconds=60), grace=timedelta(seconds=5), events_move_clock=False)
+    table: dict[str, bytes] = {}
+    feed(SessionStore(held_back, CODEC, table), [(0, ev("b", 20, 1))])  # another device, further ahead
+    store = SessionStore(held_back, CODEC, table)  # a new owner after a crash
+    closed, rejected = store.add_event(0, ev("a", 0, 1), CODEC.encode("InteractionEvent", to_avro(ev("a", 0, 1))))
+    assert rejected == []  # typing the clean stage released late, after the rebalance, still joins
