@@ -21,6 +21,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from producers.simulator import run_simulation
 from schemas.codec import Codec
+from schemas.errors import CodecError
 from schemas.events import InteractionEvent, KeyEvent
 from schemas.records import from_avro
 from schemas.trajectory import Trajectory
@@ -103,12 +104,12 @@ def main() -> None:
         wait(f"the sink on {clean}", functools.partial(offsets.committed_up_to, clean, offsets.ends(clean)))
     dead = offsets.total(t("deadletter")) - dead_before
 
+    say("the sessionizer cuts each device's events into sessions on event time (here after 20 s without activity)")
+    sessions = collect_sessions(settings, trajectory_start, {*result.device_ids, desktop})
     say("what the desktop person typed, as the agent published it and as it left the clean stage:")
     print(f"  raw:   {typed_text(settings, t('interactions.raw'), raw_start, desktop)!r}")
     print(f"  clean: {typed_text(settings, t('interactions.clean'), clean_start, desktop)!r}")
-
-    say("the sessionizer cuts each device's events into sessions on event time (here after 20 s without activity)")
-    sessions = collect_sessions(settings, trajectory_start, {*result.device_ids, desktop})
+    say("the sessions:")
     for trajectory in sessions:
         actions = Counter(step.action for step in trajectory.steps)
         summary = ", ".join(f"{n} {action}" for action, n in actions.most_common())
@@ -144,14 +145,19 @@ def typed_text(settings: Settings, topic: str, start: dict[int, int], device: st
     codec = Codec.from_url(settings.schema_registry_url)
     consumer = Consumer(settings.kafka({"group.id": "teachstream-demo", "enable.auto.commit": False}))
     consumer.assign([TopicPartition(topic, p, o) for p, o in start.items()])
+    ends = {p: watermarks(consumer, TopicPartition(topic, p))[1] for p in start}
+    pending = {p for p in start if ends[p] > start[p]}
     events: list[InteractionEvent] = []
-    idle = 0
+    deadline = time.monotonic() + 60
     try:
-        while idle < 4:
-            batch = consumer.consume(500, 0.5)
-            idle = 0 if batch else idle + 1
-            for msg in batch:
-                decoded = codec.decode(msg.value() or b"") if msg.error() is None else None
+        while pending and time.monotonic() < deadline:  # up to the end as it is now: ticks keep coming
+            for msg in consumer.consume(500, 0.5):
+                if (msg.offset() or 0) >= ends[msg.partition() or 0] - 1:
+                    pending.discard(msg.partition() or 0)
+                try:
+                    decoded = codec.decode(msg.value() or b"") if msg.error() is None else None
+                except CodecError:
+                    continue  # the broken client's records
                 if decoded is not None and decoded.short_name == "InteractionEvent":
                     event = from_avro(InteractionEvent, decoded.value)
                     if event.device_id == device and isinstance(event.payload, KeyEvent) and event.payload.pressed:
@@ -163,7 +169,7 @@ def typed_text(settings: Settings, topic: str, start: dict[int, int], device: st
         key = e.payload
         assert isinstance(key, KeyEvent)
         chunk = f"<{key.redaction}>" if key.redaction else key.char or ("⏎" if key.key == "enter" else "")
-        if not (chunk.startswith("<") and out and out[-1] == chunk):
+        if chunk and not (chunk.startswith("<") and out and out[-1] == chunk):
             out.append(chunk)
     return "".join(out)
 
