@@ -36,7 +36,7 @@ from producers.sender import Sender
 from producers.settings import AgentSettings
 from producers.spool import Spool
 from producers.waker import Waker
-from producers.x11 import X11Windows
+from producers.windows import window_source
 from schemas.codec import Codec
 from schemas.events import WindowContext
 from schemas.pseudonym import device_pseudonym, user_pseudonym
@@ -54,7 +54,7 @@ class Agent:
         self.state_dir = s.agent_state_dir
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.policy = s.policy()
-        self.windows = X11Windows(s.agent_display)
+        self.windows = window_source(s.agent_display)
         self.screens = Screens(s.agent_screenshot_scale, s.agent_jpeg_quality)
         self.recorder = Recorder(
             self.policy,
