@@ -23,8 +23,8 @@ from schemas.errors import CodecError
 from schemas.events import InteractionEvent, ScreenFrame
 from schemas.records import from_avro, to_avro
 from schemas.topics import spec_for
-from streams.core.cleaner import Cleaner
-from streams.core.redaction import SegmentPolicy, default_person_finder, redact_title
+from streams.core.cleaner import Cleaner, TitleRedactor
+from streams.core.redaction import SegmentPolicy, default_person_finder
 from streams.settings import StreamsSettings
 from streams.tables import JsonTable
 
@@ -116,7 +116,7 @@ def register_interactions(app: faust.App, settings: StreamsSettings, codec: Code
 
 def register_screens(app: faust.App, settings: StreamsSettings, codec: Codec, counters: Counter[str]) -> None:
     policy = CapturePolicy()
-    names = default_person_finder() if settings.redact_names else None
+    titles = TitleRedactor(default_person_finder() if settings.redact_names else None)
     out = Outlets(app, settings, codec, "screens", counters)
 
     async def clean(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
@@ -128,7 +128,7 @@ def register_screens(app: faust.App, settings: StreamsSettings, codec: Codec, co
                 if focused is not None and not policy.decide_window(focused.app, focused.title).allowed:
                     counters["filter.denied_frames"] += 1
                 else:
-                    windows = tuple(replace(w, title=redact_title(w.title, names)[0]) for w in frame.windows)
+                    windows = tuple(replace(w, title=titles(w.title)[0]) for w in frame.windows)
                     await out.send(msg.key, "ScreenFrame", replace(frame, windows=windows))
             except CodecError as exc:
                 await out.reject(msg, str(exc), type(exc).__name__)

@@ -26,6 +26,22 @@ from schemas.records import from_avro
 from streams.core.redaction import PersonFinder, Segmenter, SegmentPolicy, redact_title
 
 
+class TitleRedactor:
+    """``redact_title`` with a bounded memory: the same few titles come with every event of a window."""
+
+    def __init__(self, names: PersonFinder | None, size: int = 10_000) -> None:
+        self.names, self.size = names, size
+        self._seen: dict[str, tuple[str, list[str]]] = {}
+
+    def __call__(self, title: str) -> tuple[str, list[str]]:
+        hit = self._seen.get(title)
+        if hit is None:
+            if len(self._seen) >= self.size:
+                self._seen.clear()
+            hit = self._seen[title] = redact_title(title, self.names)
+        return hit
+
+
 def held_key(partition: int, e: InteractionEvent) -> str:
     return f"H|{partition:03d}|{e.device_id}|{e.seq:020d}"
 
@@ -58,6 +74,7 @@ class Cleaner:
         table: MutableMapping[str, bytes],
     ) -> None:
         self.policy, self.segments, self.names, self.codec, self.table = policy, segments, names, codec, table
+        self.titles = TitleRedactor(names)
         self.counts: Counter[str] = Counter()
         self._devices: dict[int, dict[str, Segmenter]] = {}
 
@@ -119,7 +136,7 @@ class Cleaner:
         ctx = event.context
         if ctx is None:
             return event
-        title, labels = redact_title(ctx.title, self.names)
+        title, labels = self.titles(ctx.title)
         for label in labels:
             self.counts[f"redaction.title.{label}"] += 1
         return event if title == ctx.title else replace(event, context=replace(ctx, title=title))
