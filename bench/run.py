@@ -112,9 +112,23 @@ def main() -> None:
             parts.append(SECTIONS[name]())
         except Exception as exc:  # one section failing must not hide the others
             parts.append(f"## {name}\n\nnot measured in this run: {type(exc).__name__}: {exc}\n")
+    target = ROOT / "BENCHMARKS.md"
+    if os.environ.get("BENCH_ONLY") and target.exists():  # a subset: replace those sections, keep the others
+        kept = [
+            s
+            for s in _sections(target.read_text())[1:]
+            if s.split("\n", 1)[0] not in {p.split("\n", 1)[0] for p in parts[7:]}
+        ]
+        parts = [*parts[:7], *kept, *parts[7:]]
     text = "\n".join(parts)
-    (ROOT / "BENCHMARKS.md").write_text(text)
+    target.write_text(text)
     print(text)
+
+
+def _sections(text: str) -> list[str]:
+    """The header, then each ``## `` section of a BENCHMARKS.md."""
+    chunks = text.split("\n## ")
+    return [chunks[0], *("## " + c.rstrip("\n") + "\n" for c in chunks[1:])]
 
 
 if __name__ == "__main__":
