@@ -184,9 +184,9 @@ def run() -> Result:
             "TEACHSTREAM_LOG_LEVEL": "WARNING",
         }
         subprocess.run(
-            [sys.executable, "-m", "producers.cli", "consent", "accept"], env=env, check=True, capture_output=True
+            [sys.executable, "-m", "teachstream.cli", "consent", "accept"], env=env, check=True, capture_output=True
         )
-        agent = measure([sys.executable, "-m", "producers.cli", "agent"], env, disp.name, windows)
+        agent = measure([sys.executable, "-m", "teachstream.cli", "agent"], env, disp.name, windows)
         naive = measure([sys.executable, "-c", NAIVE, bootstrap], disp.env, disp.name, windows)
         rows = [
             _row(name, cost, bootstrap, prefix)

@@ -2,7 +2,7 @@
 
 The main CLI adds the two groups with ``cli.add_command(agent)`` and
 ``cli.add_command(consent)``; its context object builds settings with
-``ctx.settings(AgentSettings, ...)``. ``python -m producers.cli`` runs them on their own.
+``ctx.settings(AgentSettings, ...)``. They run as ``teachstream agent`` and ``teachstream consent``.
 """
 
 from __future__ import annotations
@@ -130,50 +130,3 @@ def consent_status() -> None:
         click.echo("No consent is recorded on this device: nothing is captured.")
     else:
         click.echo(f"{rec.state.value} by {rec.user_id} at {rec.recorded_at.isoformat(timespec='seconds')}.")
-
-
-class _StandaloneContext:
-    """What ``teachstream.cli.Context`` does, for running these groups on their own."""
-
-    def __init__(self, config: Path | None) -> None:
-        self.config = config
-
-    def settings(self, cls: type[Any] = AgentSettings, **overrides: Any) -> Any:
-        import logging
-
-        from teachstream.settings import load
-
-        settings = load(cls, self.config, **overrides)
-        logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        return settings
-
-
-@click.group()
-@click.option("--config", type=click.Path(path_type=Path), envvar="TEACHSTREAM_CONFIG", help="TOML settings file.")
-@click.pass_context
-def _root(ctx: click.Context, config: Path | None) -> None:
-    ctx.obj = _StandaloneContext(config)
-
-
-_root.add_command(agent)
-_root.add_command(consent)
-
-
-def main() -> None:
-    """``python -m producers.cli agent|consent ...``: the groups without the main CLI."""
-    from schemas.errors import TeachstreamError
-
-    try:
-        _root.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except TeachstreamError as exc:
-        click.echo(f"teachstream: {exc}", err=True)
-        sys.exit(1)
-
-
-if __name__ == "__main__":
-    main()

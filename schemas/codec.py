@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
-from fastavro.schema import to_parsing_canonical_form
 
 from schemas.errors import BadFrameError, CodecError, UnknownSchemaError, WrongRecordTypeError
 from schemas.registry import SchemaRegistry, SchemaVersion, default_registry
@@ -177,8 +176,3 @@ class Codec:
         entry = (str(name), typing.cast(dict[str, Any], parse_schema(raw, _write_hint=False)))
         self._by_id[schema_id] = entry
         return entry
-
-
-def canonical_form(raw: Mapping[str, Any]) -> str:
-    """Avro parsing canonical form of a raw schema."""
-    return str(to_parsing_canonical_form(dict(raw)))

@@ -73,12 +73,6 @@ class SchemaRegistry:
                 "schema versions shipped in schemas/avro (a newer producer, or not a teachstream record)"
             ) from None
 
-    def find(self, name: str, canonical: str) -> SchemaVersion | None:
-        """The shipped version of ``name`` whose canonical form is ``canonical``, if any."""
-        fp = crc64_avro(canonical.encode())
-        found = self._by_fp.get(fp)
-        return found if found is not None and found.name == name else None
-
 
 def load_version(path: Path) -> SchemaVersion:
     match = _FILE.match(path.name)

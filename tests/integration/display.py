@@ -106,7 +106,7 @@ def display() -> Iterator[Display]:
 
 
 # -- the agent as a process ----------------------------------------------------------------
-CLI = [sys.executable, "-m", "producers.cli"]
+CLI = [sys.executable, "-m", "teachstream.cli"]
 
 
 @dataclass
