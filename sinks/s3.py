@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
+from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 from mypy_boto3_s3 import S3Client
@@ -73,6 +76,21 @@ def ensure_bucket(client: S3Client, settings: Settings) -> bool:
     return True
 
 
+MULTIPART_THRESHOLD = 8 * 1024 * 1024
+_TRANSFER = TransferConfig(
+    multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_THRESHOLD, use_threads=False
+)
+
+
+def put(client: S3Client, bucket: str, key: str, body: bytes, content_type: str, metadata: dict[str, str]) -> None:
+    """One upload: a single PUT, or a multipart upload for objects of 8 MiB and more."""
+    if len(body) < MULTIPART_THRESHOLD:
+        client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, Metadata=metadata)
+    else:
+        extra = {"ContentType": content_type, "Metadata": metadata}
+        client.upload_fileobj(io.BytesIO(body), bucket, key, ExtraArgs=extra, Config=_TRANSFER)
+
+
 def put_until_stored(
     client: S3Client,
     bucket: str,
@@ -80,6 +98,7 @@ def put_until_stored(
     body: bytes,
     content_type: str,
     keep_trying: Callable[[], bool],
+    metadata: dict[str, str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
 ) -> bool:
     """Upload, waiting out outages with capped backoff; False only if ``keep_trying`` turned false."""
@@ -87,11 +106,11 @@ def put_until_stored(
     failures = 0
     while True:
         try:
-            client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+            put(client, bucket, key, body, content_type, metadata or {})
             if failures:
                 log.info("S3 is back: stored %s after %d failed attempts", key, failures)
             return True
-        except (BotoCoreError, ClientError) as exc:
+        except (BotoCoreError, ClientError, S3UploadFailedError) as exc:
             failures += 1
             if not keep_trying():
                 return False
@@ -104,3 +123,31 @@ def put_until_stored(
                 )
             sleep(delay)
             delay = min(delay * 2, 10.0)
+
+
+def head_metadata(client: S3Client, bucket: str, key: str) -> tuple[int, dict[str, str]] | None:
+    """(size, user metadata) of an object, or None if it does not exist; other errors propagate."""
+    try:
+        head = client.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code", "") in {"404", "NoSuchKey", "NotFound"}:
+            return None
+        raise
+    return head["ContentLength"], head.get("Metadata", {})
+
+
+def get_or_none(client: S3Client, bucket: str, key: str) -> bytes | None:
+    """An object's bytes, or None if it does not exist; other errors propagate."""
+    try:
+        return client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code", "") in {"404", "NoSuchKey", "NotFound"}:
+            return None
+        raise
+
+
+def list_keys(client: S3Client, bucket: str, prefix: str) -> Iterator[str]:
+    """Every key under ``prefix``, page by page."""
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            yield item["Key"]

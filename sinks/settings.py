@@ -12,8 +12,17 @@ class SinkSettings(Settings):
 
     sink_group: str = Field("teachstream-sink", description="Kafka consumer group of the sink workers")
     sink_topics: tuple[str, ...] = Field(
-        ("interactions.clean", "screens.clean"), description="project topics the sink lands in S3"
+        ("screens.clean", "trajectories"), description="project topics the sink lands in the dataset"
     )
-    sink_batch_records: int = Field(5000, gt=0)
-    sink_batch_bytes: int = Field(32 * 1024 * 1024, gt=0)
-    sink_batch_seconds: float = Field(10.0, gt=0)
+    sink_threads: int = Field(8, gt=0, description="parallel uploads")
+    sink_max_open_records: int = Field(2000, gt=0, description="records read but not stored before reads pause")
+    sink_frame_wait_seconds: float = Field(
+        300.0, gt=0, description="how long a session waits for its frames before it is stored without the missing ones"
+    )
+    sink_frame_cache: int = Field(20000, gt=0, description="stored frames remembered to skip a lookup")
+    sink_card_seconds: float = Field(60.0, gt=0, description="the dataset card is rewritten at most this often")
+    sink_failpoint: str | None = Field(
+        None,
+        description="fault injection for crash tests: before_manifest:N or before_commit:N kills the worker "
+        "with SIGKILL the N-th time it gets there",
+    )

@@ -1,61 +1,115 @@
-"""The S3 sink worker: consume, batch per partition, upload, then commit (edge).
+"""The S3 sink worker: frames and closed sessions into the dataset, exactly once (edge).
 
-Offsets of a partition are committed only after its batch is in S3, and object keys are
-deterministic (``sinks.core.naming``), so a crash at any point replays into the same keys.
+It reads ``screens.clean`` and ``trajectories``. A frame is stored as its own object as soon as
+it arrives. A session is written when every frame its steps refer to is stored (waiting for
+them, up to ``sink_frame_wait_seconds``): first its Parquet steps, then its entry in the
+manifest of its day and partition, which is what makes it visible. Offsets are committed only
+after that, and every key is deterministic, so a crash at any point replays into the same keys
+and the same manifest entries: no session is lost, duplicated or seen half-written.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from botocore.exceptions import BotoCoreError, ClientError
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from schemas.codec import Codec
 from schemas.control import DeadLetter
+from schemas.dataset import CARD_NAME, Manifest, SessionEntry, dataset_root, frame_key
 from schemas.errors import CodecError, ConfigError, WrongRecordTypeError
-from schemas.records import to_avro
-from schemas.topics import SCREEN_MAX_BYTES, spec_for
-from sinks.core.batching import Batch, Batcher, BatchLimits
-from sinks.core.formats import AvroContainerFormat
-from sinks.core.naming import batch_key
-from sinks.s3 import check_bucket, put_until_stored, s3_client
+from schemas.events import ScreenFrame
+from schemas.records import from_avro, to_avro
+from schemas.topics import SCREEN_MAX_BYTES
+from schemas.trajectory import Trajectory
+from sinks.core.card import render_card
+from sinks.core.progress import Item, PartitionProgress
+from sinks.core.sessions import (
+    STEP_DOCS,
+    STEP_SCHEMA,
+    FrameInfo,
+    referenced_frames,
+    session_entry,
+    steps_table,
+    to_parquet,
+)
+from sinks.s3 import check_bucket, get_or_none, head_metadata, list_keys, put_until_stored, s3_client
 from sinks.settings import SinkSettings
 
 log = logging.getLogger(__name__)
+
+_FRAME_META = ("width", "height", "scale", "left", "top")
 
 
 @dataclass
 class SinkStats:
     records: int = 0
+    frames: int = 0
+    sessions: int = 0
     objects: int = 0
     bytes: int = 0
     dead_letters: int = 0
+    frames_missing: int = 0
     keys: list[str] = field(default_factory=list)
 
 
+@dataclass
+class FrameWork:
+    future: Future[FrameInfo]
+
+
+@dataclass
+class SessionWork:
+    trajectory: Trajectory
+    future: Future[SessionEntry | None] | None = None
+    retry_at: float = 0.0
+    waiting_since: float | None = None
+    entry: SessionEntry | None = None
+
+
+Work = FrameWork | SessionWork | None  # None: dead-lettered, nothing to wait for
+
+
+class StorageStopped(Exception):
+    """The worker is stopping while S3 still refuses an upload."""
+
+
 class SinkWorker:
-    """Moves records of the configured topics into S3 objects."""
+    """Moves frames and sessions into the dataset under ``<prefix>dataset/v1/``."""
 
     def __init__(self, settings: SinkSettings, clock: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
         self.clock = clock
         self.codec = Codec.from_url(settings.schema_registry_url)
-        self.format = AvroContainerFormat()
-        self.batcher = Batcher(
-            BatchLimits(settings.sink_batch_records, settings.sink_batch_bytes, settings.sink_batch_seconds)
-        )
         self.s3 = s3_client(settings)
+        self.bucket = settings.s3_bucket
+        self.root = dataset_root(settings.s3_prefix)
         self.stats = SinkStats()
+        self.stats_lock = threading.Lock()
         self.running = True
-        self.topics = {settings.topic(t): t for t in settings.sink_topics}
-        for topic in settings.sink_topics:
-            if spec_for(topic) is None:
-                raise ConfigError(f"sink topic {topic} is not a project topic; see `teachstream topics`")
+        self.frames_topic = settings.topic("screens.clean")
+        self.sessions_topic = settings.topic("trajectories")
+        unknown = set(settings.sink_topics) - {"screens.clean", "trajectories"}
+        if unknown:
+            raise ConfigError(f"the sink lands screens.clean and trajectories, not {', '.join(sorted(unknown))}")
+        self.pool = ThreadPoolExecutor(settings.sink_threads, thread_name_prefix="sink-upload")
+        self.progress: dict[tuple[str, int], PartitionProgress[Work]] = {}
+        self.landed: dict[str, FrameInfo] = {}  # frame key -> info, for frames this worker stored lately
+        self.manifests: dict[tuple[str, int], Manifest] = {}
+        self.dirty: dict[tuple[str, int], list[Item[Work]]] = {}
+        self.paused = False
+        self.card_due = 0.0
+        self.card_stale = False
+        self.failpoint_hits = 0
         self.consumer = Consumer(
             settings.kafka(
                 {
@@ -72,32 +126,47 @@ class SinkWorker:
     def stop(self, *_: object) -> None:
         self.running = False
 
+    # the loop
+
     def run(self, idle_exit_s: float | None = None) -> SinkStats:
         """Run until stopped (SIGTERM/SIGINT) or, with ``idle_exit_s``, until idle that long with nothing open."""
         check_bucket(self.s3, self.settings)
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
-        self.consumer.subscribe(list(self.topics), on_revoke=self._on_revoke)
-        log.info(
-            "sink started: %s -> s3://%s/%s", ", ".join(self.topics), self.settings.s3_bucket, self.settings.s3_prefix
-        )
+        self.consumer.subscribe([self.frames_topic, self.sessions_topic], on_revoke=self._on_revoke)
+        log.info("sink started: screens.clean, trajectories -> s3://%s/%s", self.bucket, self.root)
         last_record = self.clock()
         try:
             while self.running:
-                messages = self.consumer.consume(num_messages=500, timeout=0.5)
-                for msg in messages:
+                self._backpressure()
+                for msg in self.consumer.consume(num_messages=200, timeout=0.2):
                     if self._take(msg):
                         last_record = self.clock()
-                for batch in self.batcher.due(self.clock()):
-                    self._flush(batch)
-                if idle_exit_s is not None and not len(self.batcher) and self.clock() - last_record > idle_exit_s:
+                self._advance()
+                idle = self.clock() - last_record
+                if idle_exit_s is not None and idle > idle_exit_s and not self._open_records():
                     break
-            for batch in self.batcher.drain():
-                self._flush(batch)
+            self._advance()
+            self._write_card(force=self.card_stale)
         finally:
+            self.running = False
+            self.pool.shutdown(wait=True, cancel_futures=True)
             self.deadletters.flush(10)
             self.consumer.close()
         return self.stats
+
+    def _open_records(self) -> int:
+        return sum(len(p) for p in self.progress.values())
+
+    def _backpressure(self) -> None:
+        """Stop fetching while too many records wait for S3, and fetch again once they drain."""
+        full = self._open_records() >= self.settings.sink_max_open_records
+        if full != self.paused:
+            assignment = self.consumer.assignment()
+            (self.consumer.pause if full else self.consumer.resume)(assignment)
+            self.paused = full
+            if full:
+                log.warning("sink: %d records wait for S3; pausing reads until they are stored", self._open_records())
 
     def _take(self, msg: Message) -> bool:
         error = msg.error()
@@ -106,54 +175,231 @@ class SinkWorker:
                 log.warning("Kafka reported %s while consuming; continuing", error.str())
             return False
         topic, partition, offset = msg.topic() or "", msg.partition() or 0, msg.offset() or 0
-        batch = self.batcher.add(topic, partition, offset, msg.value() or b"", self.clock())
-        if batch is not None:
-            self._flush(batch)
+        progress = self.progress.setdefault((topic, partition), PartitionProgress())
+        self.stats.records += 1
+        try:
+            work = self._work(topic, msg.value() or b"")
+        except (CodecError, ValueError) as exc:
+            self._dead_letter(topic, partition, offset, msg.value() or b"", exc)
+            work = None
+        item = progress.add(offset, work)
+        item.done = work is None
         return True
 
-    def _flush(self, batch: Batch) -> None:
-        base = self.topics[batch.topic]
-        spec = spec_for(base)
-        assert spec is not None
-        schema = self.codec.registry.latest(spec.record)
-        records = []
-        for i, value in enumerate(batch.values):
+    def _work(self, topic: str, value: bytes) -> Work:
+        decoded = self.codec.decode(value)
+        if topic == self.frames_topic:
+            if decoded.short_name != "ScreenFrame":
+                raise WrongRecordTypeError(f"expected a ScreenFrame, got a {decoded.short_name}")
+            frame = from_avro(ScreenFrame, decoded.value)
+            key = frame_key(frame.user_id, frame.device_id, frame.frame_id, frame.image_format)
+            return FrameWork(self.pool.submit(self._store_frame, frame, key))
+        if decoded.short_name != "Trajectory":
+            raise WrongRecordTypeError(f"expected a Trajectory, got a {decoded.short_name}")
+        trajectory = from_avro(Trajectory, decoded.value)
+        referenced_frames(trajectory)  # raises ValueError now if an id cannot be part of a key
+        return SessionWork(trajectory)
+
+    def _advance(self) -> None:
+        """Collect finished uploads, start due sessions, write manifests, commit what is complete."""
+        now = self.clock()
+        for (_, partition), progress in self.progress.items():
+            for item in progress.pending():
+                if isinstance(item.work, FrameWork):
+                    self._frame_done(item, item.work)
+                elif isinstance(item.work, SessionWork):
+                    self._session_step(item, item.work, partition, now)
+        self._write_manifests()
+        offsets = []
+        for (topic, partition), progress in self.progress.items():
+            offset = progress.committable()
+            if offset is not None:
+                offsets.append(TopicPartition(topic, partition, offset))
+        if offsets:
+            self._failpoint("before_commit")
             try:
-                decoded = self.codec.decode(value)
-                if decoded.short_name in spec.markers:
-                    continue  # event-time ticks are for the stream stages, not for the dataset
-                if decoded.short_name != spec.record:
-                    raise WrongRecordTypeError(f"expected a {spec.record}, got a {decoded.short_name}")
-                records.append(decoded.value)
-            except CodecError as exc:
-                self._dead_letter(batch, i, value, exc)
-        key = batch_key(self.settings.s3_prefix, base, batch.partition, batch.first_offset, self.format.extension)
-        if records:
-            body = self.format.serialize(schema, records, key)
-            if not put_until_stored(
-                self.s3, self.settings.s3_bucket, key, body, self.format.content_type, keep_trying=lambda: self.running
-            ):
-                log.warning("stopping with %s not uploaded; its records will be read again", key)
-                return
+                self.consumer.commit(offsets=offsets, asynchronous=False)
+            except KafkaException as exc:
+                log.warning("commit failed (%s); the records will be read again into the same keys", exc)
+        self._write_card()
+
+    def _frame_done(self, item: Item[Work], work: FrameWork) -> None:
+        if not work.future.done():
+            return
+        try:
+            info = work.future.result()
+        except StorageStopped:
+            return
+        self.landed[info.key] = info
+        if len(self.landed) > self.settings.sink_frame_cache:
+            self.landed.pop(next(iter(self.landed)))
+        self.stats.frames += 1
+        item.done = True
+
+    def _session_step(self, item: Item[Work], work: SessionWork, partition: int, now: float) -> None:
+        if work.entry is not None:
+            return  # stored, waiting for its manifest
+        if work.future is None:
+            if now >= work.retry_at:
+                work.future = self.pool.submit(self._store_session, work, partition, item.offset, now)
+            return
+        if not work.future.done():
+            return
+        future, work.future = work.future, None
+        try:
+            entry = future.result()
+        except StorageStopped:
+            return
+        except (BotoCoreError, ClientError) as exc:
+            log.warning("S3 failed while storing session %s (%s); retrying", work.trajectory.session_id, exc)
+            work.retry_at = now + 2.0
+            return
+        if entry is None:
+            work.retry_at = now + 1.0  # frames not stored yet
+            return
+        work.entry = entry
+        self.dirty.setdefault((entry.dt, partition), []).append(item)
+
+    # uploads (in the pool's threads)
+
+    def _put(self, key: str, body: bytes, content_type: str, metadata: dict[str, str] | None = None) -> None:
+        if not put_until_stored(
+            self.s3, self.bucket, self.root + key, body, content_type, lambda: self.running, metadata
+        ):
+            raise StorageStopped(key)
+        with self.stats_lock:
             self.stats.objects += 1
             self.stats.bytes += len(body)
-            self.stats.keys.append(key)
-        self.stats.records += len(records)
-        try:
-            self.consumer.commit(
-                offsets=[TopicPartition(batch.topic, batch.partition, batch.last_offset + 1)], asynchronous=False
-            )
-        except KafkaException as exc:
-            log.warning("commit after %s failed (%s); the batch will be replayed into the same key", key, exc)
 
-    def _dead_letter(self, batch: Batch, index: int, value: bytes, exc: CodecError) -> None:
-        offset = batch.offsets[index]
+    def _store_frame(self, frame: ScreenFrame, key: str) -> FrameInfo:
+        info = FrameInfo(
+            key, frame.width, frame.height, frame.scale, frame.monitor.left, frame.monitor.top, len(frame.image)
+        )
+        metadata = {name: str(getattr(info, name)) for name in _FRAME_META}
+        self._put(key, frame.image, f"image/{frame.image_format}", metadata)
+        return info
+
+    def _find_frame(self, key: str) -> FrameInfo | None:
+        known = self.landed.get(key)
+        if known is not None:
+            return known
+        found = head_metadata(self.s3, self.bucket, self.root + key)
+        if found is None:
+            return None
+        size, meta = found
+        try:
+            return FrameInfo(
+                key,
+                int(meta["width"]),
+                int(meta["height"]),
+                float(meta["scale"]),
+                int(meta["left"]),
+                int(meta["top"]),
+                size,
+            )
+        except (KeyError, ValueError):
+            log.warning("frame %s has no geometry metadata; its steps keep the frame without a position", key)
+            return FrameInfo(key, 0, 0, 1.0, 0, 0, size)
+
+    def _store_session(self, work: SessionWork, partition: int, offset: int, now: float) -> SessionEntry | None:
+        """Store the steps once every frame is there; None while frames are still missing."""
+        trajectory = work.trajectory
+        frames: dict[str, FrameInfo] = {}
+        missing = []
+        for frame_id, key in referenced_frames(trajectory).items():
+            info = self._find_frame(key)
+            if info is None:
+                missing.append(frame_id)
+            else:
+                frames[frame_id] = info
+        if missing:
+            work.waiting_since = work.waiting_since or now
+            if now - work.waiting_since < self.settings.sink_frame_wait_seconds:
+                return None
+            log.warning(
+                "session %s: %d frames never arrived in %.0fs (%s…); storing its steps without them",
+                trajectory.session_id,
+                len(missing),
+                self.settings.sink_frame_wait_seconds,
+                missing[0],
+            )
+            with self.stats_lock:
+                self.stats.frames_missing += len(missing)
+        body = to_parquet(steps_table(trajectory, frames))
+        entry = session_entry(trajectory, frames, len(body), partition, offset)
+        self._put(entry.steps_key, body, "application/vnd.apache.parquet")
+        self.stats.keys.append(entry.steps_key)
+        return entry
+
+    # manifests and the card (in the loop's thread)
+
+    def _manifest(self, dt: str, partition: int) -> Manifest:
+        manifest = self.manifests.get((dt, partition))
+        if manifest is None:
+            fresh = Manifest(dt, partition, {})
+            body = get_or_none(self.s3, self.bucket, self.root + fresh.key())
+            manifest = Manifest.from_bytes(body) if body is not None else fresh
+            self.manifests[(dt, partition)] = manifest
+        return manifest
+
+    def _write_manifests(self) -> None:
+        for (dt, partition), items in list(self.dirty.items()):
+            try:
+                manifest = self._manifest(dt, partition)
+            except (BotoCoreError, ClientError) as exc:
+                log.warning("cannot read the manifest of %s partition %d (%s); retrying", dt, partition, exc)
+                return
+            for item in items:
+                assert isinstance(item.work, SessionWork) and item.work.entry is not None
+                manifest.sessions[item.work.entry.session_id] = item.work.entry
+            self._failpoint("before_manifest")
+            try:
+                self._put(manifest.key(), manifest.to_bytes(), "application/json")
+            except StorageStopped:
+                return
+            del self.dirty[(dt, partition)]
+            for item in items:
+                item.done = True
+                self.stats.sessions += 1
+            self.card_stale = True
+
+    def _write_card(self, force: bool = False) -> None:
+        if not (self.card_stale and (force or self.clock() >= self.card_due)):
+            return
+        try:
+            entries = [
+                entry
+                for key in list_keys(self.s3, self.bucket, self.root + "manifests/")
+                if key.endswith(".json")
+                for entry in Manifest.from_bytes(
+                    self.s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+                ).sessions.values()
+            ]
+            columns = {f.name: (str(f.type), STEP_DOCS.get(f.name, "")) for f in STEP_SCHEMA}
+            card = render_card(entries, columns, datetime.now(UTC))
+            self._put(CARD_NAME, card.encode(), "text/markdown; charset=utf-8")
+        except (BotoCoreError, ClientError, StorageStopped) as exc:
+            log.warning("could not update the dataset card (%s); will try again", exc)
+        self.card_stale = False
+        self.card_due = self.clock() + self.settings.sink_card_seconds
+
+    # failures and rebalances
+
+    def _failpoint(self, name: str) -> None:
+        point, _, count = (self.settings.sink_failpoint or "").partition(":")
+        if point == name:
+            self.failpoint_hits += 1
+            if self.failpoint_hits >= int(count or 1):
+                log.error("failpoint %s reached: killing this worker with SIGKILL", self.settings.sink_failpoint)
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    def _dead_letter(self, topic: str, partition: int, offset: int, value: bytes, exc: Exception) -> None:
         letter = DeadLetter(
-            stage="sink.decode",
-            reason=f"{batch.topic}[{batch.partition}]@{offset}: {exc}",
+            stage="sink.decode" if isinstance(exc, CodecError) else "sink.session",
+            reason=f"{topic}[{partition}]@{offset}: {exc}",
             error_type=type(exc).__name__,
-            topic=batch.topic,
-            partition=batch.partition,
+            topic=topic,
+            partition=partition,
             offset=offset,
             original=value,
             failed_at=datetime.now(UTC),
@@ -162,5 +408,12 @@ class SinkWorker:
         self.stats.dead_letters += 1
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Commit what is complete, then forget the partitions: their new owner reads the rest again."""
+        self._advance()
         for tp in partitions:
-            self.batcher.drop(tp.topic, tp.partition)
+            self.progress.pop((tp.topic, tp.partition), None)
+            if tp.topic == self.sessions_topic:
+                for key in [k for k in self.manifests if k[1] == tp.partition]:
+                    del self.manifests[key]
+                for key in [k for k in self.dirty if k[1] == tp.partition]:
+                    del self.dirty[key]

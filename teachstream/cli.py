@@ -151,16 +151,19 @@ def streams(ctx: Context, web_port: int | None) -> None:
 @click.option("--until-idle", type=float, help="Exit after this many seconds without records (for batch runs).")
 @pass_ctx
 def sink(ctx: Context, until_idle: float | None) -> None:
-    """Run the S3 writer: clean records to deterministic S3 objects, offsets committed after upload."""
+    """Run the S3 writer: sessions and their frames into the dataset, offsets committed after upload."""
+    from schemas.dataset import dataset_root
     from sinks.settings import SinkSettings
     from sinks.worker import SinkWorker
 
     settings = ctx.settings(SinkSettings)
     stats = SinkWorker(settings).run(idle_exit_s=until_idle)
+    root = f"s3://{settings.s3_bucket}/{dataset_root(settings.s3_prefix)}"
     for key in stats.keys:
-        click.echo(f"s3://{settings.s3_bucket}/{key}")
+        click.echo(root + key)
     click.echo(
-        f"sink: {stats.records} records in {stats.objects} objects ({_size(stats.bytes)}), "
+        f"sink: {stats.sessions} sessions and {stats.frames} frames in {stats.objects} objects "
+        f"({_size(stats.bytes)}) under {root}; {stats.frames_missing} frames missing, "
         f"{stats.dead_letters} dead letters",
         err=True,
     )
@@ -190,9 +193,12 @@ def simulate(ctx: Context, devices: int, duration: float, seed: int, fast: bool)
 
 def _register_components() -> None:
     from producers.cli import agent, consent
+    from teachstream.dataset_cli import dataset, view
 
     cli.add_command(agent)
     cli.add_command(consent)
+    cli.add_command(dataset)
+    cli.add_command(view)
 
 
 _register_components()

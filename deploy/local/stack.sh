@@ -5,6 +5,7 @@
 #   deploy/local/stack.sh up       start everything not yet running (idempotent), write .stack/env
 #   deploy/local/stack.sh down     stop everything (data under .stack/data is kept)
 #   deploy/local/stack.sh status   say what runs
+#   deploy/local/stack.sh s3-stop|s3-start|kafka-stop|kafka-start   one service (outage drills)
 #
 # Ports: derived from the checkout's path so that two checkouts on one machine do not collide,
 # remembered in .stack/ports; TS_PORT_BASE=NNNNN overrides (Kafka on base+92, its controller on
@@ -121,6 +122,10 @@ case "${1:-}" in
     done
     exit $rc
     ;;
+  kafka-stop|kafka-start|s3-stop|s3-start)  # one service, for outage drills and tests
+    ports
+    "$HERE/${1%%-*}.sh" "${1#*-}"
+    ;;
   *)
-    echo "usage: $0 up|down|status" >&2; exit 2 ;;
+    echo "usage: $0 up|down|status|kafka-stop|kafka-start|s3-stop|s3-start" >&2; exit 2 ;;
 esac

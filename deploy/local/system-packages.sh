@@ -13,6 +13,8 @@ command -v openbox >/dev/null || need+=(openbox)
 command -v xprop >/dev/null || need+=(x11-utils)
 command -v xset >/dev/null || need+=(x11-xserver-utils)
 command -v xterm >/dev/null || need+=(xterm)
+# the session view's test renders its HTML in a headless browser
+command -v chromium >/dev/null || need+=(chromium)
 
 if ((${#need[@]})); then
   echo "setup: installing ${need[*]} with apt"
