@@ -34,7 +34,7 @@ from streams.core.redaction import (
     find_pii,
     redact_segment,
 )
-from streams.core.redaction.names import SPACY_MODEL, spacy_model_installed
+from streams.core.redaction.names import SPACY_MODEL, census_first_names, spacy_model_installed
 
 PRESIDIO_LABELS = {
     "EMAIL_ADDRESS": "EMAIL",
@@ -252,7 +252,9 @@ def markdown(n: int = 3000, seed: int = HELD_OUT_SEED) -> str:
         f"{n} generated samples (seed {seed}, held out: the detectors were tuned on seed {DEV_SEED}; "
         "sentences, titles, commands, forms, 30% without PII). "
         f"Names: spaCy `{SPACY_MODEL}` (en_core_web_sm 3.8.0) for both ours and Presidio"
-        + ("." if ner else " is not installed: gazetteer, and Presidio without NER."),
+        + ("." if ner else " is not installed: gazetteer, and Presidio without NER.")
+        + f" Our gazetteer: a short first-name list and {len(census_first_names()):,} US Census 1990 first names "
+        "(`names` package), the latter only before a capitalised word.",
         "",
         "P = precision (a predicted span overlaps a gold span of its label), R = recall (gold letters and "
         "digits all covered by spans of its label), F2; leak-free = covered by a span of any label.",
