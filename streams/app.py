@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import faust
@@ -13,8 +14,11 @@ from streams.settings import StreamsSettings
 log = logging.getLogger(__name__)
 
 
-def create_app(settings: StreamsSettings) -> faust.App:
-    """A faust app with raw bytes on every topic; the codec is ours, not faust's."""
+def create_app(
+    settings: StreamsSettings, wire: Callable[[faust.App, StreamsSettings], None] | None = None
+) -> faust.App:
+    """A faust app with raw bytes on every topic; the codec is ours, not faust's. ``wire`` adds
+    the agents (default: every stage of the worker; the benchmark passes a forward-only agent)."""
     web: dict[str, Any] = (
         {"web_enabled": True, "web_port": settings.streams_web_port, "web_bind": "127.0.0.1"}
         if settings.streams_web_port
@@ -40,7 +44,9 @@ def create_app(settings: StreamsSettings) -> faust.App:
         broker_commit_interval=1.0,
         **web,
     )
-    from streams import agents
+    if wire is None:
+        from streams import agents
 
-    agents.register(app, settings)
+        wire = agents.register
+    wire(app, settings)
     return app
