@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from collections.abc import Callable, MutableMapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from schemas.capture_policy import CapturePolicy
@@ -62,6 +62,14 @@ class Cleaned:
     quarantined: list[Quarantined]
 
 
+@dataclass
+class _Device:
+    """One device's segmenter, and the events it holds (by seq, oldest first), as in the table."""
+
+    segmenter: Segmenter
+    held: dict[int, InteractionEvent] = field(default_factory=dict)
+
+
 class Cleaner:
     """Filters and redacts the interaction events of the partitions one worker owns."""
 
@@ -76,33 +84,33 @@ class Cleaner:
         self.policy, self.segments, self.names, self.codec, self.table = policy, segments, names, codec, table
         self.titles = TitleRedactor(names)
         self.counts: Counter[str] = Counter()
-        self._devices: dict[int, dict[str, Segmenter]] = {}
+        self._devices: dict[int, dict[str, _Device]] = {}
 
     def push(self, partition: int, event: InteractionEvent, raw: bytes) -> Cleaned:
         if event.context is not None and not self.policy.decide(event.context).allowed:
             self.counts["filter.denied"] += 1
             return Cleaned([], [])
-        key = held_key(partition, event)
-        if key in self.table:
+        device = self._device(partition, event.device_id)
+        if event.seq in device.held:
             return Cleaned([], [])  # a replay of an event already held
-        segmenter = self._segmenter(partition, event.device_id)
-        out = self._run(partition, segmenter, lambda: segmenter.push(event), also=(event,))
-        if any(e.seq == event.seq for e in segmenter.held):
-            self.table[key] = raw
+        out = self._run(partition, device, lambda: device.segmenter.push(event), also=(event,))
+        if not out.quarantined and all(e.seq != event.seq for e in out.events):
+            device.held[event.seq] = event
+            self.table[held_key(partition, event)] = raw
         return out
 
     def tick(self, partition: int, now: datetime) -> Cleaned:
         """Close idle segments of every device of the partition (``now``: the stream clock)."""
         events, quarantined = [], []
-        for segmenter in list(self._partition(partition).values()):
-            result = self._run(partition, segmenter, functools.partial(segmenter.tick, now))
+        for device in list(self._partition(partition).values()):
+            result = self._run(partition, device, functools.partial(device.segmenter.tick, now))
             events += result.events
             quarantined += result.quarantined
         return Cleaned(events, quarantined)
 
     def clock(self, partition: int, now: datetime) -> datetime:
         """How far this partition's stream time may go downstream: not past an event still held."""
-        held = [s.held[0].event_time for s in self._partition(partition).values() if s.held]
+        held = [next(iter(d.held.values())).event_time for d in self._partition(partition).values() if d.held]
         return min([now, *held])
 
     def forget(self, partition: int) -> None:
@@ -112,24 +120,24 @@ class Cleaner:
     def _run(
         self,
         partition: int,
-        segmenter: Segmenter,
+        device: _Device,
         step: Callable[[], list[InteractionEvent]],
         also: tuple[InteractionEvent, ...] = (),
     ) -> Cleaned:
-        held_before = segmenter.held
         try:
             events = [self._title(e) for e in step()]
         except Exception as exc:  # fail closed: nothing of this segment goes downstream
-            lost = tuple({e.seq: e for e in (*held_before, *also)}.values())
+            lost = tuple({**device.held, **{e.seq: e for e in also}}.values())
             if lost:
-                self._partition(partition)[lost[0].device_id] = Segmenter(self.segments, self.names)
-            self._release(partition, lost)
+                self._partition(partition)[lost[0].device_id] = _Device(Segmenter(self.segments, self.names))
+            self._release(partition, device, lost)
             self.counts["redaction.quarantined"] += len(lost)
             return Cleaned([], [Quarantined(lost, f"redaction failed: {type(exc).__name__}: {exc}")])
-        self._release(partition, events)
-        for label, n in segmenter.counts.items():
+        if events and device.held:  # the open segment closed: every event it held came out
+            self._release(partition, device, tuple(device.held.values()))
+        for label, n in device.segmenter.counts.items():
             self.counts[f"redaction.{label}"] += n
-        segmenter.counts.clear()
+        device.segmenter.counts.clear()
         return Cleaned(events, [])
 
     def _title(self, event: InteractionEvent) -> InteractionEvent:
@@ -141,28 +149,31 @@ class Cleaner:
             self.counts[f"redaction.title.{label}"] += 1
         return event if title == ctx.title else replace(event, context=replace(ctx, title=title))
 
-    def _release(self, partition: int, events: tuple[InteractionEvent, ...] | list[InteractionEvent]) -> None:
+    def _release(self, partition: int, device: _Device, events: tuple[InteractionEvent, ...]) -> None:
         for e in events:
-            self.table.pop(held_key(partition, e), None)
+            if device.held.pop(e.seq, None) is not None:
+                self.table.pop(held_key(partition, e), None)
 
-    def _partition(self, partition: int) -> dict[str, Segmenter]:
+    def _partition(self, partition: int) -> dict[str, _Device]:
         devices = self._devices.get(partition)
         if devices is None:
             devices = self._devices[partition] = self._rebuild(partition)
         return devices
 
-    def _segmenter(self, partition: int, device: str) -> Segmenter:
+    def _device(self, partition: int, name: str) -> _Device:
         devices = self._partition(partition)
-        if device not in devices:
-            devices[device] = Segmenter(self.segments, self.names)
-        return devices[device]
+        device = devices.get(name)
+        if device is None:
+            device = devices[name] = _Device(Segmenter(self.segments, self.names))
+        return device
 
-    def _rebuild(self, partition: int) -> dict[str, Segmenter]:
+    def _rebuild(self, partition: int) -> dict[str, _Device]:
         """Re-hold the events a previous owner of the partition held when it stopped."""
         prefix = f"H|{partition:03d}|"
-        devices: dict[str, Segmenter] = {}
+        devices: dict[str, _Device] = {}
         for _, raw in sorted((k, v) for k, v in self.table.items() if k.startswith(prefix)):
             event = from_avro(InteractionEvent, self.codec.decode_named(raw, "InteractionEvent"))
-            segmenter = devices.setdefault(event.device_id, Segmenter(self.segments, self.names))
-            segmenter.push(event)
+            device = devices.setdefault(event.device_id, _Device(Segmenter(self.segments, self.names)))
+            device.segmenter.push(event)
+            device.held[event.seq] = event
         return devices
