@@ -192,7 +192,10 @@ def run(n: int = 60_000, latency_rate: int = 1000, latency_s: int = 10) -> Pipel
     ensure_topics(settings, (TopicSpec("ceiling", "InteractionEvent", 6),))
     records = _events(n)
     _produce(settings, settings.topic("interactions.raw"), records)
-    ceiling = _ceiling(settings, settings.topic("interactions.raw"), settings.topic("ceiling"), n)
+    # best of 3: one pass takes a fraction of a second, so a stray pause of the machine skews it
+    ceiling = max(
+        _ceiling(settings, settings.topic("interactions.raw"), settings.topic("ceiling"), n) for _ in range(3)
+    )
     core = _core(records)
     print(f"bench: ceiling {ceiling:,.0f} events/s, pure stages {core:,.0f} events/s", file=sys.stderr)
     tmp = Path(tempfile.mkdtemp(prefix="ts-bench-"))
@@ -271,14 +274,14 @@ def markdown(r: PipelineResult) -> str:
     lines = [
         "## Stream worker: raw to clean to sessions, one worker",
         "",
-        f"{r.events:,} simulated interaction events (50 devices), already encoded. Every row runs in this run on",
-        "the same records. The ceiling is a plain confluent-kafka loop that copies them to another topic. The",
-        "faust floor is a faust agent with the worker's settings that only forwards them. The pure stages run",
-        "in one process without Kafka: decode, filter apps, redact typed text and titles (regex detectors and",
-        "spaCy names), encode, sessionize. The worker does all that between topics, with the table writes that",
-        "make both stages crash-safe; its time runs from the first produce until its group has committed every",
-        "raw record and every clean record written by then (warmed up first; typing still held at the end, the",
-        "last segment of each device, is in the table and counts as processed).",
+        f"{r.events:,} simulated interaction events (50 devices), already encoded; every row runs in this run",
+        "on the same records. The ceiling is a plain confluent-kafka loop that copies them to another topic",
+        "(best of 3). The faust floor is a faust agent with the worker's settings that only forwards them.",
+        "The pure stages run in one process without Kafka: decode, filter apps, redact typed text and titles",
+        "(regex detectors and spaCy names), encode, sessionize. The worker does all that between topics, with",
+        "the table writes that make both stages crash-safe; its time runs from the first produce until its",
+        "group has committed every raw record and every clean record written by then (warmed up first; typing",
+        "still held at the end, the last segment of each device, is in the table and counts as processed).",
         "",
         "| pipeline | events/s | share of the ceiling |",
         "| --- | ---: | ---: |",
