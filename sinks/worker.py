@@ -110,6 +110,7 @@ class SinkWorker:
         self.card_due = 0.0
         self.card_stale = False
         self.failpoint_hits = 0
+        self.last_record = 0.0
         self.consumer = Consumer(
             settings.kafka(
                 {
@@ -117,6 +118,9 @@ class SinkWorker:
                     "enable.auto.commit": False,
                     "auto.offset.reset": "earliest",
                     "max.poll.interval.ms": 600_000,
+                    # a worker that died is replaced after 10 s instead of librdkafka's 45 s
+                    "session.timeout.ms": 10_000,
+                    "heartbeat.interval.ms": 3_000,
                     "fetch.message.max.bytes": SCREEN_MAX_BYTES + 65536,
                 }
             )
@@ -133,17 +137,19 @@ class SinkWorker:
         check_bucket(self.s3, self.settings)
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
-        self.consumer.subscribe([self.frames_topic, self.sessions_topic], on_revoke=self._on_revoke)
+        self.consumer.subscribe(
+            [self.frames_topic, self.sessions_topic], on_assign=self._on_assign, on_revoke=self._on_revoke
+        )
         log.info("sink started: screens.clean, trajectories -> s3://%s/%s", self.bucket, self.root)
-        last_record = self.clock()
+        self.last_record = self.clock()
         try:
             while self.running:
                 self._backpressure()
                 for msg in self.consumer.consume(num_messages=200, timeout=0.2):
                     if self._take(msg):
-                        last_record = self.clock()
+                        self.last_record = self.clock()
                 self._advance()
-                idle = self.clock() - last_record
+                idle = self.clock() - self.last_record
                 if idle_exit_s is not None and idle > idle_exit_s and not self._open_records():
                     break
             self._advance()
@@ -406,6 +412,9 @@ class SinkWorker:
         )
         self.deadletters.produce(self.settings.topic("deadletter"), self.codec.encode("DeadLetter", to_avro(letter)))
         self.stats.dead_letters += 1
+
+    def _on_assign(self, _consumer: Consumer, _partitions: list[TopicPartition]) -> None:
+        self.last_record = self.clock()  # idle time counts from when there is something to read
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Commit what is complete, then forget the partitions: their new owner reads the rest again."""

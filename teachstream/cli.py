@@ -7,31 +7,14 @@ and exit status 1; a traceback means a bug in teachstream.
 from __future__ import annotations
 
 import json
-import logging
 import sys
 from pathlib import Path
-from typing import Any
 
 import click
 
 from schemas.errors import TeachstreamError
 from schemas.topics import TOPIC_NAMES, spec_for
-from teachstream.settings import Settings, load
-
-
-class Context:
-    def __init__(self, config: Path | None) -> None:
-        self.config = config
-
-    def settings(self, cls: type[Any] = Settings, **overrides: Any) -> Any:
-        settings = load(cls, self.config, **overrides)
-        logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-        )
-        return settings
-
-
-pass_ctx = click.make_pass_decorator(Context)
+from teachstream.context import Context, pass_ctx
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

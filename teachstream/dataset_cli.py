@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from schemas.dataset import SessionEntry, dataset_root
-from teachstream.cli import Context, pass_ctx
+from teachstream.context import Context, pass_ctx
 from teachstream.dataset import Dataset
 from teachstream.dataset import open as open_dataset
 

@@ -1,20 +1,16 @@
-"""The walking skeleton on the real stack: raw -> streams -> clean -> sink -> S3, bad records to dead letters."""
+"""The pipeline on the real stack: raw -> streams -> clean -> sink -> S3, bad records to dead letters."""
 
 from __future__ import annotations
 
-import io
 import json
 import random
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fastavro import reader
-
 from schemas.control import DeadLetter
 from schemas.events import InteractionEvent, KeyEvent, Monitor, ScreenFrame, WindowContext
 from schemas.records import from_avro, to_avro
-from sinks.s3 import s3_client
 from tests.integration.conftest import Isolated, wait_for
 
 
@@ -90,41 +86,6 @@ def test_garbage_goes_to_deadletter_with_reasons_while_valid_records_flow(isolat
     assert len(frames) == 1 and len(frames[0].value()) > 2_000_000
 
 
-def test_sink_writes_deterministic_keys_and_commits_after_upload(isolated: Isolated) -> None:
-    producer = isolated.producer()
-    events = [_valid(i) for i in range(300)]
-    for e in events:
-        producer.produce(
-            isolated.topic("interactions.clean"),
-            isolated.codec.encode("InteractionEvent", to_avro(e)),
-            key=e.device_id.encode(),
-        )
-    assert producer.flush(30) == 0
-
-    first = isolated.cli("sink", "--until-idle", "3")
-    assert first.returncode == 0, first.stderr
-    keys = sorted(first.stdout.split())
-    assert keys and all(k.startswith(f"s3://teachstream/{isolated.settings.s3_prefix}stream/v1/") for k in keys)
-
-    s3 = s3_client(isolated.settings)
-    listed = s3.list_objects_v2(Bucket="teachstream", Prefix=isolated.settings.s3_prefix)["Contents"]
-    stored = {o["Key"]: o["ETag"] for o in listed}
-    assert sorted(f"s3://teachstream/{k}" for k in stored) == keys
-    seqs = []
-    for key in stored:
-        body = s3.get_object(Bucket="teachstream", Key=key)["Body"].read()
-        seqs.extend(r["seq"] for r in reader(io.BytesIO(body)))
-    assert sorted(seqs) == list(range(300))
-
-    again = isolated.cli("sink", "--until-idle", "3")  # same group: everything is committed
-    assert again.stdout.split() == []
-
-    replay = isolated.cli("sink", "--until-idle", "3", extra_env={"TEACHSTREAM_SINK_GROUP": f"{isolated.name}-replay"})
-    assert sorted(replay.stdout.split()) == keys  # a replay rewrites the same keys with the same bytes
-    relisted = s3.list_objects_v2(Bucket="teachstream", Prefix=isolated.settings.s3_prefix)["Contents"]
-    assert {o["Key"]: o["ETag"] for o in relisted} == stored
-
-
 def test_simulated_devices_flow_end_to_end_and_tail_decodes(isolated: Isolated, tmp_path: Path) -> None:
     isolated.start(
         "streams", log=tmp_path / "streams.log", extra_env={"TEACHSTREAM_STREAMS_DATA_DIR": str(tmp_path / "faust")}
@@ -148,4 +109,4 @@ def test_simulated_devices_flow_end_to_end_and_tail_decodes(isolated: Isolated, 
 
     sink = isolated.cli("sink", "--until-idle", "3")
     assert sink.returncode == 0, sink.stderr
-    assert f"{published + frames} records" in sink.stderr
+    assert f"and {frames} frames in" in sink.stderr, sink.stderr  # sessions land once they close (test_dataset)
