@@ -2,7 +2,7 @@
 
 Each section measures its baseline in the same run. ``BENCH_COLD=0`` skips the cold stack
 start (it downloads and builds everything again); ``BENCH_ONLY=codec,pipeline`` runs a subset.
-The pipeline section needs the local stack (``make bench`` starts it); the agent section
+The pipeline and sink sections need the local stack (``make bench`` starts it); the agent section
 needs Xvfb and xdotool (``make setup`` installs them).
 """
 
@@ -74,6 +74,12 @@ def pipeline_section() -> str:
     return pipeline_bench.markdown(pipeline_bench.run())
 
 
+def sink_section() -> str:
+    from bench import sink_bench
+
+    return sink_bench.markdown(sink_bench.run())
+
+
 def redaction_section() -> str:
     from bench import redaction_eval
 
@@ -90,6 +96,7 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "codec": codec_section,
     "stack": stack_section,
     "pipeline": pipeline_section,
+    "sink": sink_section,
     "redaction": redaction_section,
     "agent": agent_section,
 }

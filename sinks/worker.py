@@ -111,6 +111,7 @@ class SinkWorker:
         self.card_stale = False
         self.failpoint_hits = 0
         self.last_record = 0.0
+        self.assigned_at: float | None = None  # first assignment, for throughput measurements
         self.consumer = Consumer(
             settings.kafka(
                 {
@@ -415,6 +416,7 @@ class SinkWorker:
 
     def _on_assign(self, _consumer: Consumer, _partitions: list[TopicPartition]) -> None:
         self.last_record = self.clock()  # idle time counts from when there is something to read
+        self.assigned_at = self.assigned_at or self.clock()
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Commit what is complete, then forget the partitions: their new owner reads the rest again."""

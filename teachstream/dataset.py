@@ -20,6 +20,7 @@ import io
 import os
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -32,6 +33,8 @@ import pyarrow.parquet as pq
 
 from schemas.dataset import CARD_NAME, DATASET_DIR, Manifest, SessionEntry
 from schemas.errors import ConfigError, StorageUnavailableError, TeachstreamError
+
+_FETCHERS = 8  # frames fetched at once by iter_steps
 
 
 class SessionNotFoundError(TeachstreamError, KeyError):
@@ -206,11 +209,12 @@ class Dataset:
 
     def frame(self, step: dict[str, Any]) -> Any:
         """The step's frame as a PIL image, or None if the step has none."""
+        key = step.get("frame_key")
+        return self._image(key) if key else None
+
+    def _image(self, key: str) -> Any:
         from PIL import Image
 
-        key = step.get("frame_key")
-        if not key:
-            return None
         image = Image.open(io.BytesIO(self.frame_bytes(key)))
         image.load()
         return image
@@ -239,11 +243,15 @@ class Dataset:
         if not 0 <= index < count:
             raise ValueError(f"shard {index} of {count} does not exist")
         chosen = self.sessions() if sessions is None else list(sessions)
-        for entry in chosen[index::count]:
-            for step in self.steps(entry):
-                if frames:
-                    step["frame"] = self.frame(step)
-                yield step
+        with ThreadPoolExecutor(_FETCHERS) as pool:
+            for entry in chosen[index::count]:
+                steps = self.steps(entry)
+                if frames:  # fetched in parallel, decoded once: steps sharing a frame share the image
+                    keys = sorted({s["frame_key"] for s in steps if s["frame_key"]})
+                    images = dict(zip(keys, pool.map(self._image, keys), strict=True))
+                    for step in steps:
+                        step["frame"] = images.get(step["frame_key"])
+                yield from steps
 
     def to_hf(self, sessions: Iterable[SessionEntry] | None = None) -> Any:
         """A Hugging Face ``datasets.Dataset`` of the steps (frames stay as keys; load them with :meth:`frame`)."""
