@@ -1,35 +1,39 @@
 """``make demo``: the product end to end on the local stack, explained as it goes (edge).
 
-Simulated employees' devices publish to Kafka, a broken client sends garbage, the stream
-worker (started by ``make stack-up``) cleans and dead-letters, the sink lands everything in
-S3. The demo waits until the sink has committed every clean record, then prints the S3 keys
-written and a summary. The stack keeps running afterwards.
+A person on a virtual display works with the real capture agent, simulated employees'
+devices publish to Kafka, a broken client sends garbage; the stream worker (started by
+``make stack-up``) filters, redacts, dead-letters and cuts sessions; the sink lands each
+session with its frames in the S3 dataset. The demo shows the redaction, the sessions, the
+dataset, writes an HTML view of the person's session and ends with a summary. The stack
+keeps running afterwards.
 """
 
 from __future__ import annotations
 
-import functools
 import random
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from producers.simulator import run_simulation
 from schemas.codec import Codec
+from schemas.dataset import SessionEntry, dataset_root
 from schemas.errors import CodecError
 from schemas.events import InteractionEvent, KeyEvent
 from schemas.records import from_avro
 from schemas.trajectory import Trajectory
 from sinks.s3 import s3_client
 from sinks.settings import SinkSettings
+from teachstream import dataset
 from teachstream.admin import existing_topics, watermarks
 from teachstream.desktop_demo import run_desktop_demo
 from teachstream.settings import Settings, load
+from teachstream.view import render_session
 
 DEVICES, DURATION_S, GARBAGE = 3, 8.0, 25
 
@@ -39,7 +43,7 @@ def say(text: str) -> None:
 
 
 class Offsets:
-    """End offsets of topics and the sink group's committed offsets."""
+    """End offsets of topics."""
 
     def __init__(self, kafka_config: dict[str, Any], partitions: dict[str, int]) -> None:
         self.partitions = partitions
@@ -50,12 +54,6 @@ class Offsets:
 
     def total(self, topic: str) -> int:
         return sum(self.ends(topic).values())
-
-    def committed_up_to(self, topic: str, ends: dict[int, int]) -> bool:
-        """True once the group's committed offsets reach ``ends`` (a snapshot: ticks keep arriving)."""
-        parts = self.consumer.committed([TopicPartition(topic, p) for p in ends], timeout=10)
-        done = {tp.partition: max(tp.offset, 0) for tp in parts}
-        return all(done[p] >= end for p, end in ends.items())
 
 
 def wait(label: str, done: Callable[[], bool], timeout_s: float = 120.0) -> None:
@@ -75,7 +73,6 @@ def main() -> None:
     clean_before = {b: offsets.total(t(f"{b}.clean")) for b in ("interactions", "screens")}
     trajectory_start = offsets.ends(t("trajectories"))
     raw_start, clean_start = offsets.ends(t("interactions.raw")), offsets.ends(t("interactions.clean"))
-    started = datetime.now(UTC)
 
     say("a person works on a virtual X display, with the real capture agent running (consent given)")
     desktop = run_desktop_demo(settings)
@@ -98,10 +95,6 @@ def main() -> None:
     wait("dead letters", lambda: offsets.total(t("deadletter")) >= dead_before + GARBAGE)
     wait("clean events", lambda: offsets.total(t("interactions.clean")) >= clean_before["interactions"] + result.events)
     wait("clean frames", lambda: offsets.total(t("screens.clean")) >= clean_before["screens"] + result.frames)
-    say("the sink batches clean records per partition, uploads each batch to S3, and only then commits")
-    for base in ("interactions", "screens"):
-        clean = t(f"{base}.clean")
-        wait(f"the sink on {clean}", functools.partial(offsets.committed_up_to, clean, offsets.ends(clean)))
     dead = offsets.total(t("deadletter")) - dead_before
 
     say("the sessionizer cuts each device's events into sessions on event time (here after 20 s without activity)")
@@ -119,25 +112,43 @@ def main() -> None:
         if step.action == "type":
             print(f"  desktop step {step.index}: type({step.text!r}) in {step.app}")
 
-    s3 = s3_client(settings)
-    written: list[tuple[str, int]] = []
-    pages = s3.get_paginator("list_objects_v2").paginate(
-        Bucket=settings.s3_bucket, Prefix=f"{settings.s3_prefix}stream/"
-    )
-    for page in pages:
-        written.extend((o["Key"], o["Size"]) for o in page.get("Contents", []) if o["LastModified"] >= started)
-    for key, size in sorted(written):
-        print(f"  s3://{settings.s3_bucket}/{key}  ({size / 1024:.1f} KiB)")
-    kib = sum(size for _, size in written) / 1024
+    entries, page, where = show_dataset(settings, sessions, desktop)
     print()
     print(
-        f"teachstream demo: {result.events + result.frames} events in ({result.events} interactions and "
-        f"{result.frames} screen frames from {DEVICES} devices), {len(written)} objects out ({kib:.0f} KiB under "
-        f"s3://{settings.s3_bucket}/{settings.s3_prefix}stream/v1/), {len(sessions)} sessions on "
-        f"{t('trajectories')}, {dead} dead letters (the broken client's records)."
+        f"teachstream demo: {result.events + result.frames} records in ({result.events} interactions and "
+        f"{result.frames} screen frames from {DEVICES} simulated devices, plus the desktop person's), "
+        f"typed PII redacted before it left the stream, {len(entries)} sessions out as a dataset "
+        f"({sum(e.steps for e in entries)} steps, {sum(e.frames for e in entries)} frames, "
+        f"{sum(e.bytes for e in entries) / 1024:.0f} KiB under {where}), "
+        f"{dead} dead letters (the broken client's records)."
     )
-    print("The stack is still running. Look around:  . .stack/env; teachstream topics; teachstream tail deadletter")
+    print(f"Open {page} in a browser to check a trajectory the way a reviewer would.")
+    print("The stack is still running. Look around:  . .stack/env; teachstream dataset ls; teachstream tail deadletter")
     print("Stop it with:  make stack-down")
+
+
+def show_dataset(settings: Settings, sessions: list[Trajectory], desktop: str) -> tuple[list[SessionEntry], Path, str]:
+    """Wait for the sink to list the sessions, print their objects, write the desktop session's HTML view."""
+    say("the sink stores each closed session as Parquet steps with the frames they refer to, then lists it")
+    say("in a manifest: readers only ever see complete sessions")
+    ds = dataset.open(f"s3://{settings.s3_bucket}/{dataset_root(settings.s3_prefix)}", client=s3_client(settings))
+    wanted = {s.session_id for s in sessions}
+
+    def landed() -> bool:
+        ds.refresh()
+        return wanted <= {e.session_id for e in ds.sessions()}
+
+    wait("the sink to store the sessions", landed)
+    entries = [e for e in ds.sessions() if e.session_id in wanted]
+    for entry in entries:
+        print(f"  {ds.storage.describe()}{entry.steps_key}  (+{entry.frames} frames, {entry.bytes / 1024:.0f} KiB)")
+    mine = next(e for e in entries if e.device_id == desktop)
+    page = Path(".stack/demo-session.html").resolve()
+    steps = ds.steps(mine)
+    frames = {k: ds.frame_bytes(k) for k in {s["frame_key"] for s in steps if s["frame_key"]}}
+    page.write_text(render_session(mine, steps, frames), encoding="utf-8")
+    say(f"the desktop person's session, every step drawn on its frame: {page}")
+    return entries, page, ds.storage.describe()
 
 
 def typed_text(settings: Settings, topic: str, start: dict[int, int], device: str) -> str:
