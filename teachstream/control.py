@@ -1,0 +1,118 @@
+"""Following a control topic (consent, policy, erasure) from its beginning, in a thread (edge).
+
+Every process that must obey a control topic (agent, stream worker, sink) reads all of it,
+without a consumer group, and hands each decoded record to a callback. ``wait_caught_up``
+blocks until everything that was in the topic when it was called has been handed over, so a
+decision made after it sees every record published before it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
+
+from schemas.codec import Codec
+from schemas.errors import CodecError
+from teachstream.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class ControlFollower:
+    """Reads ``topic`` (a project topic name) from the beginning and calls ``on_record(short_name, value)``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        topic: str,
+        on_record: Callable[[str, dict[str, Any]], None],
+        codec: Codec | None = None,
+    ) -> None:
+        self.topic = settings.topic(topic)
+        self.on_record = on_record
+        self.codec = codec or Codec.from_url(settings.schema_registry_url)
+        self.consumer = Consumer(
+            settings.kafka(
+                {"group.id": f"teachstream-follow-{topic}", "enable.auto.commit": False, "enable.partition.eof": True},
+                quiet=True,
+            )
+        )
+        self._watermarks = Consumer(settings.kafka({"group.id": "teachstream-watermarks"}, quiet=True))
+        self._positions: dict[int, int] = {}
+        self._lock = threading.Condition()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"follow-{topic}", daemon=True)
+        self._assigned = False
+
+    def start(self) -> ControlFollower:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+        self._watermarks.close()
+
+    def _assign(self) -> bool:
+        try:
+            meta = self.consumer.list_topics(self.topic, timeout=5)
+        except KafkaException as exc:
+            log.warning("cannot read %s yet (%s); retrying", self.topic, exc)
+            return False
+        partitions = meta.topics[self.topic].partitions if self.topic in meta.topics else {}
+        if not partitions:
+            return False
+        self.consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in partitions])
+        with self._lock:
+            self._positions = dict.fromkeys(partitions, 0)
+        return True
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set() and not self._assigned:
+                self._assigned = self._assign()
+                if not self._assigned:
+                    self._stop.wait(2)
+            while not self._stop.is_set():
+                for msg in self.consumer.consume(100, 0.2):
+                    self._take(msg)
+        finally:
+            self.consumer.close()
+
+    def _take(self, msg: Any) -> None:
+        partition = msg.partition() or 0
+        if msg.error() is None and msg.value():
+            try:
+                decoded = self.codec.decode(msg.value())
+                self.on_record(decoded.short_name, decoded.value)
+            except CodecError as exc:
+                log.warning("skipping an unreadable record in %s: %s", self.topic, exc)
+        position = (msg.offset() or 0) + (1 if msg.error() is None else 0)
+        with self._lock:
+            self._positions[partition] = max(self._positions.get(partition, 0), position)
+            self._lock.notify_all()
+
+    def wait_caught_up(self, timeout_s: float = 10.0) -> bool:
+        """True once every record in the topic now has been handed to the callback."""
+        deadline = time.monotonic() + timeout_s
+        while not self._assigned:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        ends: dict[int, int] = {}
+        for partition in list(self._positions):
+            try:
+                _, high = self._watermarks.get_watermark_offsets(TopicPartition(self.topic, partition), timeout=5)
+            except KafkaException:
+                return False
+            ends[partition] = high
+        with self._lock:
+            return self._lock.wait_for(
+                lambda: all(self._positions.get(p, 0) >= end for p, end in ends.items()),
+                timeout=max(0.0, deadline - time.monotonic()),
+            )
