@@ -14,10 +14,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
 
 from schemas.codec import Codec
-from schemas.errors import CodecError
+from schemas.errors import BrokerUnavailableError, CodecError
+from schemas.records import AvroRecord, to_avro
 from teachstream.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -116,3 +117,23 @@ class ControlFollower:
                 lambda: all(self._positions.get(p, 0) >= end for p, end in ends.items()),
                 timeout=max(0.0, deadline - time.monotonic()),
             )
+
+
+def publish(settings: Settings, topic: str, key: str, record: AvroRecord, timeout_s: float = 10.0) -> None:
+    """Publish one control record and wait for the broker to store it; a clear error if it cannot."""
+    codec = Codec.from_url(settings.schema_registry_url)
+    producer = Producer(settings.kafka({"enable.idempotence": True, "acks": "all"}, quiet=True))
+    errors: list[str] = []
+
+    def delivered(err: Any, _msg: Any) -> None:
+        if err is not None:
+            errors.append(str(err))
+
+    producer.produce(
+        settings.topic(topic), codec.encode(record.AVRO_NAME, to_avro(record)), key=key.encode(), on_delivery=delivered
+    )
+    if producer.flush(timeout_s) or errors:
+        raise BrokerUnavailableError(
+            f"could not publish to {settings.topic(topic)} at {settings.kafka_bootstrap} "
+            f"({errors[0] if errors else f'no answer in {timeout_s:.0f}s'}); is Kafka running?"
+        )
