@@ -151,3 +151,33 @@ def list_keys(client: S3Client, bucket: str, prefix: str) -> Iterator[str]:
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
         for item in page.get("Contents", []):
             yield item["Key"]
+
+
+def apply_lifecycle(client: S3Client, settings: Settings, prefix: str, days: int) -> str:
+    """Expire objects under ``prefix`` after ``days`` (0 removes the rule); says what it did, or why it could not."""
+    rule_id = "teachstream-dataset-retention"
+    try:
+        try:
+            rules = client.get_bucket_lifecycle_configuration(Bucket=settings.s3_bucket).get("Rules", [])
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code", "") != "NoSuchLifecycleConfiguration":
+                raise
+            rules = []
+        others = [r for r in rules if r.get("ID") != rule_id]
+        if days:
+            others.append(
+                {"ID": rule_id, "Status": "Enabled", "Filter": {"Prefix": prefix}, "Expiration": {"Days": days}}
+            )
+        if others:
+            client.put_bucket_lifecycle_configuration(
+                Bucket=settings.s3_bucket,
+                LifecycleConfiguration={"Rules": others},
+            )
+        elif rules:
+            client.delete_bucket_lifecycle(Bucket=settings.s3_bucket)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "") or str(exc)
+        return f"the S3 server refused a lifecycle rule ({code}); expire s3://{settings.s3_bucket}/{prefix} another way"
+    if not days:
+        return f"s3://{settings.s3_bucket}/{prefix} is kept until deleted (no expiry)"
+    return f"objects under s3://{settings.s3_bucket}/{prefix} expire after {days} days"

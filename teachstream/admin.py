@@ -7,7 +7,14 @@ import time
 from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import (  # type: ignore[attr-defined]
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewTopic,
+    ResourceType,
+)
 
 from schemas.errors import BrokerUnavailableError, ConfigError
 from schemas.topics import TopicSpec, topic_specs
@@ -51,7 +58,8 @@ def ensure_topics(settings: Settings, specs: tuple[TopicSpec, ...] | None = None
     """Create the project topics that are missing; returns the names created."""
     client = admin_client(settings)
     have = existing_topics(settings, client)
-    wanted = [s for s in (specs or topic_specs()) if settings.topic(s.name) not in have]
+    specs = specs or topic_specs(raw_retention_ms=int(settings.raw_retention_hours * 3_600_000))
+    wanted = [s for s in specs if settings.topic(s.name) not in have]
     if not wanted:
         return []
     futures = client.create_topics(
@@ -69,6 +77,31 @@ def ensure_topics(settings: Settings, specs: tuple[TopicSpec, ...] | None = None
     _wait_for_leaders(client, created)
     log.debug("created %d topics", len(created))
     return sorted(created)
+
+
+def align_raw_retention(settings: Settings) -> list[str]:
+    """Set ``retention.ms`` of the raw topics to ``raw_retention_hours``; returns the topics changed."""
+    client = admin_client(settings)
+    wanted = str(int(settings.raw_retention_hours * 3_600_000))
+    raw = [settings.topic(t) for t in ("interactions.raw", "screens.raw")]
+    current = {i.name: i.retention_ms for i in describe_topics(settings, raw) if i.exists}
+    changes = [
+        ConfigResource(
+            ResourceType.TOPIC,
+            name,
+            incremental_configs=[ConfigEntry("retention.ms", wanted, incremental_operation=AlterConfigOpType.SET)],
+        )
+        for name, retention in current.items()
+        if str(retention) != wanted
+    ]
+    if not changes:
+        return []
+    for resource, future in client.incremental_alter_configs(changes).items():
+        try:
+            future.result()
+        except KafkaException as exc:
+            raise ConfigError(f"could not set the retention of {resource.name}: {exc}") from exc
+    return sorted(r.name for r in changes)
 
 
 def _wait_for_leaders(client: AdminClient, topics: list[str], timeout_s: float = TIMEOUT_S) -> None:

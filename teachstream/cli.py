@@ -92,16 +92,25 @@ def topics(ctx: Context, names: tuple[str, ...], as_json: bool) -> None:
 @cli.command()
 @pass_ctx
 def provision(ctx: Context) -> None:
-    """Create the missing project topics (with their configs) and the S3 bucket."""
-    from sinks.s3 import ensure_bucket, s3_client
-    from teachstream.admin import ensure_topics
+    """Create the missing project topics (with their configs) and the S3 bucket; apply the retention settings."""
+    from schemas.dataset import dataset_root
+    from sinks.s3 import apply_lifecycle, ensure_bucket, s3_client
+    from teachstream.admin import align_raw_retention, ensure_topics
 
     settings = ctx.settings()
     created = ensure_topics(settings)
     click.echo(f"topics: {len(created)} created" + (f" ({', '.join(created)})" if created else ", all present"))
+    changed = align_raw_retention(settings)
+    click.echo(
+        f"raw topics keep records for {settings.raw_retention_hours:g} h"
+        + (f" (changed: {', '.join(changed)})" if changed else "")
+    )
     if settings.s3_endpoint or settings.aws_access_key_id:
-        made = ensure_bucket(s3_client(settings), settings)
+        client = s3_client(settings)
+        made = ensure_bucket(client, settings)
         click.echo(f"bucket s3://{settings.s3_bucket}: {'created' if made else 'present'}")
+        root = dataset_root(settings.s3_prefix)
+        click.echo("dataset: " + apply_lifecycle(client, settings, root, settings.dataset_retention_days))
 
 
 @cli.command()

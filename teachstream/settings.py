@@ -45,7 +45,21 @@ class Settings(BaseSettings):
         SecretStr("teachstream-local-dev-key"),
         description="HMAC key for user and device pseudonyms; set a real secret in production",
     )
+    pseudonym_previous_keys: tuple[SecretStr, ...] = Field(
+        (),
+        description="keys used before a rotation; erasure and data export also look for the pseudonyms they gave",
+    )
+    raw_retention_hours: float = Field(
+        24.0, gt=0, description="how long interactions.raw and screens.raw keep unredacted records"
+    )
+    dataset_retention_days: int = Field(
+        365, ge=0, description="S3 lifecycle expiry of the dataset's objects (0: keep them); set by provision"
+    )
     log_level: str = "INFO"
+
+    def pseudonym_keys(self) -> list[bytes]:
+        """The current key first, then the keys it replaced."""
+        return [k.get_secret_value().encode() for k in (self.pseudonym_key, *self.pseudonym_previous_keys)]
 
     @field_validator("kafka_bootstrap")
     @classmethod
