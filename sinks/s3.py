@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import time
@@ -155,7 +156,7 @@ def list_keys(client: S3Client, bucket: str, prefix: str) -> Iterator[str]:
 
 def apply_lifecycle(client: S3Client, settings: Settings, prefix: str, days: int) -> str:
     """Expire objects under ``prefix`` after ``days`` (0 removes the rule); says what it did, or why it could not."""
-    rule_id = "teachstream-dataset-retention"
+    rule_id = f"teachstream-retention-{hashlib.sha256(prefix.encode()).hexdigest()[:12]}"  # one rule per prefix
     try:
         try:
             rules = client.get_bucket_lifecycle_configuration(Bucket=settings.s3_bucket).get("Rules", [])
@@ -181,3 +182,20 @@ def apply_lifecycle(client: S3Client, settings: Settings, prefix: str, days: int
     if not days:
         return f"s3://{settings.s3_bucket}/{prefix} is kept until deleted (no expiry)"
     return f"objects under s3://{settings.s3_bucket}/{prefix} expire after {days} days"
+
+
+def list_prefixes(client: S3Client, bucket: str, prefix: str) -> Iterator[str]:
+    """The 'directories' right under ``prefix`` (common prefixes with delimiter ``/``)."""
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+        for item in page.get("CommonPrefixes", []):
+            yield item["Prefix"]
+
+
+def delete_keys(client: S3Client, bucket: str, keys: list[str]) -> None:
+    """Delete objects, 1,000 per request; raises if S3 refuses any of them."""
+    for i in range(0, len(keys), 1000):
+        batch = [{"Key": k} for k in keys[i : i + 1000]]
+        answer = client.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})  # type: ignore[typeddict-item]
+        if answer.get("Errors"):
+            first = answer["Errors"][0]
+            raise StorageUnavailableError(f"S3 refused to delete {first.get('Key')}: {first.get('Message')}")

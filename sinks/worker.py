@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import signal
 import threading
 import time
@@ -24,14 +25,16 @@ from botocore.exceptions import BotoCoreError, ClientError
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from schemas.codec import Codec
-from schemas.control import DeadLetter
-from schemas.dataset import CARD_NAME, Manifest, SessionEntry, dataset_root, frame_key
+from schemas.consent import ConsentLedger
+from schemas.control import ConsentRecord, DeadLetter, ErasureRequest
+from schemas.dataset import CARD_NAME, Manifest, SessionEntry, dataset_root, date_of, frame_key, user_prefixes
 from schemas.errors import CodecError, ConfigError, WrongRecordTypeError
 from schemas.events import ScreenFrame
 from schemas.records import from_avro, to_avro
 from schemas.topics import SCREEN_MAX_BYTES
 from schemas.trajectory import Trajectory
 from sinks.core.card import render_card
+from sinks.core.privacy import audit_key, audit_record, before_withdrawal, drop_user, erased
 from sinks.core.progress import Item, PartitionProgress
 from sinks.core.sessions import (
     STEP_DOCS,
@@ -42,8 +45,18 @@ from sinks.core.sessions import (
     steps_table,
     to_parquet,
 )
-from sinks.s3 import check_bucket, get_or_none, head_metadata, list_keys, put_until_stored, s3_client
+from sinks.s3 import (
+    check_bucket,
+    delete_keys,
+    get_or_none,
+    head_metadata,
+    list_keys,
+    list_prefixes,
+    put_until_stored,
+    s3_client,
+)
 from sinks.settings import SinkSettings
+from teachstream.control import ControlFollower
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +72,8 @@ class SinkStats:
     bytes: int = 0
     dead_letters: int = 0
     frames_missing: int = 0
+    withheld: int = 0  # frames and sessions not stored: consent withdrawn or erased
+    erasures: int = 0
     keys: list[str] = field(default_factory=list)
 
 
@@ -110,6 +125,10 @@ class SinkWorker:
         self.card_due = 0.0
         self.card_stale = False
         self.failpoint_hits = 0
+        self.ledger = ConsentLedger()
+        self.erasures: dict[str, ErasureRequest] = {}
+        self.control: queue.Queue[tuple[str, dict[str, object]]] = queue.Queue()
+        self.followers: list[ControlFollower] = []
         self.last_record = 0.0
         self.assigned_at: float | None = None  # first assignment, for throughput measurements
         self.consumer = Consumer(
@@ -138,6 +157,7 @@ class SinkWorker:
         check_bucket(self.s3, self.settings)
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
+        self._follow_control()
         self.consumer.subscribe(
             [self.frames_topic, self.sessions_topic], on_assign=self._on_assign, on_revoke=self._on_revoke
         )
@@ -145,6 +165,7 @@ class SinkWorker:
         self.last_record = self.clock()
         try:
             while self.running:
+                self._apply_control()
                 self._backpressure()
                 for msg in self.consumer.consume(num_messages=200, timeout=0.2):
                     if self._take(msg):
@@ -160,6 +181,8 @@ class SinkWorker:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.deadletters.flush(10)
             self.consumer.close()
+            for follower in self.followers:
+                follower.stop()
         return self.stats
 
     def _open_records(self) -> int:
@@ -199,6 +222,9 @@ class SinkWorker:
             if decoded.short_name != "ScreenFrame":
                 raise WrongRecordTypeError(f"expected a ScreenFrame, got a {decoded.short_name}")
             frame = from_avro(ScreenFrame, decoded.value)
+            if self._withheld(frame.user_id, frame.event_time):
+                self.stats.withheld += 1
+                return None
             key = frame_key(frame.user_id, frame.device_id, frame.frame_id, frame.image_format)
             return FrameWork(self.pool.submit(self._store_frame, frame, key))
         if decoded.short_name != "Trajectory":
@@ -248,6 +274,12 @@ class SinkWorker:
             return  # stored, waiting for its manifest
         if work.future is None:
             if now >= work.retry_at:
+                kept = self._consented(work.trajectory)
+                if kept is None:
+                    self.stats.withheld += 1
+                    item.done = True
+                    return
+                work.trajectory = kept
                 work.future = self.pool.submit(self._store_session, work, partition, item.offset, now)
             return
         if not work.future.done():
@@ -358,7 +390,9 @@ class SinkWorker:
                 return
             for item in items:
                 assert isinstance(item.work, SessionWork) and item.work.entry is not None
-                manifest.sessions[item.work.entry.session_id] = item.work.entry
+                entry = item.work.entry
+                if not self._withheld(entry.user_id, entry.start):
+                    manifest.sessions[entry.session_id] = entry
             self._failpoint("before_manifest")
             try:
                 self._put(manifest.key(), manifest.to_bytes(), "application/json")
@@ -389,6 +423,95 @@ class SinkWorker:
             log.warning("could not update the dataset card (%s); will try again", exc)
         self.card_stale = False
         self.card_due = self.clock() + self.settings.sink_card_seconds
+
+    # consent and erasure
+
+    def _follow_control(self) -> None:
+        """Read the consent ledger and the erasure requests before anything is stored."""
+        for topic in ("control.consent", "control.erasure"):
+            follower = ControlFollower(self.settings, topic, lambda name, value: self.control.put((name, value)))
+            self.followers.append(follower.start())
+        for follower in self.followers:
+            if not follower.wait_caught_up(30):
+                log.warning("could not read all of %s yet; consent and erasures apply as they arrive", follower.topic)
+        self._apply_control()
+
+    def _apply_control(self) -> None:
+        new: list[ErasureRequest] = []
+        while True:
+            try:
+                name, value = self.control.get_nowait()
+            except queue.Empty:
+                break
+            if name == "ConsentRecord":
+                self.ledger.add(from_avro(ConsentRecord, dict(value)))
+            elif name == "ErasureRequest":
+                request = from_avro(ErasureRequest, dict(value))
+                known = self.erasures.get(request.user_id)
+                if known is None or known.requested_at <= request.requested_at:
+                    self.erasures[request.user_id] = request
+                    new.append(request)
+        for request in new:
+            self._erase(request)
+
+    def _withheld(self, user_id: str, moment: datetime) -> bool:
+        """Data of this person and moment must not be stored: erased, or recorded after a withdrawal."""
+        if erased(self.erasures.get(user_id), moment):
+            return True
+        withdrawn = self.ledger.withdrawn_since(user_id)
+        return withdrawn is not None and moment >= withdrawn
+
+    def _consented(self, trajectory: Trajectory) -> Trajectory | None:
+        if erased(self.erasures.get(trajectory.user_id), trajectory.start_time):
+            return None
+        return before_withdrawal(trajectory, self.ledger.withdrawn_since(trajectory.user_id))
+
+    def _erase(self, request: ErasureRequest) -> None:
+        """Delete the person's objects and manifest entries, verify, then write the audit record (once)."""
+        audit = audit_key(self.settings.s3_prefix, request.request_id)
+        if head_metadata(self.s3, self.bucket, audit) is not None:
+            return  # done before (by this worker or another)
+        log.info("erasing person %s (request %s)", request.user_id, request.request_id)
+        objects = sessions = manifests = passes = 0
+        while passes < 5:
+            passes += 1
+            found = self._erase_pass(request.user_id)
+            objects, sessions, manifests = objects + found[0], sessions + found[1], manifests + found[2]
+            if passes > 1 and not any(found):
+                break
+            time.sleep(2.0)  # then look again: uploads in flight when the request came may have landed
+        record = audit_record(request, datetime.now(UTC), objects, sessions, manifests, passes)
+        if not put_until_stored(self.s3, self.bucket, audit, record, "application/json", lambda: self.running):
+            return
+        self.stats.erasures += 1
+        self.card_stale = True
+        log.info(
+            "erased person %s: %d objects, %d sessions, %d manifests", request.user_id, objects, sessions, manifests
+        )
+
+    def _erase_pass(self, user_id: str) -> tuple[int, int, int]:
+        manifest_keys = [k for k in list_keys(self.s3, self.bucket, self.root + "manifests/") if k.endswith(".json")]
+        dates = {d for k in manifest_keys if (d := date_of(k[len(self.root) :]))}
+        dates |= {p.rstrip("/").split("dt=")[-1] for p in list_prefixes(self.s3, self.bucket, self.root + "steps/")}
+        keys = [
+            k
+            for prefix in user_prefixes(user_id, sorted(dates))
+            for k in list_keys(self.s3, self.bucket, self.root + prefix)
+        ]
+        delete_keys(self.s3, self.bucket, keys)
+        sessions = manifests = 0
+        for key in manifest_keys:
+            body = get_or_none(self.s3, self.bucket, key)
+            if body is None:
+                continue
+            stored = Manifest.from_bytes(body)
+            cached = self.manifests.get((stored.dt, stored.partition))
+            removed = max(drop_user(stored, user_id), drop_user(cached, user_id) if cached else 0)
+            if removed:  # this worker's copy, when it has one, also holds what it added since
+                self._put(stored.key(), (cached or stored).to_bytes(), "application/json")
+                sessions += removed
+                manifests += 1
+        return len(keys), sessions, manifests
 
     # failures and rebalances
 

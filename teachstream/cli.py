@@ -186,11 +186,14 @@ def simulate(ctx: Context, devices: int, duration: float, seed: int, fast: bool)
 def _register_components() -> None:
     from producers.cli import agent, consent
     from teachstream.dataset_cli import dataset, view
+    from teachstream.privacy_cli import erase, my_data
 
     cli.add_command(agent)
     cli.add_command(consent)
     cli.add_command(dataset)
     cli.add_command(view)
+    cli.add_command(erase)
+    cli.add_command(my_data)
 
 
 _register_components()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -37,12 +37,14 @@ def sample_sessions(
     devices: int = 4,
     screen: tuple[int, int] = (1920, 1080),
     scale: float = 0.5,
+    users: Sequence[str] = (),
 ) -> Iterator[SampleSession]:
-    """``count`` sessions of ``steps`` steps, one new frame every two steps, spread over ``devices`` devices."""
+    """``count`` sessions of ``steps`` steps, one new frame every two steps, spread over ``devices`` devices
+    (and over ``users``, when given: pseudonyms, the n-th session belongs to ``users[n % len(users)]``)."""
     rng = random.Random(seed)
     for n in range(count):
         device = f"d-sample{n % devices:04d}"
-        user = f"u-sample{n % devices:04d}"
+        user = users[n % len(users)] if users else f"u-sample{n % devices:04d}"
         t0 = start + timedelta(minutes=10 * n)
         seq0 = int(t0.timestamp()) * 1000  # unique across calls with other start times
         frames: list[ScreenFrame] = []

@@ -44,10 +44,10 @@ def open_dataset(isolated: Isolated) -> dataset.Dataset:
     return dataset.open(f"s3://{BUCKET}/{isolated.settings.s3_prefix}", client=s3_client(isolated.settings))
 
 
-def assert_exactly(ds: dataset.Dataset, expected: Sequence[Trajectory]) -> None:
-    """The dataset holds these sessions once each, with their steps, and every frame decodes and fits its step."""
+def assert_exactly(ds: dataset.Dataset, expected: Sequence[Trajectory], user: str | None = None) -> None:
+    """The dataset holds these sessions once each (of ``user``, if given), with their steps; frames decode and fit."""
     ds.refresh()
-    entries = ds.sessions()
+    entries = ds.sessions(user=user)
     assert sorted(e.session_id for e in entries) == sorted(t.session_id for t in expected)
     by_id = {t.session_id: t for t in expected}
     for entry in entries:
