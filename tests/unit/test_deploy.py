@@ -1,0 +1,53 @@
+"""The deploy manifests agree with the code: topics, their configs, and the retention settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from schemas.topics import topic_specs
+from teachstream.settings import Settings
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "kubernetes"
+
+
+def documents(name: str) -> list[dict[str, Any]]:
+    return [d for d in yaml.safe_load_all((DEPLOY / name).read_text()) if d]
+
+
+def test_every_topic_is_declared_with_the_code_s_partitions_and_configs() -> None:
+    declared = {d["spec"]["topicName"]: d["spec"] for d in documents("topics.yaml") if d["kind"] == "KafkaTopic"}
+    assert set(declared) == {t.name for t in topic_specs()}
+    for spec in topic_specs():
+        topic = declared[spec.name]
+        assert topic["partitions"] == spec.partitions
+        assert {k: v for k, v in topic["config"].items() if k != "min.insync.replicas"} == spec.config
+
+
+def test_retention_settings_agree_between_topics_and_workers() -> None:
+    (config,) = [d for d in documents("pipeline.yaml") if d["kind"] == "ConfigMap"]
+    hours = float(config["data"]["TEACHSTREAM_RAW_RETENTION_HOURS"])
+    assert hours == Settings.model_fields["raw_retention_hours"].default
+    assert (
+        int(config["data"]["TEACHSTREAM_DATASET_RETENTION_DAYS"])
+        == Settings.model_fields["dataset_retention_days"].default
+    )
+    raw = [d for d in documents("topics.yaml") if d["spec"]["topicName"].endswith(".raw")]
+    assert raw and all(int(d["spec"]["config"]["retention.ms"]) == hours * 3_600_000 for d in raw)
+
+
+def test_workers_get_their_settings_and_secrets_from_the_same_place() -> None:
+    workloads = [d for d in documents("pipeline.yaml") if d["kind"] in {"Deployment", "Job"}]
+    assert {d["metadata"]["name"] for d in workloads} == {
+        "teachstream-provision",
+        "teachstream-streams",
+        "teachstream-sink",
+    }
+    for d in workloads:
+        (container,) = d["spec"]["template"]["spec"]["containers"]
+        assert container["envFrom"] == [
+            {"configMapRef": {"name": "teachstream"}},
+            {"secretRef": {"name": "teachstream"}},
+        ]
