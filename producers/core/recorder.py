@@ -91,6 +91,12 @@ class Recorder:
             out.append(Emit(t, WindowFocus(previous.app if previous else None), context))
         return out
 
+    def set_policy(self, t: float, policy: CapturePolicy, keyframe_s: float) -> list[Output]:
+        """Obey ``policy`` from now on: the focused window is judged again at once."""
+        self.policy, self.frames.keyframe_s = policy, keyframe_s
+        self.verdict = policy.decide(self.context)
+        return self._regate(t)
+
     def set_paused(self, t: float, paused: bool) -> list[Output]:
         self.paused = paused
         return self._regate(t)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -13,6 +14,7 @@ from producers.core.recorder import DENIED, PAUSED, Emit, Recorder, Shoot
 from producers.core.sequence import SeqAllocator
 from producers.core.status import AgentStatus, describe
 from producers.core.triggers import FrameDeduper, FrameTrigger
+from schemas.control import ConsentRecord, ConsentState
 from schemas.events import CaptureSuppressed, KeyEvent, MouseButton, MouseMove, WindowContext, WindowFocus
 
 XTERM = WindowContext("xterm", "alice@host: ~", 1)
@@ -136,12 +138,15 @@ def test_sequence_reservations_survive_restarts_and_never_repeat() -> None:
     assert b.take() == (6, 9)
 
 
+GRANT = ConsentRecord("u-1", ConsentState.GRANTED, "device-1", datetime(2024, 5, 1, tzinfo=UTC), "u-1")
+
+
 def test_status_says_what_and_why() -> None:
-    base = AgentStatus(True, None, "xterm", "app 'xterm' is allowed", True, True, events=3)
+    base = AgentStatus(GRANT, None, "xterm", "app 'xterm' is allowed", True, True, events=3)
     assert describe(base, 0).startswith("Capturing keys, mouse and screenshots of xterm")
-    no = AgentStatus(False, None, None, "", True, True)
+    no = AgentStatus(None, None, None, "", True, True)
     assert "no consent" in describe(no, 0)
-    paused = AgentStatus(True, float("inf"), "xterm", "", True, True)
+    paused = AgentStatus(GRANT, float("inf"), "xterm", "", True, True)
     assert describe(paused, 0).startswith("Paused") and paused.state == "paused"
-    denied = AgentStatus(True, None, "keepassxc", "app 'keepassxc' is on the deny list", False, True)
+    denied = AgentStatus(GRANT, None, "keepassxc", "app 'keepassxc' is on the deny list", False, True)
     assert "deny list" in describe(denied, 0) and denied.state == "suppressed"
