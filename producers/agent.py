@@ -8,14 +8,19 @@ to Kafka. The loop sleeps in ``select`` until there is work: input, a focus or t
 pushed by the X server, a control command, or its next deadline (the pointer sample, a held
 move, a keyframe, the consent check). The control socket's thread only changes the pause
 state and wakes the loop, which applies it at once.
+
+Consent and policy: the decision on this device (``consent.json``, read every second) and the
+ledger on ``control.consent`` (followed by :class:`Directives`, which wakes the loop on every
+record) are combined by :func:`in_force`; its scopes decide which listeners run and whether
+screenshots are taken. A policy published on ``control.policy`` replaces the configured one.
+A local decision the ledger lacks goes to ``control.consent`` through the spool, so it
+reaches the ledger once Kafka answers.
 """
 
 from __future__ import annotations
 
-import getpass
 import logging
 import select
-import socket
 import threading
 import time
 from collections import deque
@@ -24,11 +29,15 @@ from typing import Any
 from producers import consent
 from producers.capture import InputCapture
 from producers.control import ControlServer
+from producers.core import transparency
 from producers.core.coalesce import MoveCoalescer, PointerSampler
+from producers.core.consent import admits, granted_scopes, in_force
 from producers.core.inputs import RawButton, RawInput
+from producers.core.policy import published
 from producers.core.recorder import Emit, Output, Recorder
 from producers.core.status import AgentStatus, describe
 from producers.core.triggers import FrameDeduper, FrameTrigger
+from producers.directives import Directives
 from producers.outbox import Outbox
 from producers.publisher import Publisher
 from producers.screen import Screens
@@ -38,26 +47,29 @@ from producers.spool import Spool
 from producers.waker import Waker
 from producers.windows import window_source
 from schemas.codec import Codec
+from schemas.control import CaptureScope, ConsentRecord, ConsentState, Policy
 from schemas.events import WindowContext
 from schemas.pseudonym import device_pseudonym, user_pseudonym
+from schemas.records import to_avro
 
 log = logging.getLogger(__name__)
 CONSENT_POLL_S, SYNC_S, BATCH_S, COMMIT_S = 1.0, 1.0, 0.05, 0.2
+PAGE = "what-is-captured.html"
 
 
 class Agent:
     def __init__(self, settings: AgentSettings) -> None:
         self.settings = s = settings
         key = s.pseudonym_key.get_secret_value().encode()
-        self.user_id = user_pseudonym(key, s.agent_user or getpass.getuser())
-        self.device_id = device_pseudonym(key, s.agent_host or socket.gethostname())
+        self.user_id = user_pseudonym(key, s.user())
+        self.device_id = device_pseudonym(key, s.host())
         self.state_dir = s.agent_state_dir
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self.policy = s.policy()
+        self.configured = self.active = s.active_policy()
         self.windows = window_source(s.agent_display)
         self.screens = Screens(s.agent_screenshot_scale, s.agent_jpeg_quality)
         self.recorder = Recorder(
-            self.policy,
+            self.active.capture,
             MoveCoalescer(s.agent_move_hz),
             FrameTrigger(s.agent_keyframe_seconds, s.agent_burst_gap_seconds),
         )
@@ -67,17 +79,20 @@ class Agent:
         self.capture = InputCapture(self.inputs, s.agent_queue_max, self.waker.set)
         self.pointer = PointerSampler(s.agent_move_hz)
         self.spool = Spool(self.state_dir / "spool", int(s.agent_spool_max_mb * 1024 * 1024))
-        self.outbox = Outbox(
-            self.state_dir, self.spool, Codec.from_url(s.schema_registry_url), self.device_id, self.user_id
-        )
+        self.codec = Codec.from_url(s.schema_registry_url)
+        self.outbox = Outbox(self.state_dir, self.spool, self.codec, self.device_id, self.user_id, s.identities())
         self.publisher = Publisher(s.kafka(), f"teachstream-agent-{self.device_id}", {"message.timeout.ms": 0})
         self.sender = Sender(self.spool, self.publisher, s.topic)
         self.control = ControlServer(self.state_dir, self._on_control)
+        self.directives = Directives(s, self.user_id, self.waker.set)
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._paused_until: float | None = None  # written by the control thread
-        self._consent = False
+        self._local: ConsentRecord | None = None  # this device's decision, read every CONSENT_POLL_S
+        self._consent: ConsentRecord | None = None  # the decision in force
+        self._published: Policy | None = None
         self._capturing = False
+        self._listening: frozenset[CaptureScope] = frozenset()  # the scopes the listeners run for
         self._focus_stale = False  # a focus or title change arrived and was not looked up yet
         self._committed = 0.0
 
@@ -91,14 +106,19 @@ class Agent:
         elif cmd == "resume":
             with self._lock:
                 self._paused_until = None
-        elif cmd != "status":
-            return {"ok": False, "text": f"unknown command {cmd!r}; use pause, resume or status"}
+        elif cmd not in ("status", "transparency"):
+            return {"ok": False, "text": f"unknown command {cmd!r}; use pause, resume, status or transparency"}
         self.waker.set()
         deadline = time.monotonic() + 1.0  # answer once the pipeline has applied it
         while cmd != "status" and self._capturing != self._should_capture(time.time()) and time.monotonic() < deadline:
             time.sleep(0.01)
-        status = self.status()
-        return {"ok": True, "state": status.state, "text": describe(status, time.time())}
+        status, now = self.status(), time.time()
+        if cmd == "transparency":
+            return {"ok": True, "state": status.state, "html": transparency.html(status, self.active, now)}
+        text = describe(status, now)
+        if cmd == "status":
+            text = f"{text}\n\n{transparency.text(status, self.active, now)}"
+        return {"ok": True, "state": status.state, "text": text}
 
     def status(self) -> AgentStatus:
         r = self.recorder
@@ -108,7 +128,7 @@ class Agent:
             app=r.context.app if r.context else None,
             verdict=r.verdict.reason,
             window_allowed=r.verdict.allowed,
-            screenshots=self.settings.agent_screenshots,
+            screenshots=self.active.screenshots,
             events=self.outbox.events,
             frames=self.outbox.frames,
             delivered=self.publisher.stats.delivered,
@@ -116,13 +136,15 @@ class Agent:
             dropped=self.spool.dropped + self.capture.dropped,
             failed=self.sender.failed,
             broker_down=self.publisher.stats.broker_down,
+            user_id=self.user_id,
+            device_id=self.device_id,
         )
 
     def _should_capture(self, now: float) -> bool:
         with self._lock:
             if self._paused_until is not None and now >= self._paused_until:
                 self._paused_until = None
-            return self._consent and self._paused_until is None
+            return bool(granted_scopes(self._consent)) and self._paused_until is None
 
     # -- the pipeline thread --------------------------------------------------------------
     def stop(self) -> None:
@@ -133,14 +155,18 @@ class Agent:
     def run(self) -> None:
         self.sender.start()
         self.control.start()
+        self.directives.start()
         log.info("capture agent started for device %s (state in %s)", self.device_id, self.state_dir)
         last_consent = last_sync = 0.0
+        self._write_page()
         try:
             while not self.stopping.is_set():
                 now = time.time()
                 if now - last_consent >= CONSENT_POLL_S:
-                    self._consent = consent.granted(self.state_dir, self.user_id)
+                    self._local = consent.load(self.state_dir)
+                    self._send_local(now)
                     last_consent = now
+                self._follow(now)
                 self._apply_gate(now)
                 if self._capturing:
                     self._step(now)
@@ -153,6 +179,41 @@ class Agent:
                 self._sleep(min(last_consent + CONSENT_POLL_S, last_sync + SYNC_S, commit))
         finally:
             self.close()
+
+    def _follow(self, now: float) -> None:
+        """Take up the decision in force and the newest published policy; the page follows both."""
+        record = in_force(self.user_id, self._local, self.directives.consent())
+        policy = self.directives.policy()
+        if record == self._consent and policy is self._published:
+            return
+        if policy is not self._published:
+            self._published = policy
+            self.active = self.configured if policy is None else published(policy, self.settings.agent_default_denies)
+            self.screens.scale, self.screens.quality = self.active.screenshot_scale, self.active.jpeg_quality
+            self._handle(self.recorder.set_policy(now, self.active.capture, self.active.keyframe_seconds))
+            log.info("capture policy now: %s", self.active.version)
+        if record != self._consent:
+            self._consent = record
+            state = "none" if record is None else f"{record.state.value} ({record.source})"
+            log.info("consent in force: %s", state)
+        self._write_page()
+
+    def _send_local(self, now: float) -> None:
+        """A decision made on this device while Kafka was away goes to the ledger through the spool."""
+        local = self._local
+        if local is None or local.user_id != self.user_id or consent.is_published(self.state_dir, local):
+            return
+        topic = "control.consent"
+        value = self.codec.encode("ConsentRecord", to_avro(local), topic)
+        self.spool.append(topic, self.user_id.encode(), value)
+        self._commit(now)
+        consent.mark_published(self.state_dir, local)
+
+    def _write_page(self) -> None:
+        page = transparency.html(self.status(), self.active, time.time())
+        tmp = self.state_dir / f"{PAGE}.tmp"
+        tmp.write_text(page)
+        tmp.replace(self.state_dir / PAGE)
 
     def _commit(self, now: float) -> None:
         """Group commit: the queued events into the spool, in one write, and the sender woken."""
@@ -167,11 +228,14 @@ class Agent:
             self._focus_stale = False
             self._handle(self.recorder.focus(now, self.windows.focused()))
         for raw in self._drain():
+            if not admits(raw, self._listening):
+                continue
             if isinstance(raw, RawButton) and raw.pressed:
                 self.pointer.activity(raw.t)
             self._handle(self.recorder.feed(raw))
         now = time.time()
-        sample = self.capture.samples_pointer and now >= self.pointer.due(now)
+        mouse = CaptureScope.MOUSE in self._listening
+        sample = mouse and self.capture.samples_pointer and now >= self.pointer.due(now)
         if sample and (move := self.pointer.sample(now, *self.windows.pointer())) is not None:
             self._handle(self.recorder.feed(move))
         self._handle(self.recorder.tick(now))
@@ -197,26 +261,36 @@ class Agent:
 
     def _apply_gate(self, now: float) -> None:
         want = self._should_capture(now)
-        if want == self._capturing:
+        scopes = granted_scopes(self._consent) if want else frozenset()
+        if (want, scopes) == (self._capturing, self._listening):
             return
-        paused = self._consent and not want
+        if self._capturing:
+            self.capture.stop()
+            cutoff = now  # what happened before the gate closed still counts, if consent covered it then
+            if self._consent is not None and self._consent.state is ConsentState.WITHDRAWN:
+                cutoff = min(now, self._consent.recorded_at.timestamp())
+            for raw in self._drain():
+                if raw.t < cutoff and admits(raw, self._listening):
+                    self._handle(self.recorder.feed(raw))
+        self._listening = scopes
         if want:
-            self.capture.start()
+            self.capture.start(CaptureScope.KEYS in scopes, CaptureScope.MOUSE in scopes)
+        if want == self._capturing:
+            log.info("capture on for %s", ", ".join(sorted(s.value.lower() for s in scopes)))
+            return
+        paused = bool(granted_scopes(self._consent)) and not want
+        if want:
             self.pointer.reset()
             self._focus_stale = False
             self._handle(self.recorder.set_paused(now, False))
             self._handle(self.recorder.focus(now, self.windows.focused()))
         else:
-            self.capture.stop()
-            for raw in self._drain():  # what happened before the pause still counts
-                if raw.t < now:
-                    self._handle(self.recorder.feed(raw))
             self._handle(self.recorder.set_paused(now, True) if paused else [])
             if not paused:
                 self.recorder.context = None  # consent withdrawn: start afresh after a new one
         self._capturing = want
         self.dedupe.forget()
-        log.info("capture %s", "on" if want else ("paused" if paused else "off: no consent recorded"))
+        log.info("capture %s", "on" if want else ("paused" if paused else "off: no consent in force"))
 
     def _drain(self) -> list[RawInput]:
         items: list[RawInput] = []
@@ -232,7 +306,7 @@ class Agent:
                 self._shoot(out.t, out.trigger)
 
     def _shoot(self, t: float, trigger: str) -> None:
-        if not self.settings.agent_screenshots:
+        if not self.active.screenshots or CaptureScope.SCREENS not in self._listening:
             return
         focused = self.windows.focused()  # a frame never shows a window that just became denied
         if focused != self.recorder.context:
@@ -240,7 +314,7 @@ class Agent:
         if self.recorder.suppressed:
             return
         visible = self.windows.visible()
-        denied = [w for w in visible if not self.policy.decide(WindowContext(w.app, w.title)).allowed]
+        denied = [w for w in visible if not self.active.capture.decide(WindowContext(w.app, w.title)).allowed]
         redactions = ("device:denied-window",) if denied else ()
         listed = [w if w not in denied else type(w)(w.app, "", w.x, w.y, w.width, w.height, w.focused) for w in visible]
         for shot in self.screens.grab(denied, self.dedupe.is_new):
@@ -257,6 +331,7 @@ class Agent:
     def close(self) -> None:
         self.capture.stop()
         self.control.stop()
+        self.directives.stop()
         self._commit(time.time())
         self.sender.stop()
         self.spool.close()

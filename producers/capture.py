@@ -46,20 +46,23 @@ class InputCapture:
     def running(self) -> bool:
         return bool(self._listeners)
 
-    def start(self) -> None:
+    def start(self, keys: bool = True, buttons: bool = True) -> None:
+        """Listen to the keyboard and/or the mouse (only what consent covers)."""
         if self._listeners:
             return
-        kb = keyboard.Listener(on_press=self._press, on_release=self._release)
-        if self.samples_pointer:
-            ms = _ButtonListener(on_click=self._click, on_scroll=self._scroll)
-        else:
-            ms = mouse.Listener(on_move=self._move, on_click=self._click, on_scroll=self._scroll)
-        for listener in (kb, ms):
+        listeners: list[Any] = []
+        if keys:
+            listeners.append(keyboard.Listener(on_press=self._press, on_release=self._release))
+        if buttons and self.samples_pointer:
+            listeners.append(_ButtonListener(on_click=self._click, on_scroll=self._scroll))
+        elif buttons:
+            listeners.append(mouse.Listener(on_move=self._move, on_click=self._click, on_scroll=self._scroll))
+        for listener in listeners:
             listener.daemon = True
             listener.start()
-        for listener in (kb, ms):
+        for listener in listeners:
             listener.wait()
-        self._listeners = [kb, ms]
+        self._listeners = listeners
 
     def stop(self) -> None:
         for listener in self._listeners:

@@ -7,34 +7,18 @@ The main CLI adds the two groups with ``cli.add_command(agent)`` and
 
 from __future__ import annotations
 
-import getpass
 import signal
 import sys
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import click
 
-from producers.settings import AgentSettings
-from schemas.control import ConsentState
-from schemas.pseudonym import user_pseudonym
+from producers.cli_settings import settings as _settings
+from producers.cli_settings import state_dir_option
+from producers.consent_cli import consent
 
-
-class _Context(Protocol):
-    def settings(self, cls: type[Any] = ..., **overrides: Any) -> Any: ...
-
-
-def _settings(state_dir: Path | None) -> AgentSettings:
-    ctx: _Context = click.get_current_context().find_root().obj
-    settings: AgentSettings = ctx.settings(AgentSettings, agent_state_dir=state_dir)
-    return settings
-
-
-state_dir_option = click.option(
-    "--state-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="The agent's state directory (default ~/.local/state/teachstream; TEACHSTREAM_AGENT_STATE_DIR).",
-)
+__all__ = ["agent", "consent"]
 
 
 @click.group(invoke_without_command=True)
@@ -84,49 +68,19 @@ def resume() -> None:
 
 @agent.command()
 def status() -> None:
-    """Say what is captured right now, and why."""
+    """Say what is captured right now and why, what never is, and how to pause or withdraw."""
     _ask({"cmd": "status"})
 
 
-@click.group()
-@state_dir_option
-@click.pass_context
-def consent(ctx: click.Context, state_dir: Path | None) -> None:
-    """Record on this device whether you agree to be captured."""
-    ctx.meta["agent_state_dir"] = state_dir
-
-
-def _record(state: ConsentState) -> str:
-    from producers import consent as store
+@agent.command()
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True)
+def transparency(output: Path) -> None:
+    """Write the page saying what the running agent captures (also kept as what-is-captured.html)."""
+    from producers.control import request
 
     settings = _settings(click.get_current_context().meta.get("agent_state_dir"))
-    user = user_pseudonym(settings.pseudonym_key.get_secret_value().encode(), settings.agent_user or getpass.getuser())
-    store.record(settings.agent_state_dir, state, user)
-    return user
-
-
-@consent.command()
-def accept() -> None:
-    """Agree to capture: the agent starts recording within a second."""
-    user = _record(ConsentState.GRANTED)
-    click.echo(f"Consent recorded for {user}: the agent captures keys, mouse and screenshots of allowed windows.")
-
-
-@consent.command()
-def withdraw() -> None:
-    """Withdraw consent: the agent stops recording within a second."""
-    user = _record(ConsentState.WITHDRAWN)
-    click.echo(f"Consent withdrawn for {user}: the agent captures nothing from now on.")
-
-
-@consent.command(name="status")
-def consent_status() -> None:
-    """Show the decision recorded on this device."""
-    from producers import consent as store
-
-    settings = _settings(click.get_current_context().meta.get("agent_state_dir"))
-    rec = store.load(settings.agent_state_dir)
-    if rec is None:
-        click.echo("No consent is recorded on this device: nothing is captured.")
-    else:
-        click.echo(f"{rec.state.value} by {rec.user_id} at {rec.recorded_at.isoformat(timespec='seconds')}.")
+    reply = request(settings.agent_state_dir, {"cmd": "transparency"})
+    if not reply.get("ok") or "html" not in reply:
+        raise click.ClickException(str(reply.get("text", "the agent sent no page")))
+    output.write_text(str(reply["html"]))
+    click.echo(f"Wrote {output}: what the agent captures now ({reply.get('state')}).")

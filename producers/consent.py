@@ -1,7 +1,9 @@
 """Consent recorded on the device: a small JSON file in the agent's state directory (edge).
 
-The agent captures nothing unless the newest record says GRANTED. A later issue links this
-file to the central ``control.consent`` ledger; the record already has its shape.
+The file works offline; every decision written here is also meant for the central
+``control.consent`` ledger. ``consent.published`` remembers the ``recorded_at`` of the last
+local decision the ledger has (published by the CLI, or by the agent once Kafka answers),
+so the agent knows what it still has to send.
 """
 
 from __future__ import annotations
@@ -11,28 +13,31 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from schemas.control import ConsentRecord, ConsentState
+from schemas.control import CaptureScope, ConsentRecord, ConsentState
 
-FILE = "consent.json"
-POLICY_VERSION = "device-1"
+FILE, PUBLISHED = "consent.json", "consent.published"
 
 
-def record(state_dir: Path, state: ConsentState, user_id: str, now: datetime | None = None) -> ConsentRecord:
+def record(
+    state_dir: Path,
+    state: ConsentState,
+    user_id: str,
+    policy_version: str,
+    scopes: tuple[CaptureScope, ...] = (),
+    now: datetime | None = None,
+) -> ConsentRecord:
     """Write the person's decision (atomically) and return it."""
-    rec = ConsentRecord(user_id, state, POLICY_VERSION, now or datetime.now(UTC), recorded_by=user_id)
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    rec = ConsentRecord(user_id, state, policy_version, now or datetime.now(UTC), user_id, scopes, "device")
     body = {
         "user_id": rec.user_id,
         "state": rec.state.value,
         "policy_version": rec.policy_version,
         "recorded_at": rec.recorded_at.isoformat(),
         "recorded_by": rec.recorded_by,
+        "scopes": [s.value for s in rec.scopes],
         "source": rec.source,
     }
-    tmp = state_dir / f"{FILE}.tmp"
-    tmp.write_text(json.dumps(body, indent=2) + "\n")
-    os.chmod(tmp, 0o600)
-    tmp.replace(state_dir / FILE)
+    _write(state_dir, FILE, json.dumps(body, indent=2) + "\n")
     return rec
 
 
@@ -46,12 +51,27 @@ def load(state_dir: Path) -> ConsentRecord | None:
             body["policy_version"],
             datetime.fromisoformat(body["recorded_at"]),
             body["recorded_by"],
-            source=body.get("source", "device"),
+            tuple(CaptureScope(s) for s in body.get("scopes", ())),
+            body.get("source", "device"),
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def granted(state_dir: Path, user_id: str) -> bool:
-    rec = load(state_dir)
-    return rec is not None and rec.state is ConsentState.GRANTED and rec.user_id == user_id
+def is_published(state_dir: Path, rec: ConsentRecord) -> bool:
+    try:
+        return (state_dir / PUBLISHED).read_text().strip() == rec.recorded_at.isoformat()
+    except OSError:
+        return False
+
+
+def mark_published(state_dir: Path, rec: ConsentRecord) -> None:
+    _write(state_dir, PUBLISHED, rec.recorded_at.isoformat() + "\n")
+
+
+def _write(state_dir: Path, name: str, text: str) -> None:
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = state_dir / f"{name}.tmp"
+    tmp.write_text(text)
+    os.chmod(tmp, 0o600)
+    tmp.replace(state_dir / name)

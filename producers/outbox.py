@@ -2,7 +2,8 @@
 
 Events and frames of a device share one sequence (:class:`SeqAllocator`), whose
 reservations are fsynced to ``<state>/seq`` before use, so numbers keep increasing across
-restarts. Ids leave the device only as keyed-hash pseudonyms.
+restarts. Ids leave the device only as keyed-hash pseudonyms, and window titles only after
+the person's user name, host name and emails were replaced (:class:`Identities`).
 
 Events are numbered at once but encoded and appended to the spool in batches, by
 :meth:`Outbox.flush` (the agent calls it every 0.2 s, and before every frame, so the spool
@@ -17,6 +18,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from producers.core.identity import Identities
 from producers.core.sequence import SeqAllocator
 from producers.screen import Shot
 from producers.spool import Spool
@@ -28,8 +30,10 @@ EVENTS, FRAMES = "interactions.raw", "screens.raw"
 
 
 class Outbox:
-    def __init__(self, state_dir: Path, spool: Spool, codec: Codec, device_id: str, user_id: str) -> None:
-        self.spool, self.codec = spool, codec
+    def __init__(
+        self, state_dir: Path, spool: Spool, codec: Codec, device_id: str, user_id: str, identities: Identities
+    ) -> None:
+        self.spool, self.codec, self.identities = spool, codec, identities
         self.device_id, self.user_id = device_id, user_id
         self._key = device_id.encode()
         self._seq_file = state_dir / "seq"
@@ -49,7 +53,13 @@ class Outbox:
     def event(self, t: float, payload: Payload, context: WindowContext | None) -> int:
         seq = self._next()
         event = InteractionEvent(
-            self.device_id, self.user_id, seq, _utc(t), payload, context, time.localtime(t).tm_gmtoff // 60
+            self.device_id,
+            self.user_id,
+            seq,
+            _utc(t),
+            payload,
+            self.identities.context(context),
+            time.localtime(t).tm_gmtoff // 60,
         )
         self._queued.append(event)
         self.events += 1
@@ -85,7 +95,7 @@ class Outbox:
             shot.width,
             shot.height,
             shot.monitor,
-            tuple(windows),
+            tuple(self.identities.window(w) for w in windows),
             scale=scale,
             redactions=redactions,
         )

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import getpass
+import socket
 from pathlib import Path
 
 from pydantic import Field, field_validator
 
-from producers.core.policy import DEFAULT_DENY_APPS, DEFAULT_DENY_TITLES, CapturePolicy, validate_patterns
+from producers.core.identity import Identities
+from producers.core.policy import (
+    DEFAULT_DENY_APPS,
+    DEFAULT_DENY_TITLES,
+    ActivePolicy,
+    CapturePolicy,
+    validate_patterns,
+)
 from teachstream.settings import Settings
 
 
@@ -20,6 +29,9 @@ class AgentSettings(Settings):
     agent_display: str | None = Field(None, description="X display to capture; None means $DISPLAY")
     agent_user: str | None = Field(None, description="the person's login (default: the current user); hashed")
     agent_host: str | None = Field(None, description="the device's host name (default: this host); hashed")
+    agent_identities: tuple[str, ...] = Field((), description="the person's email addresses, scrubbed from titles")
+    agent_policy_id: str | None = Field(None, description="follow only this policy of control.policy (default: any)")
+    agent_policy_version: str = Field("device-1", description="the policy version a consent given here refers to")
     agent_move_hz: float = Field(20.0, gt=0, le=1000, description="mouse positions kept per second")
     agent_screenshots: bool = True
     agent_keyframe_seconds: float = Field(10.0, gt=0, description="a frame every N s while the person is active")
@@ -38,6 +50,26 @@ class AgentSettings(Settings):
     def _patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         validate_patterns(value)
         return value
+
+    def user(self) -> str:
+        """The person's real login (never published: only its pseudonym and ``<USER>`` leave)."""
+        return self.agent_user or getpass.getuser()
+
+    def host(self) -> str:
+        return self.agent_host or socket.gethostname()
+
+    def identities(self) -> Identities:
+        return Identities(self.user(), self.host(), self.agent_identities)
+
+    def active_policy(self) -> ActivePolicy:
+        """The policy configured on this device (a policy published on control.policy replaces it)."""
+        return ActivePolicy(
+            self.policy(),
+            self.agent_screenshots,
+            self.agent_keyframe_seconds,
+            self.agent_jpeg_quality,
+            self.agent_screenshot_scale,
+        )
 
     def policy(self) -> CapturePolicy:
         apps = (DEFAULT_DENY_APPS if self.agent_default_denies else ()) + self.agent_deny_apps
