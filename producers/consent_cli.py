@@ -9,6 +9,7 @@ name is pseudonymized with the configured key, and the record says which admin m
 from __future__ import annotations
 
 import getpass
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -113,6 +114,7 @@ def _ledger_latest(settings: AgentSettings, user_id: str) -> ConsentRecord | Non
     from teachstream.control import ControlFollower
 
     ledger = ConsentLedger()
+    logging.getLogger("teachstream.control").setLevel(logging.ERROR)  # one sentence below says it all
 
     def take(kind: str, value: dict[str, object]) -> None:
         if kind == "ConsentRecord" and value.get("user_id") == user_id:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.conftest import Isolated
-from tests.integration.display import AgentProc, Display, agent_env, decode_all, display, kind, typed
+from tests.integration.display import CLI, AgentProc, Display, agent_env, decode_all, display, kind, typed
 
 __all__ = ["display"]
 USER, HOST = "jdoe4711", "ws-4711"
@@ -59,6 +59,8 @@ def test_an_admins_withdrawal_stops_capture_within_5_s(isolated: Isolated, displ
     assert typed(keys).startswith("the quick")
     late = [e for e in keys if e["event_time"] > withdrawal["recorded_at"] + timedelta(seconds=5)]
     assert late == [], f"{len(late)} key events after withdrawal + 5 s"
+    lag = (keys[-1]["event_time"] - withdrawal["recorded_at"]).total_seconds()
+    print(f"the last key event was recorded {lag:.2f} s after the withdrawal")
 
     status = agent.cli("agent", "status").stdout
     assert status.startswith("Off: nothing is captured because consent was withdrawn by your admin"), status
@@ -67,8 +69,9 @@ def test_an_admins_withdrawal_stops_capture_within_5_s(isolated: Isolated, displ
     assert "consent was withdrawn" in page
 
 
-def decode_all_consent(isolated: Isolated) -> list[dict[str, object]]:
-    return [isolated.codec.decode_named(m.value(), "ConsentRecord") for m in isolated.read_all("control.consent", 2)]
+def decode_all_consent(isolated: Isolated, expect: int = 2) -> list[dict[str, object]]:
+    messages = isolated.read_all("control.consent", expect)
+    return [isolated.codec.decode_named(m.value(), "ConsentRecord") for m in messages]
 
 
 def test_without_the_screens_scope_no_frames_are_taken(isolated: Isolated, display: Display, agent: AgentProc) -> None:
@@ -82,6 +85,18 @@ def test_without_the_screens_scope_no_frames_are_taken(isolated: Isolated, displ
     events = decode_all(isolated.codec, isolated.read_all("interactions.raw", 6), "InteractionEvent")
     assert typed(events) == "hi" and any(kind(e) == "MouseButton" for e in events)
     assert isolated.read_all("screens.raw", 1, timeout_s=3) == []
+
+
+def test_a_decision_made_while_kafka_is_away_reaches_the_ledger_through_the_agent(
+    isolated: Isolated, display: Display, agent: AgentProc
+) -> None:
+    offline = {**agent.env, "TEACHSTREAM_KAFKA_BOOTSTRAP": "127.0.0.1:1"}
+    cli = [*CLI, "consent", "accept", "--scope", "keys"]
+    out = subprocess.run(cli, env=offline, capture_output=True, text=True, timeout=60, check=False)
+    assert out.returncode == 0 and out.stdout.startswith("Recorded on this device only"), out.stdout + out.stderr
+    agent.wait_capturing()  # the local decision governs
+    (record,) = decode_all_consent(isolated, 1)
+    assert (record["source"], record["scopes"]) == ("device", ["KEYS"])
 
 
 def test_the_persons_real_names_never_leave_in_titles(isolated: Isolated, display: Display, agent: AgentProc) -> None:
