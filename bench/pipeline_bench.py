@@ -33,6 +33,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from producers.core.simulation import people, simulate
 from schemas.capture_policy import CapturePolicy
 from schemas.codec import Codec
+from schemas.control import ConsentRecord, ConsentState
 from schemas.events import InteractionEvent
 from schemas.records import from_avro, to_avro
 from schemas.topics import TopicSpec
@@ -69,6 +70,16 @@ def _events(n: int, seed: int = 3) -> list[tuple[bytes, bytes]]:
             if len(out) == n:
                 break
     return out
+
+
+def _grant(settings: Settings) -> None:
+    """The simulated people's consent, as their agents would have published it."""
+    codec = Codec()
+    producer = Producer(settings.kafka())
+    for person in people(50, b"bench", random.Random(3)):
+        record = ConsentRecord(person.user_id, ConsentState.GRANTED, "bench", datetime(2000, 1, 1, tzinfo=UTC), "bench")
+        producer.produce(settings.topic("control.consent"), codec.encode("ConsentRecord", to_avro(record)))
+    producer.flush(10)
 
 
 def _produce(settings: Settings, topic: str, records: list[tuple[bytes, bytes]], rate: int | None = None) -> None:
@@ -190,6 +201,7 @@ def run(n: int = 60_000, latency_rate: int = 1000, latency_s: int = 10) -> Pipel
     settings = load(Settings, topic_prefix=prefix)
     ensure_topics(settings)
     ensure_topics(settings, (TopicSpec("ceiling", "InteractionEvent", 6),))
+    _grant(settings)
     records = _events(n)
     _produce(settings, settings.topic("interactions.raw"), records)
     # best of 3: one pass takes a fraction of a second, so a stray pause of the machine skews it

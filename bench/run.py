@@ -80,6 +80,12 @@ def sink_section() -> str:
     return sink_bench.markdown(sink_bench.run())
 
 
+def erasure_section() -> str:
+    from bench import erasure_bench
+
+    return erasure_bench.markdown(erasure_bench.run())
+
+
 def redaction_section() -> str:
     from bench import redaction_eval
 
@@ -97,6 +103,7 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "stack": stack_section,
     "pipeline": pipeline_section,
     "sink": sink_section,
+    "erasure": erasure_section,
     "redaction": redaction_section,
     "agent": agent_section,
 }

@@ -7,12 +7,13 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from producers.core.screens import primary_monitor, render_frame
 from producers.core.simulation import SCREEN_H, SCREEN_W, FrameRequest, people, simulate
 from producers.publisher import Publisher
 from schemas.codec import Codec
+from schemas.control import ConsentRecord, ConsentState
 from schemas.events import ScreenFrame
 from schemas.records import to_avro
 from teachstream.settings import Settings
@@ -44,6 +45,12 @@ def run_simulation(
     start = datetime.now(UTC)
     events_topic, frames_topic = settings.topic("interactions.raw"), settings.topic("screens.raw")
     publisher = Publisher(settings.kafka(), "teachstream-simulator")
+    consent_topic = settings.topic("control.consent")
+    for person in persons:  # the simulated people agreed to be recorded, as their agents would have published
+        granted = ConsentRecord(
+            person.user_id, ConsentState.GRANTED, "simulated", start - timedelta(minutes=1), person.user_id
+        )
+        publisher.publish(consent_topic, person.user_id.encode(), codec.encode("ConsentRecord", to_avro(granted)))
     t0 = clock()
     events = frames = 0
     for item in simulate(persons, start, duration_s, seed):

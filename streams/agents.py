@@ -3,7 +3,8 @@
 Agents catch every per-record failure themselves: a faust agent that raises still
 acknowledges its message, so an exception would lose the record silently.
 
-* ``streams.cleaning``: raw interactions and frames to the clean topics, filtered and redacted;
+* ``streams.cleaning``: raw interactions and frames to the clean topics, filtered by consent
+  (``streams.privacy``) and policy, and redacted;
 * ``streams.sessionizer``: clean interactions and frames to trajectories;
 * the clock: every few seconds, on the leader, a ``Tick`` into every partition of
   interactions.raw. The clean stage closes idle typing segments with it and passes it on to
@@ -26,6 +27,7 @@ from schemas.control import Tick
 from schemas.records import to_avro
 from schemas.topics import spec_for
 from streams import cleaning, sessionizer
+from streams.privacy import PrivacyGate
 from streams.settings import StreamsSettings
 
 log = logging.getLogger(__name__)
@@ -34,9 +36,10 @@ counters: Counter[str] = Counter()
 
 def register(app: faust.App, settings: StreamsSettings) -> None:
     codec = Codec.from_url(settings.schema_registry_url)
-    cleaning.register_interactions(app, settings, codec, counters)
-    cleaning.register_screens(app, settings, codec, counters)
-    sessionizer.register(app, settings, codec, counters)
+    gate = PrivacyGate(settings)
+    cleaning.register_interactions(app, settings, codec, counters, gate)
+    cleaning.register_screens(app, settings, codec, counters, gate)
+    sessionizer.register(app, settings, codec, counters, gate)
     _register_clock(app, settings, codec)
 
     async def report() -> None:

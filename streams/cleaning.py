@@ -18,13 +18,15 @@ import faust
 
 from schemas.capture_policy import CapturePolicy
 from schemas.codec import Codec
-from schemas.control import DeadLetter, Tick
+from schemas.consent import scope_of
+from schemas.control import CaptureScope, DeadLetter, Tick
 from schemas.errors import CodecError
 from schemas.events import InteractionEvent, ScreenFrame
 from schemas.records import from_avro, to_avro
 from schemas.topics import spec_for
-from streams.core.cleaner import Cleaner, TitleRedactor
+from streams.core.cleaner import Cleaned, Cleaner, TitleRedactor
 from streams.core.redaction import SegmentPolicy, default_person_finder
+from streams.privacy import PrivacyGate
 from streams.settings import StreamsSettings
 from streams.tables import JsonTable
 
@@ -64,13 +66,33 @@ class Outlets:
             log.warning("dead-lettered record #%d of %s: %s", count, self.stage, reason[:300])
 
 
-def register_interactions(app: faust.App, settings: StreamsSettings, codec: Codec, counters: Counter[str]) -> None:
+def register_interactions(
+    app: faust.App, settings: StreamsSettings, codec: Codec, counters: Counter[str], gate: PrivacyGate
+) -> None:
     names = default_person_finder() if settings.redact_names else None
     table = app.Table("redaction", partitions=6)
     cleaner = Cleaner(CapturePolicy(), SegmentPolicy(), names, codec, JsonTable(table))
     out = Outlets(app, settings, codec, "interactions", counters)
 
+    async def publish(msg: Any, result: Cleaned, tick: Tick | None) -> None:
+        for e in result.events:
+            if gate.erased(e.user_id, e.event_time):  # erasure requested while the event was held
+                counters["consent.dropped_events"] += 1
+                continue
+            await out.send(e.device_id.encode(), "InteractionEvent", e)
+        for q in result.quarantined:
+            for e in q.events:
+                await out.reject(msg, q.reason, "RedactionError", codec.encode("InteractionEvent", to_avro(e)))
+        if tick is not None:  # the clean clock, held back to the oldest event still held, to every partition
+            clock = Tick(msg.partition, cleaner.clock(msg.partition, tick.stream_time), tick.source)
+            for partition in range(out.partitions):
+                await out.clean.send(value=codec.encode("Tick", to_avro(clock)), partition=partition)
+        for name, n in cleaner.counts.items():
+            counters[name] += n
+        cleaner.counts.clear()
+
     async def clean(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+        await gate.ready()
         async for event in stream.events():
             msg = event.message
             try:
@@ -83,25 +105,19 @@ def register_interactions(app: faust.App, settings: StreamsSettings, codec: Code
             if tick is not None:
                 result = cleaner.tick(msg.partition, tick.stream_time)
             elif decoded.short_name == "InteractionEvent":
-                result = cleaner.push(msg.partition, from_avro(InteractionEvent, decoded.value), msg.value)
+                interaction = from_avro(InteractionEvent, decoded.value)
+                if not await gate.admits(interaction.user_id, scope_of(interaction), interaction.event_time):
+                    counters["consent.dropped_events"] += 1  # not covered by consent when it happened
+                    yield None
+                    continue
+                result = cleaner.push(msg.partition, interaction, msg.value)
             else:
                 await out.reject(
                     msg, f"expected an InteractionEvent, got a {decoded.short_name}", "WrongRecordTypeError"
                 )
                 yield None
                 continue
-            for e in result.events:
-                await out.send(e.device_id.encode(), "InteractionEvent", e)
-            for q in result.quarantined:
-                for e in q.events:
-                    await out.reject(msg, q.reason, "RedactionError", codec.encode("InteractionEvent", to_avro(e)))
-            if tick is not None:  # the clean clock, held back to the oldest event still held, to every partition
-                clock = Tick(msg.partition, cleaner.clock(msg.partition, tick.stream_time), tick.source)
-                for partition in range(out.partitions):
-                    await out.clean.send(value=codec.encode("Tick", to_avro(clock)), partition=partition)
-            for name, n in cleaner.counts.items():
-                counters[name] += n
-            cleaner.counts.clear()
+            await publish(msg, result, tick)
             yield None
 
     async def on_revoked(_sender: Any, *args: Any, signal: Any = None, **_: Any) -> None:
@@ -114,16 +130,23 @@ def register_interactions(app: faust.App, settings: StreamsSettings, codec: Code
     app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]  # mode's stub wants a sync callable
 
 
-def register_screens(app: faust.App, settings: StreamsSettings, codec: Codec, counters: Counter[str]) -> None:
+def register_screens(
+    app: faust.App, settings: StreamsSettings, codec: Codec, counters: Counter[str], gate: PrivacyGate
+) -> None:
     policy = CapturePolicy()
     titles = TitleRedactor(default_person_finder() if settings.redact_names else None)
     out = Outlets(app, settings, codec, "screens", counters)
 
     async def clean(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+        await gate.ready()
         async for event in stream.events():
             msg = event.message
             try:
                 frame = from_avro(ScreenFrame, codec.decode_named(msg.value or b"", "ScreenFrame"))
+                if not await gate.admits(frame.user_id, CaptureScope.SCREENS, frame.event_time):
+                    counters["consent.dropped_frames"] += 1
+                    yield None
+                    continue
                 focused = next((w for w in frame.windows if w.focused), None)
                 if focused is not None and not policy.decide_window(focused.app, focused.title).allowed:
                     counters["filter.denied_frames"] += 1

@@ -25,6 +25,7 @@ from schemas.records import from_avro, to_avro
 from schemas.topics import spec_for
 from streams.core.steps import FrameRef
 from streams.core.store import Closed, SessionStore
+from streams.privacy import PrivacyGate
 from streams.settings import StreamsSettings
 from streams.tables import JsonTable
 
@@ -34,7 +35,10 @@ log = logging.getLogger(__name__)
 class Sessionizer:
     """What the agent does with one record of interactions.clean or screens.clean."""
 
-    def __init__(self, app: faust.App, settings: StreamsSettings, codec: Codec, counters: Counter[str]) -> None:
+    def __init__(
+        self, app: faust.App, settings: StreamsSettings, codec: Codec, counters: Counter[str], gate: PrivacyGate
+    ) -> None:
+        self.gate = gate
         spec = spec_for("interactions.clean")
         assert spec is not None
         self.partitions, self.codec, self.counters = spec.partitions, codec, counters
@@ -75,6 +79,10 @@ class Sessionizer:
 
     async def _emit(self, closed: list[Closed]) -> None:
         for c in closed:
+            if self.gate.erased(c.trajectory.user_id, c.trajectory.start_time):
+                self.store.delivered(c)  # the person asked for erasure: their open session goes, unsent
+                self.counters["sessionize.erased_sessions"] += 1
+                continue
             value = self.codec.encode("Trajectory", to_avro(c.trajectory), self.trajectories.get_topic_name())
             delivery = await self.trajectories.send(key=c.trajectory.session_id.encode(), value=value)
             await delivery  # on the topic before its events leave the table
@@ -101,8 +109,10 @@ class Sessionizer:
             self.store.forget(tp.partition)
 
 
-def register(app: faust.App, settings: StreamsSettings, codec: Codec, counters: Counter[str]) -> None:
-    sessionizer = Sessionizer(app, settings, codec, counters)
+def register(
+    app: faust.App, settings: StreamsSettings, codec: Codec, counters: Counter[str], gate: PrivacyGate
+) -> None:
+    sessionizer = Sessionizer(app, settings, codec, counters, gate)
 
     async def sessionize(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         async for event in stream.events():

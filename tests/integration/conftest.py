@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ import pytest
 from confluent_kafka import Consumer, Producer
 
 from schemas.codec import Codec
+from schemas.control import ConsentRecord, ConsentState
+from schemas.records import to_avro
 from teachstream.admin import describe_topics, ensure_topics
 from teachstream.settings import Settings, load
 
@@ -73,6 +76,15 @@ class Isolated:
                 "message.max.bytes": 17_000_000,
             }
         )
+
+    def grant(self, *users: str) -> None:
+        """Publish consent for these pseudonyms (recorded long ago), as their agents would have."""
+        producer = self.producer()
+        for user in users:
+            record = ConsentRecord(user, ConsentState.GRANTED, "test", datetime(2000, 1, 1, tzinfo=UTC), user)
+            value = self.codec.encode("ConsentRecord", to_avro(record))
+            producer.produce(self.topic("control.consent"), value, key=user.encode())
+        assert producer.flush(10) == 0
 
     def read_all(self, base: str, expect: int, timeout_s: float = 60.0) -> list[Any]:
         """Every record of a topic once at least ``expect`` have arrived (or the timeout passed)."""

@@ -41,6 +41,7 @@ def clean_events(isolated: Isolated) -> list[tuple[str, int]]:
 
 
 def test_garbage_goes_to_deadletter_with_reasons_while_valid_records_flow(isolated: Isolated, tmp_path: Path) -> None:
+    isolated.grant("u-1")
     isolated.start(
         "streams", log=tmp_path / "streams.log", extra_env={"TEACHSTREAM_STREAMS_DATA_DIR": str(tmp_path / "faust")}
     )

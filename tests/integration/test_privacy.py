@@ -16,6 +16,7 @@ from teachstream.admin import describe_topics
 from teachstream.samples import sample_sessions
 from tests.integration.conftest import Isolated, wait_for
 from tests.integration.test_dataset import BUCKET, assert_exactly, open_dataset, publish
+from tests.integration.test_sessions import FAST_SESSIONS, scripted_device
 
 START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
@@ -116,3 +117,31 @@ def test_provision_applies_the_retention_settings(isolated: Isolated) -> None:
     isolated.cli("provision", extra_env={"TEACHSTREAM_DATASET_RETENTION_DAYS": "0"})  # and the rule goes again
     rules = s3_client(isolated.settings).get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
     assert not [r for r in rules if r.get("Filter", {}).get("Prefix") == f"{isolated.settings.s3_prefix}dataset/v1/"]
+
+
+def test_through_the_stream_a_withdrawn_person_stops_at_the_withdrawal(isolated: Isolated, tmp_path: Path) -> None:
+    start = datetime.now(UTC) - timedelta(seconds=60)
+    events = {user: scripted_device(f"d-{user}", start, bursts=4) for user in ("a", "b")}  # users u-d-a, u-d-b
+    withdrawn = start + timedelta(seconds=15)  # after two of alice's four bursts (at 0, 10, 20, 30 s)
+    consent(isolated, "u-d-a", ConsentState.GRANTED, start - timedelta(hours=1))
+    consent(isolated, "u-d-b", ConsentState.GRANTED, start - timedelta(hours=1))
+    consent(isolated, "u-d-a", ConsentState.WITHDRAWN, withdrawn)
+    producer = isolated.producer()
+    for e in sorted((e for evs in events.values() for e in evs), key=lambda e: e.event_time):
+        value = isolated.codec.encode("InteractionEvent", to_avro(e))
+        producer.produce(isolated.topic("interactions.raw"), value, key=e.device_id.encode())
+    assert producer.flush(30) == 0
+    env = {"TEACHSTREAM_STREAMS_DATA_DIR": str(tmp_path / "faust"), **FAST_SESSIONS}
+    isolated.start("streams", log=tmp_path / "streams.log", extra_env=env)
+    isolated.start("sink", log=tmp_path / "sink.log")
+
+    ds = open_dataset(isolated)
+    wait_for(lambda: (ds.refresh(), len(ds.sessions(user="u-d-b")) == 4)[1], 120, "bob's four sessions")
+    time.sleep(5)
+    ds.refresh()
+    alice = ds.sessions(user="u-d-a")
+    assert len(alice) == 2 and all(e.end < withdrawn for e in alice)
+    assert all(step["start_time"] < withdrawn for e in alice for step in ds.steps(e))
+    assert all(len(ds.steps(e)) == 2 for e in ds.sessions(user="u-d-b"))  # click + type: complete
+    trajectories = isolated.read_all("trajectories", expect=6)
+    assert len(trajectories) == 6  # the stream itself dropped alice's later events: no session of them

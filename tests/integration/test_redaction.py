@@ -31,6 +31,7 @@ def keystrokes(device: str, text: str, ctx: WindowContext, start: datetime, firs
 
 
 def test_typed_pii_and_titles_come_out_redacted(isolated: Isolated, tmp_path: Path) -> None:
+    isolated.grant("u-1")
     isolated.start(
         "streams",
         log=tmp_path / "streams.log",

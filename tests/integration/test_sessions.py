@@ -42,6 +42,7 @@ def scripted_device(device: str, start: datetime, bursts: int) -> list[Interacti
 
 
 def test_interleaved_devices_become_the_expected_trajectories(isolated: Isolated, tmp_path: Path) -> None:
+    isolated.grant("u-d-a", "u-d-b", "u-d-c")
     isolated.start(
         "streams",
         log=tmp_path / "streams.log",
@@ -81,6 +82,7 @@ def _wait_for_text(path: Path, text: str, timeout_s: float = 90) -> None:
 def test_a_worker_killed_mid_session_loses_and_duplicates_nothing(isolated: Isolated, tmp_path: Path) -> None:
     slow = {**FAST_SESSIONS, "TEACHSTREAM_SESSION_GAP_S": "60", "TEACHSTREAM_SESSION_GRACE_S": "5"}
     logs = {name: tmp_path / f"{name}.log" for name in ("a", "b", "a2")}
+    isolated.grant(*(f"u-d-{i:02d}" for i in range(12)))
 
     def worker(name: str) -> subprocess.Popen[bytes]:
         env = {"TEACHSTREAM_STREAMS_DATA_DIR": str(tmp_path / name), **slow}
