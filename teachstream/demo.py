@@ -10,11 +10,14 @@ keeps running afterwards.
 
 from __future__ import annotations
 
+import json
 import random
 import sys
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,16 +25,20 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from producers.simulator import run_simulation
 from schemas.codec import Codec
+from schemas.control import ErasureRequest
 from schemas.dataset import SessionEntry, dataset_root
 from schemas.errors import CodecError
 from schemas.events import InteractionEvent, KeyEvent
 from schemas.records import from_avro
 from schemas.trajectory import Trajectory
-from sinks.s3 import s3_client
+from sinks.core.privacy import audit_key
+from sinks.s3 import get_or_none, s3_client
 from sinks.settings import SinkSettings
 from teachstream import dataset
 from teachstream.admin import existing_topics, watermarks
+from teachstream.control import publish
 from teachstream.desktop_demo import run_desktop_demo
+from teachstream.mydata import export
 from teachstream.settings import Settings, load
 from teachstream.view import render_session
 
@@ -113,6 +120,7 @@ def main() -> None:
             print(f"  desktop step {step.index}: type({step.text!r}) in {step.app}")
 
     entries, page, where = show_dataset(settings, sessions, desktop)
+    erased = show_privacy(settings, entries, desktop)
     print()
     print(
         f"teachstream demo: {result.events + result.frames} records in ({result.events} interactions and "
@@ -120,7 +128,8 @@ def main() -> None:
         f"typed PII redacted before it left the stream, {len(entries)} sessions out as a dataset "
         f"({sum(e.steps for e in entries)} steps, {sum(e.frames for e in entries)} frames, "
         f"{sum(e.bytes for e in entries) / 1024:.0f} KiB under {where}), "
-        f"{dead} dead letters (the broken client's records)."
+        f"{dead} dead letters (the broken client's records); one person's copy of their data exported and then "
+        f"erased ({erased})."
     )
     print(f"Open {page} in a browser to check a trajectory the way a reviewer would.")
     print("The stack is still running. Look around:  . .stack/env; teachstream dataset ls; teachstream tail deadletter")
@@ -149,6 +158,29 @@ def show_dataset(settings: Settings, sessions: list[Trajectory], desktop: str) -
     page.write_text(render_session(mine, steps, frames), encoding="utf-8")
     say(f"the desktop person's session, every step drawn on its frame: {page}")
     return entries, page, ds.storage.describe()
+
+
+def show_privacy(settings: Settings, entries: list[SessionEntry], desktop: str) -> str:
+    """One simulated person asks for a copy of their data, then for its erasure; what the erasure did."""
+    person = next(e.user_id for e in entries if e.device_id != desktop)
+    ds = dataset.open(f"s3://{settings.s3_bucket}/{dataset_root(settings.s3_prefix)}", client=s3_client(settings))
+    say(f"a simulated person ({person}) asks for a copy of their data (teachstream my-data), then for erasure")
+    copy = Path(".stack/demo-my-data.zip").resolve()
+    count = export(ds, [person], [], copy, datetime.now(UTC))
+    print(f"  {copy}: {count} sessions, with index.html saying what is stored and what was redacted")
+    request = ErasureRequest(uuid.uuid4().hex, person, "demo-hr", datetime.now(UTC), "asked in the demo")
+    publish(settings, "control.erasure", person, request)
+    s3, key = s3_client(settings), audit_key(settings.s3_prefix, request.request_id)
+    wait("the erasure's audit record", lambda: get_or_none(s3, settings.s3_bucket, key) is not None)
+    audit = json.loads(get_or_none(s3, settings.s3_bucket, key) or b"{}")
+    ds.refresh()
+    left = len(ds.sessions(user=person))
+    print(
+        f"  the sink deleted {audit['objects_deleted']} objects and {audit['sessions_removed']} sessions from the "
+        f"manifests in {audit['duration_ms'] / 1000:.1f}s; the reader now lists {left} of their sessions; audit: "
+        f"s3://{settings.s3_bucket}/{key}"
+    )
+    return f"{audit['objects_deleted']} objects in {audit['duration_ms'] / 1000:.1f}s"
 
 
 def typed_text(settings: Settings, topic: str, start: dict[int, int], device: str) -> str:
