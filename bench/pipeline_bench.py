@@ -72,14 +72,16 @@ def _events(n: int, seed: int = 3) -> list[tuple[bytes, bytes]]:
     return out
 
 
-def _grant(settings: Settings) -> None:
-    """The simulated people's consent, as their agents would have published it."""
+def _grant(settings: Settings, seeds: tuple[int, ...] = (3, 4, 5)) -> None:
+    """The consent of the simulated people of every seed ``_events`` is called with, as their agents published it."""
     codec = Codec()
     producer = Producer(settings.kafka())
-    for person in people(50, b"bench", random.Random(3)):
+    for person in (p for seed in seeds for p in people(50, b"bench", random.Random(seed))):
         record = ConsentRecord(person.user_id, ConsentState.GRANTED, "bench", datetime(2000, 1, 1, tzinfo=UTC), "bench")
-        producer.produce(settings.topic("control.consent"), codec.encode("ConsentRecord", to_avro(record)))
-    producer.flush(10)
+        value = codec.encode("ConsentRecord", to_avro(record))
+        producer.produce(settings.topic("control.consent"), value, key=person.user_id.encode())  # compacted: keyed
+    if producer.flush(10):
+        raise RuntimeError("could not publish the simulated people's consent")
 
 
 def _produce(settings: Settings, topic: str, records: list[tuple[bytes, bytes]], rate: int | None = None) -> None:
@@ -201,7 +203,6 @@ def run(n: int = 60_000, latency_rate: int = 1000, latency_s: int = 10) -> Pipel
     settings = load(Settings, topic_prefix=prefix)
     ensure_topics(settings)
     ensure_topics(settings, (TopicSpec("ceiling", "InteractionEvent", 6),))
-    _grant(settings)
     records = _events(n)
     _produce(settings, settings.topic("interactions.raw"), records)
     # best of 3: one pass takes a fraction of a second, so a stray pause of the machine skews it
@@ -231,6 +232,7 @@ def run(n: int = 60_000, latency_rate: int = 1000, latency_s: int = 10) -> Pipel
     # the worker, warmed up (the name model loads on first use), then on another copy of the events
     worker_settings = load(Settings, topic_prefix=prefix + "w.")
     ensure_topics(worker_settings)
+    _grant(worker_settings)
     app_id = f"{prefix}streams"
     (tmp / "worker").mkdir()
     worker = _start(
@@ -241,6 +243,8 @@ def run(n: int = 60_000, latency_rate: int = 1000, latency_s: int = 10) -> Pipel
         _drain(worker_settings, app_id, [raw, clean], _events(2000, seed=5))
         worker_rate = _drain(worker_settings, app_id, [raw, clean], records)
         print(f"bench: worker {worker_rate:,.0f} events/s", file=sys.stderr)
+        if "consent.dropped" in (tmp / "worker" / "log").read_text(errors="replace"):
+            raise RuntimeError("the worker dropped events for want of consent: the measurement would be wrong")
 
         # latency at a steady rate below capacity, on fresh events
         fresh = _events(latency_rate * latency_s, seed=4)
