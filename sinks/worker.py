@@ -16,6 +16,7 @@ import queue
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,14 +28,14 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 from schemas.codec import Codec
 from schemas.consent import ConsentLedger
 from schemas.control import ConsentRecord, DeadLetter, ErasureRequest
-from schemas.dataset import CARD_NAME, Manifest, SessionEntry, dataset_root, date_of, frame_key, user_prefixes
-from schemas.errors import CodecError, ConfigError, WrongRecordTypeError
+from schemas.dataset import CARD_NAME, Manifest, SessionEntry, dataset_root, frame_key
+from schemas.errors import CodecError, ConfigError, StorageUnavailableError, WrongRecordTypeError
 from schemas.events import ScreenFrame
 from schemas.records import from_avro, to_avro
 from schemas.topics import SCREEN_MAX_BYTES
 from schemas.trajectory import Trajectory
 from sinks.core.card import render_card
-from sinks.core.privacy import audit_key, audit_record, before_withdrawal, drop_user, erased
+from sinks.core.privacy import before_withdrawal, drop_user, erased
 from sinks.core.progress import Item, PartitionProgress
 from sinks.core.sessions import (
     STEP_DOCS,
@@ -45,13 +46,12 @@ from sinks.core.sessions import (
     steps_table,
     to_parquet,
 )
+from sinks.janitor import Janitor, Removed
 from sinks.s3 import (
     check_bucket,
-    delete_keys,
     get_or_none,
     head_metadata,
     list_keys,
-    list_prefixes,
     put_until_stored,
     s3_client,
 )
@@ -74,12 +74,14 @@ class SinkStats:
     frames_missing: int = 0
     withheld: int = 0  # frames and sessions not stored: consent withdrawn or erased
     erasures: int = 0
-    keys: list[str] = field(default_factory=list)
+    keys: deque[str] = field(default_factory=lambda: deque(maxlen=1000))  # the latest steps objects
 
 
 @dataclass
 class FrameWork:
     future: Future[FrameInfo]
+    user_id: str
+    taken: datetime
 
 
 @dataclass
@@ -92,6 +94,18 @@ class SessionWork:
 
 
 Work = FrameWork | SessionWork | None  # None: dead-lettered, nothing to wait for
+
+
+@dataclass
+class Task:
+    """Clean-up after an erasure request or a withdrawal, retried until it is done."""
+
+    what: str
+    user_id: str
+    request: ErasureRequest | None = None
+    since: datetime | None = None
+    already: Removed | None = None
+    due: float = 0.0
 
 
 class StorageStopped(Exception):
@@ -121,14 +135,17 @@ class SinkWorker:
         self.landed: dict[str, FrameInfo] = {}  # frame key -> info, for frames this worker stored lately
         self.manifests: dict[tuple[str, int], Manifest] = {}
         self.dirty: dict[tuple[str, int], list[Item[Work]]] = {}
-        self.paused = False
+        self.paused: set[str] = set()
         self.card_due = 0.0
         self.card_stale = False
         self.failpoint_hits = 0
+        self.unflushed_letters = False
         self.ledger = ConsentLedger()
         self.erasures: dict[str, ErasureRequest] = {}
         self.control: queue.Queue[tuple[str, dict[str, object]]] = queue.Queue()
         self.followers: list[ControlFollower] = []
+        self.tasks: list[Task] = []
+        self.janitor = Janitor(self.s3, self.bucket, settings.s3_prefix, self.root)
         self.last_record = 0.0
         self.assigned_at: float | None = None  # first assignment, for throughput measurements
         self.consumer = Consumer(
@@ -177,10 +194,10 @@ class SinkWorker:
             self._advance()
             self._write_card(force=self.card_stale)
         finally:
-            self.running = False
+            self.running = False  # uploads still retrying give up; their records are read again next time
+            self.consumer.close()
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.deadletters.flush(10)
-            self.consumer.close()
             for follower in self.followers:
                 follower.stop()
         return self.stats
@@ -189,14 +206,20 @@ class SinkWorker:
         return sum(len(p) for p in self.progress.values())
 
     def _backpressure(self) -> None:
-        """Stop fetching while too many records wait for S3, and fetch again once they drain."""
-        full = self._open_records() >= self.settings.sink_max_open_records
-        if full != self.paused:
-            assignment = self.consumer.assignment()
-            (self.consumer.pause if full else self.consumer.resume)(assignment)
-            self.paused = full
-            if full:
-                log.warning("sink: %d records wait for S3; pausing reads until they are stored", self._open_records())
+        """Stop fetching a topic while too many of its records wait for S3, and fetch again once they drain.
+
+        Frames and sessions count apart: sessions waiting for their frames never stop the frames."""
+        limit = self.settings.sink_max_open_records
+        for topic in (self.frames_topic, self.sessions_topic):
+            full = sum(len(p) for (t, _), p in self.progress.items() if t == topic) >= limit
+            parts = [tp for tp in self.consumer.assignment() if tp.topic == topic]
+            if full != (topic in self.paused) and parts:
+                (self.consumer.pause if full else self.consumer.resume)(parts)
+                self.paused ^= {topic}
+                if full:
+                    log.warning(
+                        "sink: %d records of %s wait for S3; pausing its reads until they are stored", limit, topic
+                    )
 
     def _take(self, msg: Message) -> bool:
         error = msg.error()
@@ -226,7 +249,7 @@ class SinkWorker:
                 self.stats.withheld += 1
                 return None
             key = frame_key(frame.user_id, frame.device_id, frame.frame_id, frame.image_format)
-            return FrameWork(self.pool.submit(self._store_frame, frame, key))
+            return FrameWork(self.pool.submit(self._store_frame, frame, key), frame.user_id, frame.event_time)
         if decoded.short_name != "Trajectory":
             raise WrongRecordTypeError(f"expected a Trajectory, got a {decoded.short_name}")
         trajectory = from_avro(Trajectory, decoded.value)
@@ -249,6 +272,11 @@ class SinkWorker:
             if offset is not None:
                 offsets.append(TopicPartition(topic, partition, offset))
         if offsets:
+            if self.unflushed_letters and self.deadletters.flush(30) == 0:
+                self.unflushed_letters = False  # a dead letter is on its topic before its offset is committed
+            elif self.unflushed_letters:
+                log.warning("dead letters not yet delivered; not committing")
+                return
             self._failpoint("before_commit")
             try:
                 self.consumer.commit(offsets=offsets, asynchronous=False)
@@ -263,17 +291,21 @@ class SinkWorker:
             info = work.future.result()
         except StorageStopped:
             return
+        item.done = True
+        if self._withheld(work.user_id, work.taken):  # withdrawn or erased while it was uploading
+            self.s3.delete_object(Bucket=self.bucket, Key=self.root + info.key)
+            self.stats.withheld += 1
+            return
         self.landed[info.key] = info
         if len(self.landed) > self.settings.sink_frame_cache:
             self.landed.pop(next(iter(self.landed)))
         self.stats.frames += 1
-        item.done = True
 
     def _session_step(self, item: Item[Work], work: SessionWork, partition: int, now: float) -> None:
         if work.entry is not None:
             return  # stored, waiting for its manifest
         if work.future is None:
-            if now >= work.retry_at:
+            if now >= work.retry_at and self.running:
                 kept = self._consented(work.trajectory)
                 if kept is None:
                     self.stats.withheld += 1
@@ -314,7 +346,7 @@ class SinkWorker:
         info = FrameInfo(
             key, frame.width, frame.height, frame.scale, frame.monitor.left, frame.monitor.top, len(frame.image)
         )
-        metadata = {name: str(getattr(info, name)) for name in _FRAME_META}
+        metadata = {name: str(getattr(info, name)) for name in _FRAME_META} | {"time": frame.event_time.isoformat()}
         self._put(key, frame.image, f"image/{frame.image_format}", metadata)
         return info
 
@@ -391,7 +423,10 @@ class SinkWorker:
             for item in items:
                 assert isinstance(item.work, SessionWork) and item.work.entry is not None
                 entry = item.work.entry
-                if not self._withheld(entry.user_id, entry.start):
+                if self._withheld(entry.user_id, entry.start):  # withdrawn or erased while it was stored
+                    self.s3.delete_object(Bucket=self.bucket, Key=self.root + entry.steps_key)
+                    self.stats.withheld += 1
+                else:
                     manifest.sessions[entry.session_id] = entry
             self._failpoint("before_manifest")
             try:
@@ -437,22 +472,55 @@ class SinkWorker:
         self._apply_control()
 
     def _apply_control(self) -> None:
-        new: list[ErasureRequest] = []
         while True:
             try:
                 name, value = self.control.get_nowait()
             except queue.Empty:
                 break
             if name == "ConsentRecord":
-                self.ledger.add(from_avro(ConsentRecord, dict(value)))
+                record = from_avro(ConsentRecord, dict(value))
+                before = self.ledger.withdrawn_since(record.user_id)
+                self.ledger.add(record)
+                since = self.ledger.withdrawn_since(record.user_id)
+                if since is not None and since != before:
+                    self.tasks.append(Task(f"withdrawal of {record.user_id}", record.user_id, since=since))
             elif name == "ErasureRequest":
                 request = from_avro(ErasureRequest, dict(value))
                 known = self.erasures.get(request.user_id)
                 if known is None or known.requested_at <= request.requested_at:
                     self.erasures[request.user_id] = request
-                    new.append(request)
-        for request in new:
-            self._erase(request)
+                    forgotten = self._forget(request.user_id)
+                    what = f"erasure {request.request_id}"
+                    self.tasks.append(Task(what, request.user_id, request=request, already=forgotten))
+        self._run_tasks()
+
+    def _forget(self, user_id: str) -> Removed:
+        """Take the person out of the manifests this worker owns, now: the janitor may run on another worker."""
+        removed = Removed()
+        for manifest in self.manifests.values():
+            if n := drop_user(manifest, user_id):
+                self._put(manifest.key(), manifest.to_bytes(), "application/json")
+                removed += Removed(sessions=n, manifests=1)
+        return removed
+        # sessions stored but not yet listed are checked against the erasure when their manifest is written
+
+    def _run_tasks(self) -> None:
+        now = self.clock()
+        for task in [t for t in self.tasks if t.due <= now]:
+            try:
+                if task.request is not None:
+                    done = self.janitor.erase(task.request, task.already)
+                    self.stats.erasures += done is not None
+                else:
+                    assert task.since is not None
+                    done = self.janitor.withdraw(task.user_id, task.since)
+                if done:
+                    log.info("%s: %d objects deleted, %d sessions changed", task.what, done.objects, done.sessions)
+                    self.card_stale = True
+                self.tasks.remove(task)
+            except (BotoCoreError, ClientError, StorageUnavailableError, RuntimeError) as exc:
+                log.warning("%s could not finish (%s); trying again in 10 s", task.what, exc)
+                task.due = now + 10.0
 
     def _withheld(self, user_id: str, moment: datetime) -> bool:
         """Data of this person and moment must not be stored: erased, or recorded after a withdrawal."""
@@ -465,53 +533,6 @@ class SinkWorker:
         if erased(self.erasures.get(trajectory.user_id), trajectory.start_time):
             return None
         return before_withdrawal(trajectory, self.ledger.withdrawn_since(trajectory.user_id))
-
-    def _erase(self, request: ErasureRequest) -> None:
-        """Delete the person's objects and manifest entries, verify, then write the audit record (once)."""
-        audit = audit_key(self.settings.s3_prefix, request.request_id)
-        if head_metadata(self.s3, self.bucket, audit) is not None:
-            return  # done before (by this worker or another)
-        log.info("erasing person %s (request %s)", request.user_id, request.request_id)
-        objects = sessions = manifests = passes = 0
-        while passes < 5:
-            passes += 1
-            found = self._erase_pass(request.user_id)
-            objects, sessions, manifests = objects + found[0], sessions + found[1], manifests + found[2]
-            if passes > 1 and not any(found):
-                break
-            time.sleep(2.0)  # then look again: uploads in flight when the request came may have landed
-        record = audit_record(request, datetime.now(UTC), objects, sessions, manifests, passes)
-        if not put_until_stored(self.s3, self.bucket, audit, record, "application/json", lambda: self.running):
-            return
-        self.stats.erasures += 1
-        self.card_stale = True
-        log.info(
-            "erased person %s: %d objects, %d sessions, %d manifests", request.user_id, objects, sessions, manifests
-        )
-
-    def _erase_pass(self, user_id: str) -> tuple[int, int, int]:
-        manifest_keys = [k for k in list_keys(self.s3, self.bucket, self.root + "manifests/") if k.endswith(".json")]
-        dates = {d for k in manifest_keys if (d := date_of(k[len(self.root) :]))}
-        dates |= {p.rstrip("/").split("dt=")[-1] for p in list_prefixes(self.s3, self.bucket, self.root + "steps/")}
-        keys = [
-            k
-            for prefix in user_prefixes(user_id, sorted(dates))
-            for k in list_keys(self.s3, self.bucket, self.root + prefix)
-        ]
-        delete_keys(self.s3, self.bucket, keys)
-        sessions = manifests = 0
-        for key in manifest_keys:
-            body = get_or_none(self.s3, self.bucket, key)
-            if body is None:
-                continue
-            stored = Manifest.from_bytes(body)
-            cached = self.manifests.get((stored.dt, stored.partition))
-            removed = max(drop_user(stored, user_id), drop_user(cached, user_id) if cached else 0)
-            if removed:  # this worker's copy, when it has one, also holds what it added since
-                self._put(stored.key(), (cached or stored).to_bytes(), "application/json")
-                sessions += removed
-                manifests += 1
-        return len(keys), sessions, manifests
 
     # failures and rebalances
 
@@ -535,6 +556,8 @@ class SinkWorker:
             failed_at=datetime.now(UTC),
         )
         self.deadletters.produce(self.settings.topic("deadletter"), self.codec.encode("DeadLetter", to_avro(letter)))
+        self.deadletters.poll(0)
+        self.unflushed_letters = True
         self.stats.dead_letters += 1
 
     def _on_assign(self, _consumer: Consumer, _partitions: list[TopicPartition]) -> None:

@@ -36,8 +36,9 @@ class PrivacyGate:
             ControlFollower(settings, "control.consent", self._record),
             ControlFollower(settings, "control.erasure", self._record),
         ]
-        self._started = False
-        self._last_refresh = 0.0
+        self._ready: asyncio.Task[None] | None = None
+        self._refresh: asyncio.Task[None] | None = None
+        self._last_refresh: dict[str, float] = {}
 
     def _record(self, name: str, value: dict[str, Any]) -> None:
         with self._lock:
@@ -51,19 +52,18 @@ class PrivacyGate:
                     log.info("erasure of %s requested: dropping their data and open sessions", request.user_id)
 
     async def ready(self) -> None:
-        """Start following the control topics and wait until what they hold now is read."""
-        if self._started:
-            return
-        self._started = True
-        for follower in self._followers:
-            follower.start()
-        await self._caught_up(30.0)
+        """Start following the control topics and wait until what they hold now is read (every caller waits)."""
+        if self._ready is None:
+            for follower in self._followers:
+                follower.start()
+            self._ready = asyncio.ensure_future(self._caught_up(30.0))
+        await asyncio.shield(self._ready)
 
     async def _caught_up(self, timeout_s: float) -> None:
         loop = asyncio.get_running_loop()
         for follower in self._followers:
             if not await loop.run_in_executor(None, follower.wait_caught_up, timeout_s):
-                log.warning("could not read %s to its end yet; records it would allow are held back", follower.topic)
+                log.warning("could not read %s to its end yet; what it does not cover yet is dropped", follower.topic)
 
     def erased(self, user_id: str, moment: datetime) -> bool:
         with self._lock:
@@ -77,12 +77,15 @@ class PrivacyGate:
             return self.ledger.covers(user_id, scope, moment)
 
     async def admits(self, user_id: str, scope: CaptureScope | None, moment: datetime) -> bool:
-        """``allows``, after reading the ledger to its end if it says no (at most once a second)."""
+        """``allows``, after reading the ledger to its end if it says no (once a second per person at most)."""
         if self.allows(user_id, scope, moment):
             return True
-        if time.monotonic() - self._last_refresh >= 1.0:
-            self._last_refresh = time.monotonic()
-            await self._caught_up(5.0)
+        now = time.monotonic()
+        if now - self._last_refresh.get(user_id, 0.0) >= 1.0:
+            self._last_refresh[user_id] = now
+            if self._refresh is None or self._refresh.done():  # callers share one read of the ledger
+                self._refresh = asyncio.ensure_future(self._caught_up(5.0))
+            await asyncio.shield(self._refresh)
             return self.allows(user_id, scope, moment)
         return False
 

@@ -80,8 +80,12 @@ class ControlFollower:
                 if not self._assigned:
                     self._stop.wait(2)
             while not self._stop.is_set():
-                for msg in self.consumer.consume(100, 0.2):
-                    self._take(msg)
+                try:
+                    for msg in self.consumer.consume(100, 0.2):
+                        self._take(msg)
+                except KafkaException as exc:  # the broker went away: keep trying, positions are kept
+                    log.warning("reading %s failed (%s); retrying", self.topic, exc)
+                    self._stop.wait(1)
         finally:
             self.consumer.close()
 
@@ -93,6 +97,8 @@ class ControlFollower:
                 self.on_record(decoded.short_name, decoded.value)
             except CodecError as exc:
                 log.warning("skipping an unreadable record in %s: %s", self.topic, exc)
+            except Exception:  # a bug in the callback must not stop the follower: say so loudly and go on
+                log.exception("handling a record of %s failed; skipping it", self.topic)
         position = (msg.offset() or 0) + (1 if msg.error() is None else 0)
         with self._lock:
             self._positions[partition] = max(self._positions.get(partition, 0), position)

@@ -2,7 +2,7 @@
 
 ``export(...)`` writes a zip: ``index.html`` (sessions, apps, hours, what was redacted, consent
 history, how to withdraw or ask for erasure), one page per session with its frames and
-actions, and the stored objects themselves (Parquet steps, frames, manifest entries).
+actions, and every stored object filed under the person (Parquet steps, frames), with their manifest entries.
 """
 
 from __future__ import annotations
@@ -81,6 +81,7 @@ def export(
 ) -> int:
     """Write the person's zip; returns the number of sessions in it."""
     sessions = [s for u in users for s in ds.sessions(user=u)]
+    written: set[str] = set()
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as out:
         out.writestr("index.html", render_summary(users, sessions, consent, generated))
         out.writestr("data/sessions.json", json.dumps([asdict(s) for s in sessions], indent=1, default=list))
@@ -88,7 +89,17 @@ def export(
             steps = ds.steps(entry)
             frames = {key: ds.frame_bytes(key) for key in entry.frame_keys}
             out.writestr(f"sessions/{entry.session_id}.html", render_session(entry, steps, frames))
-            out.writestr(f"data/{entry.steps_key}", ds.storage.read(entry.steps_key))
-            for key, body in frames.items():
+            for key, body in [(entry.steps_key, ds.storage.read(entry.steps_key)), *frames.items()]:
                 out.writestr(f"data/{key}", body)
+                written.add(key)
+        # and every other object filed under the person: frames no step refers to, sessions still being written
+        for key in _objects_of(ds, users):
+            if key not in written:
+                out.writestr(f"data/{key}", ds.storage.read(key))
     return len(sessions)
+
+
+def _objects_of(ds: Dataset, users: Sequence[str]) -> list[str]:
+    keys = [k for u in users for k in ds.storage.list(f"frames/user={u}/")]
+    keys += [k for k in ds.storage.list("steps/") if any(f"/user={u}/" in k for u in users)]
+    return keys

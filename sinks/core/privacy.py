@@ -57,3 +57,20 @@ def audit_record(
 
 def audit_key(prefix: str, request_id: str) -> str:
     return f"{prefix}audit/erasure/{request_id}.json"
+
+
+def withdrawal_audit_key(prefix: str, user_id: str, since: datetime) -> str:
+    micros = round(since.timestamp() * 1_000_000)
+    return f"{prefix}audit/withdrawal/{user_id}-{micros}.json"
+
+
+def withdrawal_record(user_id: str, since: datetime, completed_at: datetime, objects: int, sessions: int) -> bytes:
+    """The audit entry of the clean-up after a withdrawal: what was stored from it on and is gone now."""
+    body = {
+        "user_id": user_id,
+        "withdrawn_at": since.isoformat(),
+        "completed_at": completed_at.isoformat(),
+        "objects_deleted": objects,
+        "sessions_changed": sessions,
+    }
+    return json.dumps(body, indent=1, sort_keys=True).encode()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -147,12 +147,16 @@ def to_parquet(table: pa.Table) -> bytes:
     return out.getvalue()
 
 
-def placeholder_counts(trajectory: Trajectory) -> dict[str, int]:
-    """How often each redaction placeholder (``<EMAIL>`` …) appears in the session's typed text and titles."""
+def placeholder_labels(texts: Iterable[str | None]) -> dict[str, int]:
+    """How often each redaction placeholder (``<EMAIL>`` …) appears in typed text."""
     counts: Counter[str] = Counter()
-    for s in trajectory.steps:
-        counts.update(_PLACEHOLDER.findall(s.text or ""))
+    for text in texts:
+        counts.update(_PLACEHOLDER.findall(text or ""))
     return dict(sorted(counts.items()))
+
+
+def placeholder_counts(trajectory: Trajectory) -> dict[str, int]:
+    return placeholder_labels(s.text for s in trajectory.steps)
 
 
 def session_entry(

@@ -126,7 +126,7 @@ def test_sink_killed_between_upload_and_commit_duplicates_and_loses_nothing(isol
     expected = [s.trajectory for s in sessions]
 
     crashes = 0
-    for failpoint in ("before_manifest:2", "before_commit:2", "before_manifest:1", "before_commit:1"):
+    for failpoint in ("before_manifest:1", "before_commit:1", "before_manifest:2", "before_commit:1"):
         run = isolated.cli("sink", "--until-idle", "20", extra_env={"TEACHSTREAM_SINK_FAILPOINT": failpoint})
         # killed at the failpoint, or (once everything is committed) never got there
         assert run.returncode in (-9, 0), (failpoint, run.returncode, run.stderr[-2000:])

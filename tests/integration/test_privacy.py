@@ -145,3 +145,31 @@ def test_through_the_stream_a_withdrawn_person_stops_at_the_withdrawal(isolated:
     assert all(len(ds.steps(e)) == 2 for e in ds.sessions(user="u-d-b"))  # click + type: complete
     trajectories = isolated.read_all("trajectories", expect=6)
     assert len(trajectories) == 6  # the stream itself dropped alice's later events: no session of them
+
+
+def test_a_withdrawal_that_arrives_late_removes_what_was_stored_after_it(isolated: Isolated, tmp_path: Path) -> None:
+    alice, bob = pseudonym(isolated, "alice"), pseudonym(isolated, "bob")
+    sessions = list(sample_sessions(8, 10, seed=6, start=START, users=(alice, bob)))  # 10 min apart, 30 s long
+    publish(isolated, sessions)
+    isolated.start("sink", log=tmp_path / "sink.log")
+    ds = open_dataset(isolated)
+    wait_for(lambda: (ds.refresh(), len(ds.sessions()) == 8)[1], 60, "the sessions")
+
+    across = next(s.trajectory for s in sessions if s.trajectory.user_id == alice and s.trajectory.start_time > START)
+    withdrawn = across.start_time + timedelta(seconds=10)  # inside one of alice's sessions
+    consent(isolated, alice, ConsentState.WITHDRAWN, withdrawn)
+    s3 = s3_client(isolated.settings)
+    audits = f"{isolated.settings.s3_prefix}audit/withdrawal/"
+    wait_for(lambda: any(True for _ in list_keys(s3, BUCKET, audits)), 60, "the withdrawal's clean-up")
+
+    ds.refresh()
+    kept = ds.sessions(user=alice)
+    assert kept and all(e.start < withdrawn for e in kept)
+    cut = next(e for e in kept if e.session_id == across.session_id)
+    assert cut.end_reason == "consent_withdrawn" and 0 < cut.steps < len(across.steps)
+    assert all(step["start_time"] < withdrawn for e in kept for step in ds.steps(e))
+    late = {
+        f.frame_id for s in sessions if s.trajectory.user_id == alice for f in s.frames if f.event_time >= withdrawn
+    }
+    assert late and not any(fid in key for key in stored_keys(isolated) for fid in late)
+    assert_exactly(ds, [s.trajectory for s in sessions if s.trajectory.user_id == bob], user=bob)
