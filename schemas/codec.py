@@ -16,15 +16,23 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import struct
+import time
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 
-from schemas.errors import BadFrameError, CodecError, UnknownSchemaError, WrongRecordTypeError
+from schemas.errors import (
+    BadFrameError,
+    CodecError,
+    SchemaRegistryUnavailableError,
+    UnknownSchemaError,
+    WrongRecordTypeError,
+)
 from schemas.registry import SchemaRegistry, SchemaVersion, default_registry
 
 if TYPE_CHECKING:
@@ -34,6 +42,9 @@ SINGLE_OBJECT_MAGIC = b"\xc3\x01"
 CONFLUENT_MAGIC = b"\x00"
 _SO_HEADER = 10
 _CF_HEADER = 5
+
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -132,6 +143,21 @@ class Codec:
             "single-object or 00 Confluent framing)"
         )
 
+    def decode_patiently(
+        self, data: bytes, keep_trying: Callable[[], bool], sleep: Callable[[float], None] = time.sleep
+    ) -> Decoded:
+        """``decode``, waiting out a schema registry that cannot be reached; raises once ``keep_trying`` is false."""
+        delay = 0.5
+        while True:
+            try:
+                return self.decode(data)
+            except SchemaRegistryUnavailableError as exc:
+                if not keep_trying():
+                    raise
+                _log.warning("%s; trying again in %.0fs", exc, delay)
+                sleep(delay)
+                delay = min(delay * 2, 10.0)
+
     def decode_named(self, data: bytes, name: str) -> dict[str, Any]:
         """Decode and check that the record is of schema ``name``."""
         decoded = self.decode(data)
@@ -167,7 +193,12 @@ class Codec:
         try:
             registered = self._sr.get_schema(schema_id)
         except Exception as exc:
-            raise UnknownSchemaError(f"schema id {schema_id} is not in the schema registry: {exc}") from exc
+            if getattr(exc, "http_status_code", None) == 404:
+                raise UnknownSchemaError(f"schema id {schema_id} is not in the schema registry: {exc}") from exc
+            # the registry could not be asked (network, 5xx): the record is fine, so it must not be given up on
+            raise SchemaRegistryUnavailableError(
+                f"cannot reach the schema registry for schema id {schema_id} ({type(exc).__name__}: {exc})"
+            ) from exc
         raw = json.loads(registered.schema_str or "null")
         if not isinstance(raw, dict) or raw.get("type") != "record":
             raise UnknownSchemaError(f"schema id {schema_id} is not an Avro record schema")

@@ -6,9 +6,10 @@
     │   ├── BadFrameError             bytes in no known framing, truncated, or a corrupt body
     │   ├── UnknownSchemaError        a fingerprint or registry id we do not ship
     │   └── WrongRecordTypeError      a valid record, but not the type the caller expects
-    └── ServiceUnavailableError       Kafka or S3 cannot be reached, or refuses us
+    └── ServiceUnavailableError       Kafka, S3 or the schema registry cannot be reached, or refuses us
         ├── BrokerUnavailableError
-        └── StorageUnavailableError
+        ├── StorageUnavailableError
+        └── SchemaRegistryUnavailableError   a record cannot be decoded now; try again, never dead-letter
 
 Third-party errors are translated at the edges with ``raise ... from exc``.
 Per-record failures become dead-letter records with ``str(error)`` as the reason;
@@ -52,3 +53,7 @@ class BrokerUnavailableError(ServiceUnavailableError):
 
 class StorageUnavailableError(ServiceUnavailableError):
     """The S3 endpoint cannot be reached or refuses access."""
+
+
+class SchemaRegistryUnavailableError(ServiceUnavailableError):
+    """The schema registry could not be asked about a record's schema; the record itself may be fine."""

@@ -29,7 +29,13 @@ from schemas.codec import Codec
 from schemas.consent import ConsentLedger
 from schemas.control import ConsentRecord, DeadLetter, ErasureRequest
 from schemas.dataset import CARD_NAME, Manifest, SessionEntry, dataset_root, frame_key
-from schemas.errors import CodecError, ConfigError, StorageUnavailableError, WrongRecordTypeError
+from schemas.errors import (
+    CodecError,
+    ConfigError,
+    SchemaRegistryUnavailableError,
+    StorageUnavailableError,
+    WrongRecordTypeError,
+)
 from schemas.events import ScreenFrame
 from schemas.records import from_avro, to_avro
 from schemas.topics import SCREEN_MAX_BYTES
@@ -185,6 +191,8 @@ class SinkWorker:
                 self._apply_control()
                 self._backpressure()
                 for msg in self.consumer.consume(num_messages=200, timeout=0.2):
+                    if not self.running:
+                        break  # stopping: what is not taken is read again next time
                     if self._take(msg):
                         self.last_record = self.clock()
                 self._advance()
@@ -232,6 +240,8 @@ class SinkWorker:
         self.stats.records += 1
         try:
             work = self._work(topic, msg.value() or b"")
+        except SchemaRegistryUnavailableError:
+            return False  # stopping while the registry is away: this record and the rest are read again
         except (CodecError, ValueError) as exc:
             self._dead_letter(topic, partition, offset, msg.value() or b"", exc)
             work = None
@@ -240,7 +250,7 @@ class SinkWorker:
         return True
 
     def _work(self, topic: str, value: bytes) -> Work:
-        decoded = self.codec.decode(value)
+        decoded = self.codec.decode_patiently(value, lambda: self.running)
         if topic == self.frames_topic:
             if decoded.short_name != "ScreenFrame":
                 raise WrongRecordTypeError(f"expected a ScreenFrame, got a {decoded.short_name}")

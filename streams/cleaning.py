@@ -20,12 +20,13 @@ from schemas.capture_policy import CapturePolicy
 from schemas.codec import Codec
 from schemas.consent import scope_of
 from schemas.control import CaptureScope, DeadLetter, Tick
-from schemas.errors import CodecError
+from schemas.errors import CodecError, WrongRecordTypeError
 from schemas.events import InteractionEvent, ScreenFrame
 from schemas.records import from_avro, to_avro
 from schemas.topics import spec_for
 from streams.core.cleaner import Cleaned, Cleaner, TitleRedactor
 from streams.core.redaction import SegmentPolicy, default_person_finder
+from streams.decoding import decode
 from streams.privacy import PrivacyGate
 from streams.settings import StreamsSettings
 from streams.tables import JsonTable
@@ -96,7 +97,7 @@ def register_interactions(
         async for event in stream.events():
             msg = event.message
             try:
-                decoded = codec.decode(msg.value or b"")
+                decoded = await decode(codec, msg.value or b"")
             except CodecError as exc:
                 await out.reject(msg, str(exc), type(exc).__name__)
                 yield None
@@ -142,7 +143,10 @@ def register_screens(
         async for event in stream.events():
             msg = event.message
             try:
-                frame = from_avro(ScreenFrame, codec.decode_named(msg.value or b"", "ScreenFrame"))
+                decoded = await decode(codec, msg.value or b"")
+                if decoded.short_name != "ScreenFrame":
+                    raise WrongRecordTypeError(f"expected a ScreenFrame, got a {decoded.short_name}")
+                frame = from_avro(ScreenFrame, decoded.value)
                 if not await gate.admits(frame.user_id, CaptureScope.SCREENS, frame.event_time):
                     counters["consent.dropped_frames"] += 1
                     yield None

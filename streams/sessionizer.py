@@ -25,6 +25,7 @@ from schemas.records import from_avro, to_avro
 from schemas.topics import spec_for
 from streams.core.steps import FrameRef
 from streams.core.store import Closed, SessionStore
+from streams.decoding import decode
 from streams.privacy import PrivacyGate
 from streams.settings import StreamsSettings
 from streams.tables import JsonTable
@@ -56,7 +57,7 @@ class Sessionizer:
         if self.store.seen(marker, msg.offset):
             return  # handled before a crash or a rebalance: its outcome is in the table already
         try:
-            decoded = self.codec.decode(msg.value)
+            decoded = await decode(self.codec, msg.value)
         except CodecError as exc:
             await self._dead_letter(msg, str(exc), type(exc).__name__)
         else:

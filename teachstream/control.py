@@ -17,7 +17,7 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
 
 from schemas.codec import Codec
-from schemas.errors import BrokerUnavailableError, CodecError
+from schemas.errors import BrokerUnavailableError, CodecError, SchemaRegistryUnavailableError
 from schemas.records import AvroRecord, to_avro
 from teachstream.settings import Settings
 
@@ -93,8 +93,10 @@ class ControlFollower:
         partition = msg.partition() or 0
         if msg.error() is None and msg.value():
             try:
-                decoded = self.codec.decode(msg.value())
+                decoded = self.codec.decode_patiently(msg.value(), lambda: not self._stop.is_set())
                 self.on_record(decoded.short_name, decoded.value)
+            except SchemaRegistryUnavailableError:
+                return  # stopping: the position stays before this record
             except CodecError as exc:
                 log.warning("skipping an unreadable record in %s: %s", self.topic, exc)
             except Exception:  # a bug in the callback must not stop the follower: say so loudly and go on

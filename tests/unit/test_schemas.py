@@ -25,6 +25,7 @@ from schemas.control import (
     Policy,
     Tick,
 )
+from schemas.errors import SchemaRegistryUnavailableError
 from schemas.events import (
     CaptureSuppressed,
     InteractionEvent,
@@ -242,3 +243,33 @@ def test_old_trajectory_writers_still_decode_with_the_newest_reader() -> None:
     assert decoded.writer_version == 1
     trajectory = from_avro(Trajectory, decoded.value)
     assert trajectory.steps[0].x == 5 and trajectory.steps[0].nx is None
+
+
+class _FlakyRegistry:
+    """A schema registry that cannot be reached ``failures`` times, then answers like ``real``."""
+
+    def __init__(self, real: object, failures: int, status: int | None = None) -> None:
+        self.real, self.failures, self.status = real, failures, status
+
+    def get_schema(self, schema_id: int) -> object:
+        if self.failures:
+            self.failures -= 1
+            error = ConnectionError("connection refused")
+            error.http_status_code = self.status  # type: ignore[attr-defined]
+            raise error
+        return self.real.get_schema(schema_id)  # type: ignore[attr-defined]
+
+
+def test_an_unreachable_registry_is_not_an_unknown_schema_and_decoding_waits_for_it() -> None:
+    writer = Codec.from_url("mock://flaky")
+    data = writer.encode("Heartbeat", to_avro(HEARTBEAT))
+    flaky = _FlakyRegistry(writer._sr, failures=2)
+    reader = Codec(schema_registry=flaky)  # type: ignore[arg-type]
+    with pytest.raises(SchemaRegistryUnavailableError, match="cannot reach the schema registry"):
+        reader.decode(data)
+    waits: list[float] = []
+    assert reader.decode_patiently(data, lambda: True, waits.append).short_name == "Heartbeat"
+    assert waits == [0.5]
+    gone = Codec(schema_registry=_FlakyRegistry(writer._sr, failures=1, status=404))  # type: ignore[arg-type]
+    with pytest.raises(UnknownSchemaError, match="not in the schema registry"):
+        gone.decode(data)
