@@ -56,10 +56,12 @@ class Sessionizer:
         marker = f"{msg.topic}|{msg.partition}"
         if self.store.seen(marker, msg.offset):
             return  # handled before a crash or a rebalance: its outcome is in the table already
+        settled = False  # dead-lettered: must not happen twice
         try:
             decoded = await decode(self.codec, msg.value)
         except CodecError as exc:
             await self._dead_letter(msg, str(exc), type(exc).__name__)
+            settled = True
         else:
             if decoded.short_name == "InteractionEvent":
                 closed, rejected = self.store.add_event(
@@ -67,6 +69,7 @@ class Sessionizer:
                 )
                 for r in rejected:
                     await self._dead_letter(msg, r.reason, "LateEvent")
+                settled = bool(rejected)
                 await self._emit(closed)
             elif decoded.short_name == "ScreenFrame":
                 frame = from_avro(ScreenFrame, decoded.value)
@@ -76,7 +79,7 @@ class Sessionizer:
             elif decoded.short_name == "Tick":
                 tick = from_avro(Tick, decoded.value)  # the clock of one raw partition, sent by the clean stage
                 await self._emit(self.store.tick(msg.partition, tick.stream_time, source=tick.partition))
-        self.store.handled(marker, msg.offset)
+        self.store.handled(marker, msg.offset, settled)
 
     async def _emit(self, closed: list[Closed]) -> None:
         for c in closed:

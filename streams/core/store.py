@@ -7,14 +7,18 @@ the changelog, in order:
 * ``E|<partition>|<device>|<time>|<seq>``: an accepted event, deleted once its session is delivered;
 * ``F|<partition>|<device>|<time>|<frame id>``: a frame reference, deleted when no open step can use it;
 * ``S|<device>``: the first event of the device's last delivered session;
-* ``P|<topic>|<partition>``: the highest source offset handled.
+* ``P|<topic>|<partition>``: a source offset handled; written when a record settles more than
+  its own ``E`` or ``F`` key (a delivery, a dead letter), and at least every ``mark_every`` records.
 
 The worker that takes a partition over rebuilds its open sessions from the ``E`` and ``F``
-keys, and skips records at or below ``P``: their fate was decided before the crash.
+keys, and skips records at or below ``P``: their fate was decided before the crash. The few
+records after ``P`` that it handles again change nothing: their events and frames are in the
+table already (and deduplicated), and ticks only move clocks forward.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections.abc import MutableMapping
 from dataclasses import asdict, dataclass, field
@@ -65,18 +69,38 @@ class SessionStore:
     """Sessionization of several partitions, with state mirrored into three tables."""
 
     def __init__(
-        self, config: SessionConfig, codec: Codec, table: MutableMapping[str, bytes], sources: int = 1
+        self,
+        config: SessionConfig,
+        codec: Codec,
+        table: MutableMapping[str, bytes],
+        sources: int = 1,
+        mark_every: int = 200,
     ) -> None:
         self.config, self.codec, self.table, self.sources = config, codec, table, sources
+        self.mark_every = mark_every
         self._parts: dict[int, _Partition] = {}
+        self._unmarked: dict[int, dict[str, int]] = {}  # partition -> source -> offset handled, not yet in P
+        self._count: dict[int, int] = {}  # partition -> records handled since its last P write
+        self._settled = False  # the current record delivered a session
 
     def seen(self, source: str, offset: int) -> bool:
         """True if this record of ``source`` (topic and partition) was handled before a crash: skip it."""
         done = self.table.get(f"P|{source}")
         return done is not None and offset <= int(done)
 
-    def handled(self, source: str, offset: int) -> None:
-        self.table[f"P|{source}"] = str(offset).encode()
+    def handled(self, source: str, offset: int, settled: bool = False) -> None:
+        """This record of ``source`` (``<topic>|<partition>``) is handled. ``settled``: it did more than
+        add its own event or frame (e.g. a dead letter), so it must not be handled again after a crash."""
+        partition = int(source.rsplit("|", 1)[1])
+        unmarked = self._unmarked.setdefault(partition, {})
+        unmarked[source] = offset
+        self._count[partition] = count = self._count.get(partition, 0) + 1
+        if settled or self._settled or count >= self.mark_every:
+            for src, off in unmarked.items():  # all in this partition's changelog, as the record's own writes
+                self.table[f"P|{src}"] = str(off).encode()
+            unmarked.clear()
+            self._count[partition] = 0
+        self._settled = False
 
     # -- inputs -------------------------------------------------------------------------
     def add_event(self, partition: int, event: InteractionEvent, raw: bytes) -> tuple[list[Closed], list[Rejected]]:
@@ -88,8 +112,10 @@ class SessionStore:
 
     def add_frame(self, partition: int, device: str, frame: FrameRef) -> None:
         frames = self._part(partition).frames.setdefault(device, [])
-        frames.append(frame)
-        frames.sort(key=lambda f: (f.event_time, f.frame_id))
+        at = bisect.bisect_left(frames, _frame_order(frame), key=_frame_order)
+        if at < len(frames) and frames[at] == frame:
+            return  # handled again after a crash: already here
+        frames.insert(at, frame)
         self.table[frame_key(partition, device, frame)] = json.dumps(_frame_json(frame)).encode()
 
     def tick(self, partition: int, stream_time: datetime, source: int | None = None) -> list[Closed]:
@@ -106,6 +132,7 @@ class SessionStore:
     def delivered(self, closed: Closed) -> None:
         """The trajectory is on its topic: remember it, and drop its events from the table."""
         session, p = closed.session, closed.partition
+        self._settled = True
         self.table[f"S|{session.device_id}"] = _first_key(session).encode()
         for e in session.events:
             self.table.pop(event_key(p, e), None)
@@ -114,6 +141,8 @@ class SessionStore:
     def forget(self, partition: int) -> None:
         """The partition moved to another worker: drop its in-memory state (the tables stay)."""
         self._parts.pop(partition, None)
+        self._unmarked.pop(partition, None)  # not yet marked: the next owner handles them again, harmlessly
+        self._count.pop(partition, None)
 
     def open_events(self) -> int:
         return sum(p.state.open_events() for p in self._parts.values())
@@ -139,7 +168,7 @@ class SessionStore:
                 device = key.split("|", 3)[2]
                 part.frames.setdefault(device, []).append(_frame_from_json(json.loads(raw)))
         for frames in part.frames.values():
-            frames.sort(key=lambda f: (f.event_time, f.frame_id))
+            frames.sort(key=_frame_order)
         return part
 
     def _finish(self, partition: int, sessions: list[Session]) -> list[Closed]:
@@ -182,6 +211,10 @@ def _empty(session: Session) -> Trajectory:
         (),
         len(session.events),
     )
+
+
+def _frame_order(f: FrameRef) -> tuple[datetime, str]:
+    return (f.event_time, f.frame_id)
 
 
 def _frame_json(f: FrameRef) -> dict[str, object]:
