@@ -45,8 +45,10 @@ class Outlets:
         self.deadletter = app.topic(settings.topic("deadletter"))
         self.codec, self.counters, self.stage = codec, counters, f"{base}.clean"
 
-    async def send(self, key: bytes | None, name: str, record: Any) -> None:
-        await self.clean.send(key=key, value=self.codec.encode(name, to_avro(record)))
+    async def send(self, key: bytes | None, name: str, record: Any, encoded: bytes | None = None) -> None:
+        """Send ``record``; ``encoded``: its bytes as ``codec.encode`` would write them, if known."""
+        value = encoded if encoded is not None else self.codec.encode(name, to_avro(record))
+        await self.clean.send(key=key, value=value)
         self.counters[f"{self.stage}.forwarded"] += 1
 
     async def reject(self, msg: Any, reason: str, error_type: str, original: bytes | None = None) -> None:
@@ -74,13 +76,15 @@ def register_interactions(
     table = app.Table("redaction", partitions=6)
     cleaner = Cleaner(CapturePolicy(), SegmentPolicy(), names, codec, JsonTable(table))
     out = Outlets(app, settings, codec, "interactions", counters)
+    # a raw record in the framing and schema version the codec writes can go on as it came, if unchanged
+    newest = None if settings.schema_registry_url else codec.registry.latest("InteractionEvent").version
 
-    async def publish(msg: Any, result: Cleaned, tick: Tick | None) -> None:
+    async def publish(msg: Any, result: Cleaned, tick: Tick | None, unchanged: InteractionEvent | None) -> None:
         for e in result.events:
             if gate.erased(e.user_id, e.event_time):  # erasure requested while the event was held
                 counters["consent.dropped_events"] += 1
                 continue
-            await out.send(e.device_id.encode(), "InteractionEvent", e)
+            await out.send(e.device_id.encode(), "InteractionEvent", e, msg.value if e is unchanged else None)
         for q in result.quarantined:
             for e in q.events:
                 await out.reject(msg, q.reason, "RedactionError", codec.encode("InteractionEvent", to_avro(e)))
@@ -103,6 +107,7 @@ def register_interactions(
                 yield None
                 continue
             tick = from_avro(Tick, decoded.value) if decoded.short_name == "Tick" else None
+            interaction: InteractionEvent | None = None
             if tick is not None:
                 result = cleaner.tick(msg.partition, tick.stream_time)
             elif decoded.short_name == "InteractionEvent":
@@ -112,13 +117,15 @@ def register_interactions(
                     yield None
                     continue
                 result = cleaner.push(msg.partition, interaction, msg.value)
+                if newest is None or decoded.writer_version != newest:
+                    interaction = None  # re-encode it even if unchanged
             else:
                 await out.reject(
                     msg, f"expected an InteractionEvent, got a {decoded.short_name}", "WrongRecordTypeError"
                 )
                 yield None
                 continue
-            await publish(msg, result, tick)
+            await publish(msg, result, tick, interaction)
             yield None
 
     async def on_revoked(_sender: Any, *args: Any, signal: Any = None, **_: Any) -> None:
