@@ -83,8 +83,9 @@ def align_raw_retention(settings: Settings) -> list[str]:
     """Set ``retention.ms`` of the raw topics to ``raw_retention_hours``; returns the topics changed."""
     client = admin_client(settings)
     wanted = str(int(settings.raw_retention_hours * 3_600_000))
-    raw = [settings.topic(t) for t in ("interactions.raw", "screens.raw")]
-    current = {i.name: i.retention_ms for i in describe_topics(settings, raw) if i.exists}
+    have = existing_topics(settings, client)
+    raw = [name for t in ("interactions.raw", "screens.raw") if (name := settings.topic(t)) in have]
+    current = {name: cfg.get("retention.ms") for name, cfg in topic_configs(client, raw).items()}
     changes = [
         ConfigResource(
             ResourceType.TOPIC,
@@ -139,11 +140,7 @@ def describe_topics(settings: Settings, names: list[str]) -> list[TopicInfo]:
     client = admin_client(settings)
     have = existing_topics(settings, client)
     present = [n for n in names if n in have]
-    configs = {}
-    if present:
-        futures = client.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, n) for n in present])
-        for resource, future in futures.items():
-            configs[resource.name] = {k: v.value for k, v in future.result().items()}
+    configs = topic_configs(client, present)
     ends = _end_offsets(settings, {n: have[n] for n in present})
     out = []
     for name in names:
@@ -165,6 +162,14 @@ def describe_topics(settings: Settings, names: list[str]) -> list[TopicInfo]:
             )
         )
     return out
+
+
+def topic_configs(client: AdminClient, names: list[str]) -> dict[str, dict[str, str]]:
+    """The configs of existing topics, by name."""
+    if not names:
+        return {}
+    futures = client.describe_configs([ConfigResource(ConfigResource.Type.TOPIC, n) for n in names])
+    return {resource.name: {k: v.value for k, v in future.result().items()} for resource, future in futures.items()}
 
 
 def _end_offsets(settings: Settings, partitions: dict[str, int]) -> dict[str, int]:
