@@ -48,7 +48,10 @@ def read_env_file(path: Path) -> dict[str, str]:
 def stack_env() -> Iterator[dict[str, str]]:
     running = subprocess.run([str(STACK), "status"], capture_output=True, check=False).returncode == 0
     if not running:
-        subprocess.run([str(STACK), "up"], check=True, env={**os.environ, "STACK_WORKERS": "0"})
+        started = subprocess.run([str(STACK), "up"], check=False, env={**os.environ, "STACK_WORKERS": "0"})
+        if started.returncode != 0:
+            subprocess.run([str(STACK), "down"], check=False)  # what did start must not outlive the run
+            pytest.fail("the local stack did not start; see the output above and .stack/logs/")
     env = read_env_file(ENV_FILE)
     yield env
     if not running:
