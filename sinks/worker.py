@@ -185,7 +185,7 @@ class SinkWorker:
             [self.frames_topic, self.sessions_topic], on_assign=self._on_assign, on_revoke=self._on_revoke
         )
         log.info("sink started: screens.clean, trajectories -> s3://%s/%s", self.bucket, self.root)
-        self.last_record = self.clock()
+        self.last_record = started = self.clock()
         try:
             while self.running:
                 self._apply_control()
@@ -196,8 +196,7 @@ class SinkWorker:
                     if self._take(msg):
                         self.last_record = self.clock()
                 self._advance()
-                idle = self.clock() - self.last_record
-                if idle_exit_s is not None and idle > idle_exit_s and not self._open_records():
+                if idle_exit_s is not None and self._idle(idle_exit_s, started):
                     break
             self._advance()
             self._write_card(force=self.card_stale)
@@ -209,6 +208,19 @@ class SinkWorker:
             for follower in self.followers:
                 follower.stop()
         return self.stats
+
+    def _idle(self, idle_exit_s: float, started: float) -> bool:
+        """Nothing read for ``idle_exit_s`` while partitions were assigned, and nothing open.
+
+        Idle time counts only once the group has assigned partitions: after a worker died, its
+        partitions come back only when the group notices (session timeout), and a batch run that
+        gave up before then would leave their records unread. Without any assignment it gives up
+        after a minute."""
+        if self._open_records():
+            return False
+        if self.assigned_at is None:
+            return self.clock() - started > max(60.0, idle_exit_s)
+        return self.clock() - self.last_record > idle_exit_s
 
     def _open_records(self) -> int:
         return sum(len(p) for p in self.progress.values())
