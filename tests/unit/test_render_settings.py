@@ -42,6 +42,7 @@ def test_settings_precedence_flag_env_toml(tmp_path: Path, monkeypatch: pytest.M
     toml = tmp_path / "ts.toml"
     toml.write_text('kafka_bootstrap = "toml:1"\ns3_bucket = "from-toml"\ntopic_prefix = "toml."\n')
     monkeypatch.setenv("TEACHSTREAM_S3_BUCKET", "from-env")
+    monkeypatch.delenv("TEACHSTREAM_KAFKA_BOOTSTRAP", raising=False)  # set where the stack's settings are loaded
     settings = load(Settings, toml, topic_prefix="flag.")
     assert (settings.kafka_bootstrap, settings.s3_bucket, settings.topic_prefix) == ("toml:1", "from-env", "flag.")
     assert settings.topic("deadletter") == "flag.deadletter"
