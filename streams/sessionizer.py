@@ -64,9 +64,8 @@ class Sessionizer:
             settled = True
         else:
             if decoded.short_name == "InteractionEvent":
-                closed, rejected = self.store.add_event(
-                    msg.partition, from_avro(InteractionEvent, decoded.value), msg.value
-                )
+                event = from_avro(InteractionEvent, decoded.value)
+                closed, rejected = self.store.add_event(msg.partition, event, msg.value, datetime.now(UTC))
                 for r in rejected:
                     await self._dead_letter(msg, r.reason, "LateEvent")
                 settled = bool(rejected)

@@ -184,15 +184,21 @@ class PartitionState:
     def open_events(self) -> int:
         return sum(len(d.events) for d in self.devices.values())
 
-    def advance(self, event: InteractionEvent) -> tuple[list[Session], list[Rejected]]:
-        """Add one event; returns the sessions it made final, and the event itself if rejected."""
+    def advance(self, event: InteractionEvent, now: datetime | None = None) -> tuple[list[Session], list[Rejected]]:
+        """Add one event; returns the sessions it made final, and the event itself if rejected.
+
+        ``now`` is the wall clock of the worker: an event further than ``max_future`` ahead of it
+        comes from a device whose clock is wrong. Without it the stream's clock (the last tick)
+        is the reference, which lags by as long as the worker was down."""
         config, watermark = self.config, self.watermark
         if watermark is not None and event.event_time < watermark:
             late = (watermark - event.event_time).total_seconds()
             return [], [Rejected(event, f"late: {late:.1f}s past the {config.grace.total_seconds():.0f}s grace")]
-        if self.last_tick is not None and event.event_time > self.last_tick + config.max_future:
-            ahead = (event.event_time - self.last_tick).total_seconds()
-            return [], [Rejected(event, f"event time {ahead:.0f}s ahead of the stream's clock (device clock skew?)")]
+        reference = now if now is not None else self.last_tick
+        if reference is not None and event.event_time > reference + config.max_future:
+            ahead = (event.event_time - reference).total_seconds()
+            clock = "the worker's clock" if now is not None else "the stream's clock"
+            return [], [Rejected(event, f"event time {ahead:.0f}s ahead of {clock} (device clock skew?)")]
         device = self.devices.setdefault(event.device_id, DeviceEvents())
         if not device.add(event, config):
             return [], []  # a replayed duplicate: already in its session

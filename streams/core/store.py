@@ -103,9 +103,11 @@ class SessionStore:
         self._settled = False
 
     # -- inputs -------------------------------------------------------------------------
-    def add_event(self, partition: int, event: InteractionEvent, raw: bytes) -> tuple[list[Closed], list[Rejected]]:
+    def add_event(
+        self, partition: int, event: InteractionEvent, raw: bytes, now: datetime | None = None
+    ) -> tuple[list[Closed], list[Rejected]]:
         part = self._part(partition)
-        closed, rejected = part.state.advance(event)
+        closed, rejected = part.state.advance(event, now)
         if not rejected:
             self.table[event_key(partition, event)] = raw
         return self._finish(partition, closed), rejected

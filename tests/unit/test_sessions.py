@@ -104,6 +104,16 @@ def test_clock_skew_far_ahead_of_the_ticks_is_rejected() -> None:
     assert rejected and "clock" in rejected[0].reason
 
 
+def test_after_the_worker_was_down_skew_is_judged_by_its_own_clock_not_by_old_ticks() -> None:
+    state = PartitionState(CONFIG)
+    state.tick(T0)  # the last tick before 30 minutes of downtime
+    now = T0 + timedelta(minutes=30)
+    _, rejected = state.advance(ev("d", 1800, 1), now=now)
+    assert not rejected
+    _, rejected = state.advance(ev("d", 1800 + 3600, 2), now=now)
+    assert rejected and "ahead of the worker's clock" in rejected[0].reason
+
+
 def test_duplicates_from_a_replay_are_ignored() -> None:
     events = [ev("d", 0, 1), ev("d", 1, 2), ev("d", 1, 2), ev("d", 2, 3)]
     closed, _ = run(events)
