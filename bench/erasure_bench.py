@@ -46,16 +46,15 @@ def run(count: int = 100) -> ErasureResult:
     _publish(settings, sessions)
     s3 = s3_client(settings)
     worker = SinkWorker(settings)
-    request = ErasureRequest(uuid.uuid4().hex, alice, "bench", datetime.now(UTC))
-    audit = audit_key(settings.s3_prefix, request.request_id)
+    request_id = uuid.uuid4().hex
+    audit = audit_key(settings.s3_prefix, request_id)
     result: list[float] = []
 
     def drive() -> None:
         while worker.running and worker.stats.sessions < count:
             time.sleep(0.05)
-        stamped = ErasureRequest(request.request_id, alice, "bench", datetime.now(UTC))
         t0 = time.perf_counter()
-        publish(settings, "control.erasure", alice, stamped)
+        publish(settings, "control.erasure", alice, ErasureRequest(request_id, alice, "bench", datetime.now(UTC)))
         while get_or_none(s3, settings.s3_bucket, audit) is None:
             time.sleep(0.05)
         result.append(time.perf_counter() - t0)

@@ -12,7 +12,7 @@ from bisect import insort
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from schemas.control import CaptureScope, ConsentRecord, ConsentState
+from schemas.control import CaptureScope, ConsentRecord, ConsentState, ErasureRequest
 from schemas.events import InteractionEvent, KeyEvent, MouseButton, MouseMove, MouseScroll
 
 ALL_SCOPES = frozenset(CaptureScope)
@@ -33,6 +33,16 @@ def scope_of(event: InteractionEvent) -> CaptureScope | None:
     if isinstance(payload, MouseMove | MouseButton | MouseScroll):
         return CaptureScope.MOUSE
     return None
+
+
+def erased(request: ErasureRequest | None, moment: datetime) -> bool:
+    """True if data of ``moment`` falls under the person's erasure request."""
+    return request is not None and moment <= request.requested_at
+
+
+def supersedes(request: ErasureRequest, known: ErasureRequest | None) -> bool:
+    """True if ``request`` is the person's newest erasure request so far (it covers more)."""
+    return known is None or known.requested_at <= request.requested_at
 
 
 @dataclass

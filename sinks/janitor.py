@@ -89,13 +89,23 @@ class Janitor:
         audit = withdrawal_audit_key(self.prefix, user_id, since)
         if head_metadata(self.s3, self.bucket, audit) is not None:
             return None
-        total = Removed()
-        for key in self._manifest_keys():
+        total, referenced = Removed(), set[str]()
+
+        def note_frames(manifest: Manifest) -> None:
+            referenced.update(k for e in manifest.sessions.values() if e.user_id == user_id for k in e.frame_keys)
+
+        def cut(manifest: Manifest) -> Removed:
+            removed = self._cut_manifest(manifest, user_id, since)
+            note_frames(manifest)
+            return removed
+
+        for key in self._manifest_keys():  # each read once: cut where needed, and note the frames still in use
             dt = date_of(key[len(self.root) :])
-            if dt is None or dt < _day_before(since):
-                continue  # sessions of earlier days ended before the withdrawal (a session lasts an hour at most)
-            total += self._rewrite(key, lambda m: self._cut_manifest(m, user_id, since))
-        total += self._late_frames(user_id, since)
+            if dt is not None and dt >= _day_before(since):
+                total += self._rewrite(key, cut)
+            else:  # sessions of earlier days ended before the withdrawal (a session lasts an hour at most)
+                note_frames(self._read(key)[0])
+        total += self._late_frames(user_id, since, referenced)
         self._put_once(audit, withdrawal_record(user_id, since, datetime.now(UTC), total.objects, total.sessions))
         return total
 
@@ -136,15 +146,8 @@ class Janitor:
         )
         return cut, [k for k in entry.frame_keys if k not in frames]
 
-    def _late_frames(self, user_id: str, since: datetime) -> Removed:
+    def _late_frames(self, user_id: str, since: datetime, referenced: set[str]) -> Removed:
         """Frames of the person taken since the withdrawal that no kept session refers to."""
-        referenced = {
-            k
-            for key in self._manifest_keys()
-            for e in self._read(key)[0].sessions.values()
-            if e.user_id == user_id
-            for k in e.frame_keys
-        }
         late = []
         for key in list_keys(self.s3, self.bucket, f"{self.root}frames/user={user_id}/"):
             if key[len(self.root) :] in referenced:

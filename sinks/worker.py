@@ -26,7 +26,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from schemas.codec import Codec
-from schemas.consent import ConsentLedger
+from schemas.consent import ConsentLedger, erased, supersedes
 from schemas.control import ConsentRecord, DeadLetter, ErasureRequest
 from schemas.dataset import CARD_NAME, Manifest, SessionEntry, dataset_root, frame_key
 from schemas.errors import (
@@ -41,7 +41,7 @@ from schemas.records import from_avro, to_avro
 from schemas.topics import SCREEN_MAX_BYTES
 from schemas.trajectory import Trajectory
 from sinks.core.card import render_card
-from sinks.core.privacy import before_withdrawal, drop_user, erased
+from sinks.core.privacy import before_withdrawal, drop_user
 from sinks.core.progress import Item, PartitionProgress
 from sinks.core.sessions import (
     STEP_DOCS,
@@ -508,8 +508,7 @@ class SinkWorker:
                     self.tasks.append(Task(f"withdrawal of {record.user_id}", record.user_id, since=since))
             elif name == "ErasureRequest":
                 request = from_avro(ErasureRequest, dict(value))
-                known = self.erasures.get(request.user_id)
-                if known is None or known.requested_at <= request.requested_at:
+                if supersedes(request, self.erasures.get(request.user_id)):
                     self.erasures[request.user_id] = request
                     forgotten = self._forget(request.user_id)
                     what = f"erasure {request.request_id}"

@@ -16,7 +16,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from schemas.consent import ConsentLedger
+from schemas.consent import ConsentLedger, erased, supersedes
 from schemas.control import CaptureScope, ConsentRecord, ErasureRequest
 from schemas.records import from_avro
 from teachstream.control import ControlFollower
@@ -46,8 +46,7 @@ class PrivacyGate:
                 self.ledger.add(from_avro(ConsentRecord, value))
             elif name == "ErasureRequest":
                 request = from_avro(ErasureRequest, value)
-                known = self.erasures.get(request.user_id)
-                if known is None or known.requested_at <= request.requested_at:
+                if supersedes(request, self.erasures.get(request.user_id)):
                     self.erasures[request.user_id] = request
                     log.info("erasure of %s requested: dropping their data and open sessions", request.user_id)
 
@@ -68,7 +67,7 @@ class PrivacyGate:
     def erased(self, user_id: str, moment: datetime) -> bool:
         with self._lock:
             request = self.erasures.get(user_id)
-        return request is not None and moment <= request.requested_at
+        return erased(request, moment)
 
     def allows(self, user_id: str, scope: CaptureScope | None, moment: datetime) -> bool:
         if self.erased(user_id, moment):

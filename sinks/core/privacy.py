@@ -22,11 +22,6 @@ def before_withdrawal(trajectory: Trajectory, withdrawn_at: datetime | None) -> 
     return replace(trajectory, steps=kept, end_time=min(end, withdrawn_at), end_reason="consent_withdrawn")
 
 
-def erased(request: ErasureRequest | None, moment: datetime) -> bool:
-    """True if data of ``moment`` falls under the person's erasure request."""
-    return request is not None and moment <= request.requested_at
-
-
 def drop_user(manifest: Manifest, user_id: str) -> int:
     """Remove the person's sessions from a manifest; how many were removed."""
     gone = [sid for sid, entry in manifest.sessions.items() if entry.user_id == user_id]
