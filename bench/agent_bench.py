@@ -164,8 +164,8 @@ def volume(bootstrap: str, topic: str) -> tuple[int, int]:
 
 def run() -> Result:
     """Both recorders on the same scripted session, one after the other, each with its own broker."""
+    from runtime.settings import Settings, load
     from teachstream.admin import ensure_topics
-    from teachstream.settings import Settings, load
 
     tmp = Path(tempfile.mkdtemp(prefix="agent-bench-"))
     kafka = OwnKafka(tmp / "stack")

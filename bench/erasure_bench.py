@@ -16,16 +16,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from bench.sink_bench import _cleanup, _publish
-from schemas.control import ErasureRequest
+from runtime.control_topics import publish
+from runtime.settings import load
+from schemas.control_records import ErasureRequest
+from schemas.dataset import audit_key
 from schemas.pseudonym import user_pseudonym
-from sinks.core.privacy import audit_key
 from sinks.s3 import delete_keys, get_or_none, list_keys, s3_client
 from sinks.settings import SinkSettings
 from sinks.worker import SinkWorker
 from teachstream.admin import ensure_topics
-from teachstream.control import publish
-from teachstream.samples import sample_sessions
-from teachstream.settings import load
+from tests.samples import sample_sessions
 
 
 @dataclass(frozen=True)

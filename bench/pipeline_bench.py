@@ -31,9 +31,10 @@ import faust
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from producers.core.simulation import people, simulate
+from runtime.settings import Settings, load
 from schemas.capture_policy import CapturePolicy
 from schemas.codec import Codec
-from schemas.control import ConsentRecord, ConsentState
+from schemas.control_records import ConsentRecord, ConsentState
 from schemas.events import InteractionEvent
 from schemas.records import from_avro, to_avro
 from schemas.topics import TopicSpec
@@ -43,7 +44,6 @@ from streams.core.redaction import SegmentPolicy, default_person_finder
 from streams.core.store import SessionStore
 from streams.settings import StreamsSettings
 from teachstream.admin import describe_topics, ensure_topics
-from teachstream.settings import Settings, load
 
 ROOT = Path(__file__).resolve().parents[1]
 

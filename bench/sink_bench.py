@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from confluent_kafka import Producer
 
+from runtime.settings import load
 from schemas.codec import Codec
 from schemas.dataset import dataset_root, frame_key
 from schemas.records import to_avro
@@ -27,8 +28,7 @@ from sinks.settings import SinkSettings
 from sinks.worker import SinkWorker
 from teachstream import dataset
 from teachstream.admin import ensure_topics
-from teachstream.samples import SampleSession, sample_sessions
-from teachstream.settings import load
+from tests.samples import SampleSession, sample_sessions
 
 
 @dataclass(frozen=True)

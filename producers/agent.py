@@ -28,7 +28,7 @@ from typing import Any
 
 from producers import consent
 from producers.capture import InputCapture
-from producers.control import ControlServer
+from producers.control_socket import ControlServer
 from producers.core import transparency
 from producers.core.coalesce import MoveCoalescer, PointerSampler
 from producers.core.consent import admits, granted_scopes, in_force
@@ -47,7 +47,7 @@ from producers.spool import Spool
 from producers.waker import Waker
 from producers.windows import window_source
 from schemas.codec import Codec
-from schemas.control import CaptureScope, ConsentRecord, ConsentState, Policy
+from schemas.control_records import CaptureScope, ConsentRecord, ConsentState, Policy
 from schemas.events import WindowContext
 from schemas.pseudonym import device_pseudonym, user_pseudonym
 from schemas.records import to_avro

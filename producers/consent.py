@@ -13,7 +13,7 @@ import os
 from datetime import UTC, datetime
 from pathlib import Path
 
-from schemas.control import CaptureScope, ConsentRecord, ConsentState
+from schemas.control_records import CaptureScope, ConsentRecord, ConsentState
 
 FILE, PUBLISHED = "consent.json", "consent.published"
 

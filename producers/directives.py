@@ -16,10 +16,10 @@ from typing import Any
 
 from producers.core.policy import newer, validate_patterns
 from producers.settings import AgentSettings
+from runtime.control_topics import ControlFollower
 from schemas.consent import ConsentLedger
-from schemas.control import ConsentRecord, Policy
+from schemas.control_records import ConsentRecord, Policy
 from schemas.records import from_avro
-from teachstream.control import ControlFollower
 
 log = logging.getLogger(__name__)
 

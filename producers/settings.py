@@ -16,7 +16,7 @@ from producers.core.policy import (
     CapturePolicy,
     validate_patterns,
 )
-from teachstream.settings import Settings
+from runtime.settings import Settings
 
 
 class AgentSettings(Settings):

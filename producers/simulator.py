@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 from producers.core.screens import primary_monitor, render_frame
 from producers.core.simulation import SCREEN_H, SCREEN_W, FrameRequest, people, simulate
 from producers.publisher import Publisher
+from runtime.settings import Settings
 from schemas.codec import Codec
-from schemas.control import ConsentRecord, ConsentState
+from schemas.control_records import ConsentRecord, ConsentState
 from schemas.events import ScreenFrame
 from schemas.records import to_avro
-from teachstream.settings import Settings
 
 log = logging.getLogger(__name__)
 

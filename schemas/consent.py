@@ -12,7 +12,7 @@ from bisect import insort
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from schemas.control import CaptureScope, ConsentRecord, ConsentState, ErasureRequest
+from schemas.control_records import CaptureScope, ConsentRecord, ConsentState, ErasureRequest
 from schemas.events import InteractionEvent, KeyEvent, MouseButton, MouseMove, MouseScroll
 
 ALL_SCOPES = frozenset(CaptureScope)

@@ -139,3 +139,12 @@ class Manifest:
             raise ValueError(f"manifest layout {body.get('layout')!r} is not {LAYOUT_VERSION}")
         sessions = {e["session_id"]: SessionEntry.from_json(e) for e in body["sessions"]}
         return cls(body["dt"], int(body["partition"]), sessions)
+
+
+def audit_key(prefix: str, request_id: str) -> str:
+    return f"{prefix}audit/erasure/{request_id}.json"
+
+
+def withdrawal_audit_key(prefix: str, user_id: str, since: datetime) -> str:
+    micros = round(since.timestamp() * 1_000_000)
+    return f"{prefix}audit/withdrawal/{user_id}-{micros}.json"

@@ -20,9 +20,9 @@ import pyarrow.parquet as pq
 from botocore.exceptions import ClientError
 from mypy_boto3_s3 import S3Client
 
-from schemas.control import ErasureRequest
-from schemas.dataset import Manifest, SessionEntry, date_of, user_prefixes
-from sinks.core.privacy import audit_key, audit_record, drop_user, withdrawal_audit_key, withdrawal_record
+from schemas.control_records import ErasureRequest
+from schemas.dataset import Manifest, SessionEntry, audit_key, date_of, user_prefixes, withdrawal_audit_key
+from sinks.core.privacy import audit_record, drop_user, withdrawal_record
 from sinks.core.sessions import placeholder_labels, to_parquet
 from sinks.s3 import delete_keys, get_or_none, head_metadata, list_keys, list_prefixes
 

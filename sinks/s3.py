@@ -15,8 +15,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 from mypy_boto3_s3 import S3Client
 
+from runtime.settings import Settings
 from schemas.errors import StorageUnavailableError
-from teachstream.settings import Settings
 
 log = logging.getLogger(__name__)
 

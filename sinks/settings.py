@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from teachstream.settings import Settings
+from runtime.settings import Settings
 
 
 class SinkSettings(Settings):

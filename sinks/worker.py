@@ -25,9 +25,10 @@ from datetime import UTC, datetime
 from botocore.exceptions import BotoCoreError, ClientError
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
+from runtime.control_topics import ControlFollower
 from schemas.codec import Codec
 from schemas.consent import ConsentLedger, erased, supersedes
-from schemas.control import ConsentRecord, DeadLetter, ErasureRequest
+from schemas.control_records import ConsentRecord, DeadLetter, ErasureRequest
 from schemas.dataset import CARD_NAME, Manifest, SessionEntry, dataset_root, frame_key
 from schemas.errors import (
     CodecError,
@@ -38,14 +39,13 @@ from schemas.errors import (
 )
 from schemas.events import ScreenFrame
 from schemas.records import from_avro, to_avro
+from schemas.step_columns import STEP_DOCS, STEP_SCHEMA
 from schemas.topics import SCREEN_MAX_BYTES
 from schemas.trajectory import Trajectory
 from sinks.core.card import render_card
 from sinks.core.privacy import before_withdrawal, drop_user
 from sinks.core.progress import Item, PartitionProgress
 from sinks.core.sessions import (
-    STEP_DOCS,
-    STEP_SCHEMA,
     FrameInfo,
     referenced_frames,
     session_entry,
@@ -62,7 +62,6 @@ from sinks.s3 import (
     s3_client,
 )
 from sinks.settings import SinkSettings
-from teachstream.control import ControlFollower
 
 log = logging.getLogger(__name__)
 

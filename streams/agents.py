@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 import faust
 
 from schemas.codec import Codec
-from schemas.control import Tick
+from schemas.control_records import Tick
 from schemas.records import to_avro
 from schemas.topics import spec_for
 from streams import cleaning, sessionizer

@@ -19,7 +19,7 @@ import faust
 from schemas.capture_policy import CapturePolicy
 from schemas.codec import Codec
 from schemas.consent import scope_of
-from schemas.control import CaptureScope, DeadLetter, Tick
+from schemas.control_records import CaptureScope, DeadLetter, Tick
 from schemas.errors import CodecError, WrongRecordTypeError
 from schemas.events import InteractionEvent, ScreenFrame
 from schemas.records import from_avro, to_avro

@@ -16,11 +16,11 @@ import time
 from datetime import datetime
 from typing import Any
 
+from runtime.control_topics import ControlFollower
+from runtime.settings import Settings
 from schemas.consent import ConsentLedger, erased, supersedes
-from schemas.control import CaptureScope, ConsentRecord, ErasureRequest
+from schemas.control_records import CaptureScope, ConsentRecord, ErasureRequest
 from schemas.records import from_avro
-from teachstream.control import ControlFollower
-from teachstream.settings import Settings
 
 log = logging.getLogger(__name__)
 

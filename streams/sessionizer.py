@@ -18,7 +18,7 @@ from typing import Any
 import faust
 
 from schemas.codec import Codec
-from schemas.control import DeadLetter, Tick
+from schemas.control_records import DeadLetter, Tick
 from schemas.errors import CodecError
 from schemas.events import InteractionEvent, ScreenFrame
 from schemas.records import from_avro, to_avro

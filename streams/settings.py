@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from pydantic import Field
 
+from runtime.settings import Settings
 from streams.core.sessions import SessionConfig
-from teachstream.settings import Settings
 
 
 class StreamsSettings(Settings):

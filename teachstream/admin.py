@@ -16,9 +16,9 @@ from confluent_kafka.admin import (  # type: ignore[attr-defined]
     ResourceType,
 )
 
+from runtime.settings import Settings
 from schemas.errors import BrokerUnavailableError, ConfigError
 from schemas.topics import TopicSpec, topic_specs
-from teachstream.settings import Settings
 
 log = logging.getLogger(__name__)
 TIMEOUT_S = 10.0

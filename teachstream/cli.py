@@ -184,7 +184,7 @@ def simulate(ctx: Context, devices: int, duration: float, seed: int, fast: bool)
 
 
 def _register_components() -> None:
-    from producers.cli import agent, consent
+    from teachstream.agent_cli import agent, consent
     from teachstream.dataset_cli import dataset, view
     from teachstream.privacy_cli import erase, my_data
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from teachstream.settings import Settings, load
+from runtime.settings import Settings, load
 
 
 class Context:

@@ -223,7 +223,7 @@ class Dataset:
         """Every step of the sessions (default: all) as one pyarrow table."""
         chosen = self.sessions() if sessions is None else list(sessions)
         if not chosen:
-            from sinks.core.sessions import STEP_SCHEMA
+            from schemas.step_columns import STEP_SCHEMA
 
             return STEP_SCHEMA.empty_table()
         return pa.concat_tables([self.steps_table(s) for s in chosen])

@@ -24,22 +24,21 @@ from typing import Any
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from producers.simulator import run_simulation
+from runtime.control_topics import publish
+from runtime.settings import Settings, load
 from schemas.codec import Codec
-from schemas.control import ErasureRequest
-from schemas.dataset import SessionEntry, dataset_root
+from schemas.control_records import ErasureRequest
+from schemas.dataset import SessionEntry, audit_key, dataset_root
 from schemas.errors import CodecError
 from schemas.events import InteractionEvent, KeyEvent
 from schemas.records import from_avro
 from schemas.trajectory import Trajectory
-from sinks.core.privacy import audit_key
 from sinks.s3 import get_or_none, s3_client
 from sinks.settings import SinkSettings
 from teachstream import dataset
 from teachstream.admin import existing_topics, watermarks
-from teachstream.control import publish
 from teachstream.desktop_demo import run_desktop_demo
 from teachstream.mydata import export
-from teachstream.settings import Settings, load
 from teachstream.view import render_session
 
 DEVICES, DURATION_S, GARBAGE = 3, 8.0, 25

@@ -20,9 +20,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from runtime.settings import Settings
 from schemas.errors import ConfigError
 from schemas.pseudonym import device_pseudonym
-from teachstream.settings import Settings
 
 TOOLS = ("Xvfb", "openbox", "xdotool", "xterm")
 X_SOCKETS = Path("/tmp/.X11-unix")  # noqa: S108  (where every X server puts its socket)

@@ -16,7 +16,7 @@ from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 
-from schemas.control import ConsentRecord
+from schemas.control_records import ConsentRecord
 from schemas.dataset import SessionEntry
 from teachstream.dataset import Dataset
 from teachstream.view import render_session

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from schemas.control import ConsentRecord, ErasureRequest
+from schemas.control_records import ConsentRecord, ErasureRequest
 from schemas.dataset import dataset_root
 from schemas.errors import ServiceUnavailableError
 from schemas.pseudonym import user_pseudonym
@@ -37,9 +37,9 @@ def erase(ctx: Context, user: str, reason: str, requested_by: str | None, wait_s
     Publishes a request to control.erasure; the sink deletes the person's objects, removes them
     from the manifests and writes an audit record (who asked, when, how many objects).
     """
-    from sinks.core.privacy import audit_key
+    from runtime.control_topics import publish
+    from schemas.dataset import audit_key
     from sinks.s3 import get_or_none, s3_client
-    from teachstream.control import publish
 
     settings = ctx.settings()
     now = datetime.now(UTC)
@@ -77,9 +77,9 @@ def erase(ctx: Context, user: str, reason: str, requested_by: str | None, wait_s
 @pass_ctx
 def my_data(ctx: Context, user: str, output: Path) -> None:
     """Export everything stored about a person, with a readable summary (index.html), as a zip."""
+    from runtime.control_topics import ControlFollower
     from sinks.s3 import s3_client
     from teachstream import dataset
-    from teachstream.control import ControlFollower
     from teachstream.mydata import export
 
     settings = ctx.settings()

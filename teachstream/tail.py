@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
+from runtime.settings import Settings
 from schemas.codec import Codec
 from schemas.errors import CodecError, ConfigError
 from schemas.topics import SCREEN_MAX_BYTES, spec_for
 from teachstream.admin import existing_topics, watermarks
 from teachstream.render import record_line
-from teachstream.settings import Settings
 
 _CATCH_UP_IDLE_S = 5.0
 _TICK_WINDOW = 500  # records per partition read back to find the last ones between ticks

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from producers.core.inputs import RawButton, RawInput, RawKey, RawMove, RawScroll
 from schemas.consent import scopes_of
-from schemas.control import CaptureScope, ConsentRecord
+from schemas.control_records import CaptureScope, ConsentRecord
 
 SCOPE_WORDS = {CaptureScope.KEYS: "keys", CaptureScope.MOUSE: "mouse", CaptureScope.SCREENS: "screenshots"}
 

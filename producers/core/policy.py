@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from schemas.capture_policy import DEFAULT_DENY_APPS, DEFAULT_DENY_TITLES, CapturePolicy, Verdict, validate_patterns
-from schemas.control import Policy
+from schemas.control_records import Policy
 
 __all__ = [
     "DEFAULT_DENY_APPS",

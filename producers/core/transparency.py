@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from producers.core.consent import scope_words
 from producers.core.policy import ActivePolicy
 from producers.core.status import AgentStatus, headline, recorded_by, when
-from schemas.control import CaptureScope, ConsentState
+from schemas.control_records import CaptureScope, ConsentState
 
 _CODE = re.compile(r"`([^`]+)`")
 

@@ -6,7 +6,7 @@ import json
 from dataclasses import replace
 from datetime import datetime
 
-from schemas.control import ErasureRequest
+from schemas.control_records import ErasureRequest
 from schemas.dataset import Manifest
 from schemas.trajectory import Trajectory
 
@@ -48,15 +48,6 @@ def audit_record(
         "verification_passes": passes,
     }
     return json.dumps(body, indent=1, sort_keys=True).encode()
-
-
-def audit_key(prefix: str, request_id: str) -> str:
-    return f"{prefix}audit/erasure/{request_id}.json"
-
-
-def withdrawal_audit_key(prefix: str, user_id: str, since: datetime) -> str:
-    micros = round(since.timestamp() * 1_000_000)
-    return f"{prefix}audit/withdrawal/{user_id}-{micros}.json"
 
 
 def withdrawal_record(user_id: str, since: datetime, completed_at: datetime, objects: int, sessions: int) -> bytes:

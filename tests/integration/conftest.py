@@ -23,11 +23,11 @@ from typing import Any
 import pytest
 from confluent_kafka import Consumer, Producer
 
+from runtime.settings import Settings, load
 from schemas.codec import Codec
-from schemas.control import ConsentRecord, ConsentState
+from schemas.control_records import ConsentRecord, ConsentState
 from schemas.records import to_avro
 from teachstream.admin import describe_topics, ensure_topics
-from teachstream.settings import Settings, load
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = ROOT / "deploy" / "local" / "stack.sh"

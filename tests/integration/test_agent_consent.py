@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from schemas.control import Policy
-from teachstream.control import publish
+from runtime.control_topics import publish
+from schemas.control_records import Policy
 from tests.integration.conftest import Isolated
 from tests.integration.display import CLI, AgentProc, Display, agent_env, decode_all, display, kind, typed
 

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from runtime.settings import Settings, load
 from schemas.codec import Codec
 from teachstream.admin import ensure_topics
-from teachstream.settings import Settings, load
 from tests.integration.conftest import ROOT, Isolated
 from tests.integration.display import AgentProc, Display, agent_env, decode_all, display, typed
 

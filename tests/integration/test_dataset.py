@@ -18,9 +18,9 @@ from schemas.records import from_avro, to_avro
 from schemas.trajectory import Trajectory
 from sinks.s3 import list_keys, s3_client
 from teachstream import dataset
-from teachstream.samples import SampleSession, sample_sessions
 from tests.integration.conftest import STACK, Isolated, wait_for
 from tests.integration.test_sessions import FAST_SESSIONS
+from tests.samples import SampleSession, sample_sessions
 
 BUCKET = "teachstream"
 START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)

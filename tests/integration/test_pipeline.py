@@ -8,7 +8,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from schemas.control import DeadLetter
+from schemas.control_records import DeadLetter
 from schemas.events import InteractionEvent, KeyEvent, Monitor, ScreenFrame, WindowContext
 from schemas.records import from_avro, to_avro
 from tests.integration.conftest import Isolated, wait_for

@@ -8,15 +8,15 @@ import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from schemas.control import CaptureScope, ConsentRecord, ConsentState
+from schemas.control_records import CaptureScope, ConsentRecord, ConsentState
 from schemas.pseudonym import user_pseudonym
 from schemas.records import to_avro
 from sinks.s3 import list_keys, s3_client
 from teachstream.admin import describe_topics
-from teachstream.samples import sample_sessions
 from tests.integration.conftest import Isolated, wait_for
 from tests.integration.test_dataset import BUCKET, assert_exactly, open_dataset, publish
 from tests.integration.test_sessions import FAST_SESSIONS, scripted_device
+from tests.samples import sample_sessions
 
 START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from schemas.control import Tick
+from schemas.control_records import Tick
 from schemas.events import InteractionEvent, KeyEvent, MouseButton, WindowContext
 from schemas.records import from_avro, to_avro
 from schemas.trajectory import Trajectory

@@ -10,7 +10,7 @@ from producers.core.consent import admits, granted_scopes, in_force, parse_scope
 from producers.core.inputs import RawButton, RawKey, RawMove, RawScroll
 from producers.core.policy import newer, published
 from producers.core.recorder import DENIED, Recorder
-from schemas.control import CaptureScope, ConsentRecord, ConsentState, Policy
+from schemas.control_records import CaptureScope, ConsentRecord, ConsentState, Policy
 from schemas.events import WindowContext
 
 T0 = datetime(2024, 5, 1, 9, tzinfo=UTC)

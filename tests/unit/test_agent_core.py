@@ -14,7 +14,7 @@ from producers.core.recorder import DENIED, PAUSED, Emit, Recorder, Shoot
 from producers.core.sequence import SeqAllocator
 from producers.core.status import AgentStatus, describe
 from producers.core.triggers import FrameDeduper, FrameTrigger
-from schemas.control import ConsentRecord, ConsentState
+from schemas.control_records import ConsentRecord, ConsentState
 from schemas.events import CaptureSuppressed, KeyEvent, MouseButton, MouseMove, WindowContext, WindowFocus
 
 XTERM = WindowContext("xterm", "alice@host: ~", 1)

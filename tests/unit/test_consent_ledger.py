@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from schemas.consent import ConsentLedger, scope_of
-from schemas.control import CaptureScope, ConsentRecord, ConsentState
+from schemas.control_records import CaptureScope, ConsentRecord, ConsentState
 from schemas.events import InteractionEvent, KeyEvent, MouseMove, WindowContext, WindowFocus
 
 T0 = datetime(2026, 11, 26, 9, tzinfo=UTC)

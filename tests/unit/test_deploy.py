@@ -7,8 +7,8 @@ from typing import Any
 
 import yaml
 
+from runtime.settings import Settings
 from schemas.topics import topic_specs
-from teachstream.settings import Settings
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "kubernetes"
 

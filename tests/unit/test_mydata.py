@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from schemas.control import CaptureScope, ConsentRecord, ConsentState
+from schemas.control_records import CaptureScope, ConsentRecord, ConsentState
 from sinks.core.sessions import session_entry
 from teachstream.mydata import render_summary
 from tests.unit.test_sink_core import FRAMES, T0, trajectory

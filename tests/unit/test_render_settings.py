@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from runtime.settings import Settings, load
 from schemas import ConfigError
 from teachstream.render import record_line
-from teachstream.settings import Settings, load
 
 NOW = datetime(2026, 11, 26, tzinfo=UTC)
 

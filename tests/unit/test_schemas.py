@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from schemas import BadFrameError, Codec, CodecError, UnknownSchemaError, WrongRecordTypeError
-from schemas.control import (
+from schemas.control_records import (
     CaptureScope,
     ConsentRecord,
     ConsentState,

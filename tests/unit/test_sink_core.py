@@ -11,10 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from schemas.dataset import Manifest, date_of, frame_key, manifest_key, steps_key, user_prefixes
+from schemas.step_columns import STEP_SCHEMA
 from schemas.trajectory import Point, Step, Trajectory
 from sinks.core.card import render_card
 from sinks.core.progress import PartitionProgress
-from sinks.core.sessions import STEP_SCHEMA, FrameInfo, referenced_frames, session_entry, steps_table, to_parquet
+from sinks.core.sessions import FrameInfo, referenced_frames, session_entry, steps_table, to_parquet
 
 T0 = datetime(2026, 11, 26, 23, 59, 58, tzinfo=UTC)
 

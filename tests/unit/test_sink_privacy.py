@@ -6,9 +6,9 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from schemas.consent import erased
-from schemas.control import ErasureRequest
-from schemas.dataset import Manifest
-from sinks.core.privacy import audit_key, audit_record, before_withdrawal, drop_user
+from schemas.control_records import ErasureRequest
+from schemas.dataset import Manifest, audit_key
+from sinks.core.privacy import audit_record, before_withdrawal, drop_user
 from sinks.core.sessions import session_entry
 from tests.unit.test_sink_core import FRAMES, T0, trajectory
 

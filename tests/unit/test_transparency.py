@@ -9,7 +9,7 @@ from producers.core.policy import CapturePolicy
 from producers.core.status import AgentStatus
 from producers.core.transparency import html, sections, text
 from producers.settings import AgentSettings
-from schemas.control import CaptureScope, ConsentRecord, ConsentState
+from schemas.control_records import CaptureScope, ConsentRecord, ConsentState
 
 T0 = datetime(2024, 5, 1, 9, tzinfo=UTC)
 POLICY = AgentSettings(agent_deny_apps=("<script>alert(1)</script>",)).active_policy()

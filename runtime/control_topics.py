@@ -16,10 +16,10 @@ from typing import Any
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer, TopicPartition
 
+from runtime.settings import Settings
 from schemas.codec import Codec
 from schemas.errors import BrokerUnavailableError, CodecError, SchemaRegistryUnavailableError
 from schemas.records import AvroRecord, to_avro
-from teachstream.settings import Settings
 
 log = logging.getLogger(__name__)
 

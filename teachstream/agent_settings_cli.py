@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
 
 import click
 
 from producers.settings import AgentSettings
-
-
-class _Context(Protocol):
-    def settings(self, cls: type[Any] = ..., **overrides: Any) -> Any: ...
+from teachstream.context import Context
 
 
 def settings(state_dir: Path | None) -> AgentSettings:
     """Built once by the main CLI's context object, with ``--state-dir`` on top."""
-    ctx: _Context = click.get_current_context().find_root().obj
+    ctx = click.get_current_context().find_object(Context)
+    assert ctx is not None, "the agent commands run under the teachstream CLI's context"
     built: AgentSettings = ctx.settings(AgentSettings, agent_state_dir=state_dir)
     return built
 

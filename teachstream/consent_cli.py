@@ -16,14 +16,14 @@ from pathlib import Path
 import click
 
 from producers import consent as store
-from producers.cli_settings import current, state_dir_option
 from producers.core.consent import parse_scopes, scope_words
 from producers.core.status import recorded_by, when
 from producers.settings import AgentSettings
 from schemas.consent import scopes_of
-from schemas.control import CaptureScope, ConsentRecord, ConsentState
+from schemas.control_records import CaptureScope, ConsentRecord, ConsentState
 from schemas.errors import BrokerUnavailableError
 from schemas.pseudonym import user_pseudonym
+from teachstream.agent_settings_cli import current, state_dir_option
 
 LEDGER_WAIT_S = 5.0
 user_option = click.option("--user", "name", help="Admin form: the person's login name (the ledger only).")
@@ -102,19 +102,19 @@ def _decide(state: ConsentState, scopes: tuple[CaptureScope, ...], name: str | N
 
 
 def _publish(settings: AgentSettings, rec: ConsentRecord) -> None:
-    from teachstream.control import publish
+    from runtime.control_topics import publish
 
     publish(settings, "control.consent", rec.user_id, rec, timeout_s=LEDGER_WAIT_S)
 
 
 def _ledger_latest(settings: AgentSettings, user_id: str) -> ConsentRecord | None:
     """The ledger's newest record for the person (None: there is none); raises if Kafka does not answer."""
+    from runtime.control_topics import ControlFollower
     from schemas.consent import ConsentLedger
     from schemas.records import from_avro
-    from teachstream.control import ControlFollower
 
     ledger = ConsentLedger()
-    logging.getLogger("teachstream.control").setLevel(logging.ERROR)  # one sentence below says it all
+    logging.getLogger("runtime.control_topics").setLevel(logging.ERROR)  # one sentence below says it all
 
     def take(kind: str, value: dict[str, object]) -> None:
         if kind == "ConsentRecord" and value.get("user_id") == user_id:

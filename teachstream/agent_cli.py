@@ -14,9 +14,9 @@ from typing import Any
 
 import click
 
-from producers.cli_settings import settings as _settings
-from producers.cli_settings import state_dir_option
-from producers.consent_cli import consent
+from teachstream.agent_settings_cli import settings as _settings
+from teachstream.agent_settings_cli import state_dir_option
+from teachstream.consent_cli import consent
 
 __all__ = ["agent", "consent"]
 
@@ -44,7 +44,7 @@ def agent(ctx: click.Context, state_dir: Path | None) -> None:
 
 
 def _ask(message: dict[str, Any]) -> None:
-    from producers.control import request
+    from producers.control_socket import request
 
     settings = _settings(click.get_current_context().meta.get("agent_state_dir"))
     reply = request(settings.agent_state_dir, message)
@@ -76,7 +76,7 @@ def status() -> None:
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True)
 def transparency(output: Path) -> None:
     """Write the page saying what the running agent captures (also kept as what-is-captured.html)."""
-    from producers.control import request
+    from producers.control_socket import request
 
     settings = _settings(click.get_current_context().meta.get("agent_state_dir"))
     reply = request(settings.agent_state_dir, {"cmd": "transparency"})
