@@ -4,11 +4,18 @@ Every process that must obey a control topic (agent, stream worker, sink) reads 
 without a consumer group, and hands each decoded record to a callback. ``wait_caught_up``
 blocks until everything that was in the topic when it was called has been handed over, so a
 decision made after it sees every record published before it.
+
+A record that cannot be decoded is skipped with a warning (anyone who can write the topic
+could send one). A record the callback fails on is not skipped: the follower stops there and
+calls ``on_failure``, which by default stops the whole process loudly (exit code 70): an
+erasure or a withdrawal that is silently skipped would break a promise to a person, while a
+restarted process reads the topic again from its beginning.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -18,10 +25,18 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Producer
 
 from runtime.settings import Settings
 from schemas.codec import Codec
-from schemas.errors import BrokerUnavailableError, CodecError, SchemaRegistryUnavailableError
+from schemas.errors import BrokerUnavailableError, CodecError, ControlRecordError, SchemaRegistryUnavailableError
 from schemas.records import AvroRecord, to_avro
 
 log = logging.getLogger(__name__)
+EXIT_CONTROL_FAILURE = 70
+
+
+def stop_process(error: ControlRecordError) -> None:
+    """The default reaction to a control record that cannot be applied: say so, and stop the process at once."""
+    log.critical("%s; stopping (exit %d) so that no later record is applied without it", error, EXIT_CONTROL_FAILURE)
+    logging.shutdown()
+    os._exit(EXIT_CONTROL_FAILURE)
 
 
 class ControlFollower:
@@ -33,9 +48,12 @@ class ControlFollower:
         topic: str,
         on_record: Callable[[str, dict[str, Any]], None],
         codec: Codec | None = None,
+        on_failure: Callable[[ControlRecordError], None] = stop_process,
     ) -> None:
         self.topic = settings.topic(topic)
         self.on_record = on_record
+        self.on_failure = on_failure
+        self.failure: ControlRecordError | None = None
         self.codec = codec or Codec.from_url(settings.schema_registry_url)
         self.consumer = Consumer(
             settings.kafka(
@@ -79,32 +97,43 @@ class ControlFollower:
                 self._assigned = self._assign()
                 if not self._assigned:
                     self._stop.wait(2)
-            while not self._stop.is_set():
+            while not self._stop.is_set() and self.failure is None:
                 try:
                     for msg in self.consumer.consume(100, 0.2):
-                        self._take(msg)
+                        if not self._take(msg):
+                            break
                 except KafkaException as exc:  # the broker went away: keep trying, positions are kept
                     log.warning("reading %s failed (%s); retrying", self.topic, exc)
                     self._stop.wait(1)
         finally:
             self.consumer.close()
 
-    def _take(self, msg: Any) -> None:
+    def _take(self, msg: Any) -> bool:
+        """Hand one record to the callback; False (and ``on_failure`` called) if the callback failed on it."""
         partition = msg.partition() or 0
         if msg.error() is None and msg.value():
             try:
                 decoded = self.codec.decode_patiently(msg.value(), lambda: not self._stop.is_set())
-                self.on_record(decoded.short_name, decoded.value)
             except SchemaRegistryUnavailableError:
-                return  # stopping: the position stays before this record
+                return True  # stopping: the position stays before this record
             except CodecError as exc:
-                log.warning("skipping an unreadable record in %s: %s", self.topic, exc)
-            except Exception:  # a bug in the callback must not stop the follower: say so loudly and go on
-                log.exception("handling a record of %s failed; skipping it", self.topic)
+                log.warning("skipping an unreadable record in %s at offset %s: %s", self.topic, msg.offset(), exc)
+            else:
+                try:
+                    self.on_record(decoded.short_name, decoded.value)
+                except Exception as exc:
+                    self.failure = ControlRecordError(
+                        f"applying the {decoded.short_name} at {self.topic}[{partition}]@{msg.offset()} failed: "
+                        f"{type(exc).__name__}: {exc}"
+                    )
+                    log.exception("%s", self.failure)
+                    self.on_failure(self.failure)
+                    return False
         position = (msg.offset() or 0) + (1 if msg.error() is None else 0)
         with self._lock:
             self._positions[partition] = max(self._positions.get(partition, 0), position)
             self._lock.notify_all()
+        return True
 
     def wait_caught_up(self, timeout_s: float = 10.0) -> bool:
         """True once every record in the topic now has been handed to the callback."""

@@ -20,7 +20,7 @@ import logging
 import struct
 import time
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -143,20 +143,33 @@ class Codec:
             "single-object or 00 Confluent framing)"
         )
 
-    def decode_patiently(
-        self, data: bytes, keep_trying: Callable[[], bool], sleep: Callable[[float], None] = time.sleep
-    ) -> Decoded:
-        """``decode``, waiting out a schema registry that cannot be reached; raises once ``keep_trying`` is false."""
+    def attempts(self, data: bytes) -> Generator[tuple[float, SchemaRegistryUnavailableError], None, Decoded]:
+        """The one decode-with-retry: returns the decoded record; while the schema registry cannot be reached, yields
+        the delay to wait before the next attempt and the error (a record must never fail for want of the registry).
+        :meth:`decode_patiently` drives it with a blocking sleep, ``streams.decoding.decode`` with an awaited one."""
         delay = 0.5
         while True:
             try:
                 return self.decode(data)
             except SchemaRegistryUnavailableError as exc:
-                if not keep_trying():
-                    raise
                 _log.warning("%s; trying again in %.0fs", exc, delay)
-                sleep(delay)
+                yield delay, exc
                 delay = min(delay * 2, 10.0)
+
+    def decode_patiently(
+        self, data: bytes, keep_trying: Callable[[], bool], sleep: Callable[[float], None] = time.sleep
+    ) -> Decoded:
+        """``decode``, waiting out a schema registry that cannot be reached; raises once ``keep_trying`` is false."""
+        attempts = self.attempts(data)
+        try:
+            while True:
+                delay, exc = next(attempts)
+                if not keep_trying():
+                    raise exc
+                sleep(delay)
+        except StopIteration as done:
+            decoded: Decoded = done.value
+            return decoded
 
     def decode_named(self, data: bytes, name: str) -> dict[str, Any]:
         """Decode and check that the record is of schema ``name``."""

@@ -6,6 +6,8 @@
     │   ├── BadFrameError             bytes in no known framing, truncated, or a corrupt body
     │   ├── UnknownSchemaError        a fingerprint or registry id we do not ship
     │   └── WrongRecordTypeError      a valid record, but not the type the caller expects
+    ├── RedactionError                a record could not be redacted; it is dead-lettered, never forwarded
+    ├── ControlRecordError            a consent, erasure or policy record could not be applied; the process stops
     └── ServiceUnavailableError       Kafka, S3 or the schema registry cannot be reached, or refuses us
         ├── BrokerUnavailableError
         ├── StorageUnavailableError
@@ -41,6 +43,15 @@ class UnknownSchemaError(CodecError):
 
 class WrongRecordTypeError(CodecError):
     """The record decoded, but it is not of the type the caller expected."""
+
+
+class RedactionError(TeachstreamError):
+    """A record could not be redacted (an error, or not within its deadline); it must not go downstream."""
+
+
+class ControlRecordError(TeachstreamError):
+    """A control record (consent, erasure, policy) could not be applied: skipping it could break a promise to a
+    person, so the component stops and says which record failed."""
 
 
 class ServiceUnavailableError(TeachstreamError):

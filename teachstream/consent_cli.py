@@ -109,26 +109,18 @@ def _publish(settings: AgentSettings, rec: ConsentRecord) -> None:
 
 def _ledger_latest(settings: AgentSettings, user_id: str) -> ConsentRecord | None:
     """The ledger's newest record for the person (None: there is none); raises if Kafka does not answer."""
-    from runtime.control_topics import ControlFollower
-    from schemas.consent import ConsentLedger
-    from schemas.records import from_avro
+    from runtime.privacy_feed import PrivacyFeed
 
-    ledger = ConsentLedger()
-    logging.getLogger("runtime.control_topics").setLevel(logging.ERROR)  # one sentence below says it all
-
-    def take(kind: str, value: dict[str, object]) -> None:
-        if kind == "ConsentRecord" and value.get("user_id") == user_id:
-            ledger.add(from_avro(ConsentRecord, value))
-
-    follower = ControlFollower(settings, "control.consent", take).start()
+    logging.getLogger("runtime").setLevel(logging.ERROR)  # one sentence below says it all
+    feed = PrivacyFeed(settings, only_user=user_id, topics=("control.consent",)).start()
     try:
-        if not follower.wait_caught_up(LEDGER_WAIT_S):
+        if not feed.wait_caught_up(LEDGER_WAIT_S):
             raise BrokerUnavailableError(
                 f"Kafka at {settings.kafka_bootstrap} did not answer in {LEDGER_WAIT_S:.0f}s; is it running?"
             )
     finally:
-        follower.stop()
-    return ledger.latest(user_id)
+        feed.stop()
+    return feed.latest(user_id)
 
 
 def _sentence(rec: ConsentRecord | None) -> str:
