@@ -106,6 +106,18 @@ class VisibleWindow:
 
 
 @dataclass(frozen=True)
+class RemovedBox:
+    """A region of a frame covered by a solid fill, and why (never the text it covered); image pixels."""
+
+    AVRO_NAME: ClassVar[str] = "RemovedBox"
+    label: str
+    x: int
+    y: int
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
 class ScreenFrame:
     AVRO_NAME: ClassVar[str] = "ScreenFrame"
     device_id: str
@@ -122,3 +134,4 @@ class ScreenFrame:
     image_format: str = "jpeg"
     scale: float = 1.0
     redactions: tuple[str, ...] = field(default=())
+    removed: tuple[RemovedBox, ...] = ()
