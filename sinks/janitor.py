@@ -17,14 +17,23 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import pyarrow.parquet as pq
-from botocore.exceptions import ClientError
 from mypy_boto3_s3 import S3Client
 
 from schemas.control_records import ErasureRequest
 from schemas.dataset import Manifest, SessionEntry, audit_key, date_of, user_prefixes, withdrawal_audit_key
 from sinks.core.privacy import audit_record, drop_user, withdrawal_record
 from sinks.core.sessions import placeholder_labels, to_parquet
-from sinks.s3 import delete_keys, get_or_none, head_metadata, list_keys, list_prefixes
+from sinks.s3 import (
+    delete_keys,
+    get_or_none,
+    get_with_etag,
+    head_metadata,
+    list_keys,
+    list_prefixes,
+    put,
+    put_if_absent,
+    put_if_match,
+)
 
 log = logging.getLogger(__name__)
 
@@ -103,8 +112,8 @@ class Janitor:
             dt = date_of(key[len(self.root) :])
             if dt is not None and dt >= _day_before(since):
                 total += self._rewrite(key, cut)
-            else:  # sessions of earlier days ended before the withdrawal (a session lasts an hour at most)
-                note_frames(self._read(key)[0])
+            elif (read := self._read(key)) is not None:  # earlier days' sessions ended before the withdrawal
+                note_frames(read[0])
         total += self._late_frames(user_id, since, referenced)
         self._put_once(audit, withdrawal_record(user_id, since, datetime.now(UTC), total.objects, total.sessions))
         return total
@@ -130,7 +139,7 @@ class Janitor:
         rows = [r for r in table.to_pylist() if r["start_time"] < since]
         kept = table.schema.empty_table() if not rows else table.from_pylist(rows, schema=table.schema)
         data = to_parquet(kept)
-        self.s3.put_object(Bucket=self.bucket, Key=self.root + entry.steps_key, Body=data)
+        put(self.s3, self.bucket, self.root + entry.steps_key, data, "application/vnd.apache.parquet", {})
         frames = tuple(sorted({r["frame_key"] for r in rows if r["frame_key"]}))
         end = max((r["end_time"] for r in rows), default=entry.start)
         cut = replace(
@@ -164,39 +173,28 @@ class Janitor:
     def _manifest_keys(self) -> list[str]:
         return [k for k in list_keys(self.s3, self.bucket, self.root + "manifests/") if k.endswith(".json")]
 
-    def _read(self, key: str) -> tuple[Manifest, str]:
-        answer = self.s3.get_object(Bucket=self.bucket, Key=key)
-        return Manifest.from_bytes(answer["Body"].read()), answer["ETag"]
+    def _read(self, key: str) -> tuple[Manifest, str] | None:
+        """A manifest and its ETag, or None if it is gone."""
+        found = get_with_etag(self.s3, self.bucket, key)
+        return None if found is None else (Manifest.from_bytes(found[0]), found[1])
 
     def _rewrite(self, key: str, change: Callable[[Manifest], Removed]) -> Removed:
         """Apply ``change`` and write the manifest back only if nobody wrote it meanwhile (else read again)."""
         for _ in range(10):
-            try:
-                manifest, etag = self._read(key)
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404"}:
-                    return Removed()
-                raise
+            read = self._read(key)
+            if read is None:
+                return Removed()
+            manifest, etag = read
             removed = change(manifest)
             if not removed:
                 return removed
-            try:
-                self.s3.put_object(
-                    Bucket=self.bucket, Key=key, Body=manifest.to_bytes(), ContentType="application/json", IfMatch=etag
-                )
+            if put_if_match(self.s3, self.bucket, key, manifest.to_bytes(), "application/json", etag):
                 return removed + Removed(manifests=1)
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") != "PreconditionFailed":
-                    raise
-                log.info("%s changed while it was cleaned; reading it again", key)
+            log.info("%s changed while it was cleaned; reading it again", key)
         raise RuntimeError(f"{key} kept changing while it was cleaned; will try again")
 
     def _put_once(self, key: str, body: bytes) -> None:
-        try:
-            self.s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/json", IfNoneMatch="*")
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != "PreconditionFailed":
-                raise  # PreconditionFailed: another worker recorded it first
+        put_if_absent(self.s3, self.bucket, key, body, "application/json")  # False: another worker recorded it first
 
 
 def _day_before(moment: datetime) -> str:

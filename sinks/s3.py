@@ -1,4 +1,8 @@
-"""S3 access with boto3: client, bucket checks, uploads that wait out outages (edge)."""
+"""S3 access with boto3: client, bucket checks, uploads that wait out outages, reads, conditional writes (edge).
+
+Every S3 call of the sink goes through this module, so an S3 quirk (a missing key, a failed
+precondition, an outage) is handled in one place.
+"""
 
 from __future__ import annotations
 
@@ -145,6 +149,44 @@ def get_or_none(client: S3Client, bucket: str, key: str) -> bytes | None:
         if exc.response.get("Error", {}).get("Code", "") in {"404", "NoSuchKey", "NotFound"}:
             return None
         raise
+
+
+def get_with_etag(client: S3Client, bucket: str, key: str) -> tuple[bytes, str] | None:
+    """An object's bytes and ETag (for a conditional rewrite), or None if it does not exist."""
+    try:
+        answer = client.get_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code", "") in {"404", "NoSuchKey", "NotFound"}:
+            return None
+        raise
+    return answer["Body"].read(), answer["ETag"]
+
+
+def put_if_match(client: S3Client, bucket: str, key: str, body: bytes, content_type: str, etag: str) -> bool:
+    """Overwrite an object only if it is still the version with ``etag``; False if someone wrote it meanwhile."""
+    try:
+        client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, IfMatch=etag)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "PreconditionFailed":
+            raise
+        return False
+    return True
+
+
+def put_if_absent(client: S3Client, bucket: str, key: str, body: bytes, content_type: str) -> bool:
+    """Create an object only if there is none under ``key``; False if one was there already."""
+    try:
+        client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, IfNoneMatch="*")
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "PreconditionFailed":
+            raise
+        return False
+    return True
+
+
+def delete_key(client: S3Client, bucket: str, key: str) -> None:
+    """Delete one object (deleting a missing one is not an error)."""
+    client.delete_object(Bucket=bucket, Key=key)
 
 
 def list_keys(client: S3Client, bucket: str, prefix: str) -> Iterator[str]:
