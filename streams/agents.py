@@ -36,7 +36,7 @@ counters: Counter[str] = Counter()
 
 def register(app: faust.App, settings: StreamsSettings) -> None:
     codec = Codec.from_url(settings.schema_registry_url)
-    gate = PrivacyGate(settings)
+    gate = PrivacyGate.following(settings)
     cleaning.register_interactions(app, settings, codec, counters, gate)
     cleaning.register_screens(app, settings, codec, counters, gate)
     sessionizer.register(app, settings, codec, counters, gate)

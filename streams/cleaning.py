@@ -1,8 +1,10 @@
 """The clean agents: raw interactions and frames in, filtered and redacted records out (edge).
 
-The decisions are in ``streams.core.cleaner`` and ``streams.core.redaction``. Records that
-cannot be decoded, and segments that cannot be redacted, go to the restricted dead-letter
-topic with the reason (fail closed); nothing unredacted reaches a clean topic.
+The decisions are in ``streams.core.cleaner`` (interaction events), ``streams.core.frames``
+(screen frames) and ``streams.core.redaction``; consent is checked by ``streams.privacy``.
+Records that cannot be decoded, and segments and frames that cannot be redacted, go to the
+restricted dead-letter topic with the reason (``schemas.dead_letters``; fail closed):
+nothing unredacted reaches a clean topic.
 """
 
 from __future__ import annotations
@@ -10,21 +12,23 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
+from faust.types import AgentT
 
 from schemas.capture_policy import CapturePolicy
 from schemas.codec import Codec
 from schemas.consent import scope_of
-from schemas.control_records import CaptureScope, DeadLetter, Tick
+from schemas.control_records import CaptureScope, Tick
+from schemas.dead_letters import dead_letter
 from schemas.errors import CodecError, WrongRecordTypeError
 from schemas.events import InteractionEvent, ScreenFrame
 from schemas.records import from_avro, to_avro
 from schemas.topics import spec_for
 from streams.core.cleaner import Cleaned, Cleaner, TitleRedactor
+from streams.core.frames import CleanedFrame, FrameCleaner, PixelRedactor, keep_pixels
 from streams.core.redaction import SegmentPolicy, default_person_finder
 from streams.decoding import decode
 from streams.privacy import PrivacyGate
@@ -35,15 +39,28 @@ log = logging.getLogger(__name__)
 
 
 class Outlets:
-    """The topics a clean agent writes to, and how it reports a record it gives up on."""
+    """The channels a clean agent writes to (its clean topic and the dead-letter topic), and how it
+    reports a record it gives up on. The agent tests pass in-memory faust channels instead of topics."""
 
-    def __init__(self, app: faust.App, settings: StreamsSettings, codec: Codec, base: str, counters: Counter[str]):
+    def __init__(
+        self,
+        stage: str,
+        clean: faust.ChannelT[Any],
+        deadletter: faust.ChannelT[Any],
+        partitions: int,
+        codec: Codec,
+        counters: Counter[str],
+    ) -> None:
+        self.stage, self.clean, self.deadletter, self.partitions = stage, clean, deadletter, partitions
+        self.codec, self.counters = codec, counters
+
+    @classmethod
+    def of(cls, app: faust.App, settings: StreamsSettings, codec: Codec, base: str, counters: Counter[str]) -> Outlets:
+        """The outlets of the ``base`` stage (``interactions`` or ``screens``): ``<base>.clean`` and ``deadletter``."""
         spec = spec_for(f"{base}.clean")
         assert spec is not None
-        self.partitions = spec.partitions
-        self.clean = app.topic(settings.topic(f"{base}.clean"), partitions=spec.partitions)
-        self.deadletter = app.topic(settings.topic("deadletter"))
-        self.codec, self.counters, self.stage = codec, counters, f"{base}.clean"
+        clean = app.topic(settings.topic(f"{base}.clean"), partitions=spec.partitions)
+        return cls(f"{base}.clean", clean, app.topic(settings.topic("deadletter")), spec.partitions, codec, counters)
 
     async def send(self, key: bytes | None, name: str, record: Any, encoded: bytes | None = None) -> None:
         """Send ``record``; ``encoded``: its bytes as ``codec.encode`` would write them, if known."""
@@ -52,16 +69,9 @@ class Outlets:
         self.counters[f"{self.stage}.forwarded"] += 1
 
     async def reject(self, msg: Any, reason: str, error_type: str, original: bytes | None = None) -> None:
-        letter = DeadLetter(
-            self.stage,
-            f"{msg.topic}[{msg.partition}]@{msg.offset}: {reason}",
-            error_type,
-            msg.topic,
-            msg.partition,
-            msg.offset,
-            original if original is not None else msg.value or b"",
-            datetime.now(UTC),
-            msg.key,
+        value = original if original is not None else msg.value or b""
+        letter = dead_letter(
+            self.stage, msg.topic, msg.partition, msg.offset, value, reason, datetime.now(UTC), msg.key, error_type
         )
         await self.deadletter.send(key=msg.key, value=self.codec.encode("DeadLetter", to_avro(letter)))
         count = self.counters[f"{self.stage}.dead_lettered"] = self.counters[f"{self.stage}.dead_lettered"] + 1
@@ -70,12 +80,19 @@ class Outlets:
 
 
 def register_interactions(
-    app: faust.App, settings: StreamsSettings, codec: Codec, counters: Counter[str], gate: PrivacyGate
-) -> None:
+    app: faust.App,
+    settings: StreamsSettings,
+    codec: Codec,
+    counters: Counter[str],
+    gate: PrivacyGate,
+    out: Outlets | None = None,
+) -> AgentT[Any]:
+    """Add the agent cleaning interactions.raw; ``out``: where it writes (default: its topics)."""
     names = default_person_finder() if settings.redact_names else None
     table = app.Table("redaction", partitions=6)
     cleaner = Cleaner(CapturePolicy(), SegmentPolicy(), names, codec, JsonTable(table))
-    out = Outlets(app, settings, codec, "interactions", counters)
+    if out is None:
+        out = Outlets.of(app, settings, codec, "interactions", counters)
     # a raw record in the framing and schema version the codec writes can go on as it came, if unchanged
     newest = None if settings.schema_registry_url else codec.registry.latest("InteractionEvent").version
 
@@ -132,18 +149,28 @@ def register_interactions(
         for tp in set(args[0]) if args else set():
             cleaner.forget(tp.partition)
 
-    app.agent(app.topic(settings.topic("interactions.raw")), name="teachstream.clean-interactions", concurrency=1)(
-        clean
-    )
+    agent = app.agent(
+        app.topic(settings.topic("interactions.raw")), name="teachstream.clean-interactions", concurrency=1
+    )(clean)
     app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]  # mode's stub wants a sync callable
+    return agent
 
 
 def register_screens(
-    app: faust.App, settings: StreamsSettings, codec: Codec, counters: Counter[str], gate: PrivacyGate
-) -> None:
-    policy = CapturePolicy()
-    titles = TitleRedactor(default_person_finder() if settings.redact_names else None)
-    out = Outlets(app, settings, codec, "screens", counters)
+    app: faust.App,
+    settings: StreamsSettings,
+    codec: Codec,
+    counters: Counter[str],
+    gate: PrivacyGate,
+    out: Outlets | None = None,
+    redact_pixels: PixelRedactor = keep_pixels,
+) -> AgentT[Any]:
+    """Add the agent cleaning screens.raw; ``out``: where it writes (default: its topics)."""
+    frames = FrameCleaner(
+        CapturePolicy(), TitleRedactor(default_person_finder() if settings.redact_names else None), redact_pixels
+    )
+    if out is None:
+        out = Outlets.of(app, settings, codec, "screens", counters)
 
     async def clean(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         await gate.ready()
@@ -158,16 +185,14 @@ def register_screens(
                     counters["consent.dropped_frames"] += 1
                     yield None
                     continue
-                focused = next((w for w in frame.windows if w.focused), None)
-                if focused is not None and not policy.decide_window(focused.app, focused.title).allowed:
-                    counters["filter.denied_frames"] += 1
-                else:
-                    windows = tuple(replace(w, title=titles(w.title)[0]) for w in frame.windows)
-                    await out.send(msg.key, "ScreenFrame", replace(frame, windows=windows))
+                outcome = frames.clean(frame)
+                counters.update(outcome.counts)
+                if isinstance(outcome, CleanedFrame):
+                    await out.send(msg.key, "ScreenFrame", outcome.frame)
             except CodecError as exc:
                 await out.reject(msg, str(exc), type(exc).__name__)
-            except Exception as exc:  # fail closed: a frame whose titles cannot be redacted stays out
+            except Exception as exc:  # fail closed: a frame whose titles or pixels cannot be redacted stays out
                 await out.reject(msg, f"redaction failed: {type(exc).__name__}: {exc}", "RedactionError")
             yield None
 
-    app.agent(app.topic(settings.topic("screens.raw")), name="teachstream.clean-screens", concurrency=1)(clean)
+    return app.agent(app.topic(settings.topic("screens.raw")), name="teachstream.clean-screens", concurrency=1)(clean)

@@ -16,9 +16,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import faust
+from faust.types import AgentT
 
 from schemas.codec import Codec
-from schemas.control_records import DeadLetter, Tick
+from schemas.control_records import Tick
+from schemas.dead_letters import dead_letter
 from schemas.errors import CodecError
 from schemas.events import InteractionEvent, ScreenFrame
 from schemas.records import from_avro, to_avro
@@ -34,10 +36,18 @@ log = logging.getLogger(__name__)
 
 
 class Sessionizer:
-    """What the agent does with one record of interactions.clean or screens.clean."""
+    """What the agent does with one record of interactions.clean or screens.clean. It writes to the
+    trajectories and dead-letter topics, or to the channels given instead (the agent tests)."""
 
     def __init__(
-        self, app: faust.App, settings: StreamsSettings, codec: Codec, counters: Counter[str], gate: PrivacyGate
+        self,
+        app: faust.App,
+        settings: StreamsSettings,
+        codec: Codec,
+        counters: Counter[str],
+        gate: PrivacyGate,
+        trajectories: faust.ChannelT[Any] | None = None,
+        deadletter: faust.ChannelT[Any] | None = None,
     ) -> None:
         self.gate = gate
         spec = spec_for("interactions.clean")
@@ -49,8 +59,9 @@ class Sessionizer:
         self.store = SessionStore(settings.session_config(), codec, JsonTable(table), sources=raw.partitions)
         clean = settings.topic("interactions.clean")
         self.source = app.topic(clean, settings.topic("screens.clean"), partitions=spec.partitions)
-        self.trajectories = app.topic(settings.topic("trajectories"))
-        self.deadletter = app.topic(settings.topic("deadletter"))
+        self.subject = settings.topic("trajectories")  # the schema registry's subject of what is sent there
+        self.trajectories = trajectories if trajectories is not None else app.topic(self.subject)
+        self.deadletter = deadletter if deadletter is not None else app.topic(settings.topic("deadletter"))
 
     async def handle(self, msg: Any) -> None:
         marker = f"{msg.topic}|{msg.partition}"
@@ -86,24 +97,15 @@ class Sessionizer:
                 self.store.delivered(c)  # the person asked for erasure: their open session goes, unsent
                 self.counters["sessionize.erased_sessions"] += 1
                 continue
-            value = self.codec.encode("Trajectory", to_avro(c.trajectory), self.trajectories.get_topic_name())
+            value = self.codec.encode("Trajectory", to_avro(c.trajectory), self.subject)
             delivery = await self.trajectories.send(key=c.trajectory.session_id.encode(), value=value)
             await delivery  # on the topic before its events leave the table
             self.store.delivered(c)
             self.counters["sessionize.trajectories"] += 1
 
     async def _dead_letter(self, msg: Any, reason: str, error_type: str) -> None:
-        letter = DeadLetter(
-            "sessionize",
-            reason,
-            error_type,
-            msg.topic,
-            msg.partition,
-            msg.offset,
-            msg.value or b"",
-            datetime.now(UTC),
-            msg.key,
-        )
+        value, now, key = msg.value or b"", datetime.now(UTC), msg.key
+        letter = dead_letter("sessionize", msg.topic, msg.partition, msg.offset, value, reason, now, key, error_type)
         await self.deadletter.send(key=msg.key, value=self.codec.encode("DeadLetter", to_avro(letter)))
         self.counters["sessionize.dead_lettered"] += 1
 
@@ -113,9 +115,16 @@ class Sessionizer:
 
 
 def register(
-    app: faust.App, settings: StreamsSettings, codec: Codec, counters: Counter[str], gate: PrivacyGate
-) -> None:
-    sessionizer = Sessionizer(app, settings, codec, counters, gate)
+    app: faust.App,
+    settings: StreamsSettings,
+    codec: Codec,
+    counters: Counter[str],
+    gate: PrivacyGate,
+    trajectories: faust.ChannelT[Any] | None = None,
+    deadletter: faust.ChannelT[Any] | None = None,
+) -> AgentT[Any]:
+    """Add the sessionizer agent; ``trajectories``, ``deadletter``: where it writes (default: the topics)."""
+    sessionizer = Sessionizer(app, settings, codec, counters, gate, trajectories, deadletter)
 
     async def sessionize(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         async for event in stream.events():
@@ -125,5 +134,6 @@ def register(
     async def on_revoked(_sender: Any, *args: Any, signal: Any = None, **_: Any) -> None:
         sessionizer.forget(set(args[0]) if args else set())
 
-    app.agent(sessionizer.source, name="teachstream.sessionize", concurrency=1)(sessionize)
+    agent = app.agent(sessionizer.source, name="teachstream.sessionize", concurrency=1)(sessionize)
     app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]  # mode's stub wants a sync callable
+    return agent

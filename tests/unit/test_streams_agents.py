@@ -1,0 +1,317 @@
+"""The clean agents themselves, driven by faust's ``agent.test_context()``: no Kafka, no schema registry.
+
+Each test builds the worker's faust app (``streams.app.create_app``, tables in memory), adds
+one agent (clean interactions, clean screens, sessionize) writing to in-memory faust channels
+instead of topics, puts raw bytes into it as Kafka would deliver them, and reads what came
+out (a channel delivers to its clones, so the test listens on clones made before it starts). Consent comes from a
+:class:`schemas.privacy.PrivacyState` held by a feed without followers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import faust
+import pytest
+from faust.types import AgentT
+
+from schemas.codec import Codec
+from schemas.control_records import CaptureScope, ConsentRecord, ConsentState, ErasureRequest, Tick
+from schemas.events import InteractionEvent, KeyEvent, Monitor, ScreenFrame, VisibleWindow, WindowContext
+from schemas.privacy import PrivacyState
+from schemas.records import from_avro, to_avro
+from streams import cleaning, sessionizer
+from streams.app import create_app
+from streams.privacy import PrivacyGate
+from streams.settings import StreamsSettings
+
+T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+CODEC = Codec()
+MAIL = VisibleWindow("thunderbird", "Reply to jane.doe@example.com - Mail", 0, 0, 960, 540, focused=True)
+VAULT = VisibleWindow("KeePassXC", "Passwords - KeePassXC", 0, 0, 960, 540, focused=True)
+
+
+class StateFeed:
+    """A privacy feed without followers: it answers from a state the test fills, and is always caught up."""
+
+    def __init__(self, state: PrivacyState, pending: list[ConsentRecord] | None = None) -> None:
+        self.state, self.pending, self.reads = state, pending or [], 0
+
+    def start(self) -> StateFeed:
+        return self
+
+    def stop(self) -> None:
+        pass
+
+    def wait_caught_up(self, timeout_s: float) -> bool:
+        self.reads += 1
+        while self.pending:  # records that were on their way when the gate asked
+            self.state.apply(self.pending.pop(0))
+        return True
+
+    def covers(self, user_id: str, scope: CaptureScope | None, moment: datetime) -> bool:
+        return self.state.covers(user_id, scope, moment)
+
+    def erased(self, user_id: str, moment: datetime) -> bool:
+        return self.state.erased(user_id, moment)
+
+
+def consent(*users: str) -> PrivacyState:
+    state = PrivacyState()
+    for user in users:
+        state.apply(ConsentRecord(user, ConsentState.GRANTED, "p-1", T0 - timedelta(hours=1), user))
+    return state
+
+
+@dataclass
+class Stage:
+    """One agent on a faust app, and listeners on what it sends on (clean records or trajectories) and dead letters."""
+
+    agent: AgentT[Any]
+    counters: Counter[str]
+    clean: faust.ChannelT[Any]
+    deadletter: faust.ChannelT[Any]
+
+    async def put(self, value: bytes, key: bytes = b"d-1") -> None:
+        """Hand ``value`` to the agent as record of partition 0 and wait until it is processed."""
+        await self.agent.put(value=value, key=key, partition=0)
+
+    @staticmethod
+    async def drain(listener: faust.ChannelT[Any]) -> list[faust.EventT[Any]]:
+        events = []
+        while not listener.empty():
+            events.append(await listener.get())
+        return events
+
+    async def forwarded(self) -> list[faust.EventT[Any]]:
+        return await self.drain(self.clean)
+
+    async def dead_letters(self) -> list[dict[str, Any]]:
+        return [CODEC.decode_named(e.value, "DeadLetter") for e in await self.drain(self.deadletter)]
+
+
+Wire = Callable[
+    [faust.App, StreamsSettings, Counter[str], PrivacyGate, faust.ChannelT[Any], faust.ChannelT[Any]], AgentT[Any]
+]
+
+
+def screens(
+    app: faust.App, settings: StreamsSettings, counters: Counter[str], gate: PrivacyGate, *out: faust.ChannelT[Any]
+) -> AgentT[Any]:
+    outlets = cleaning.Outlets("screens.clean", *out, 6, CODEC, counters)
+    return cleaning.register_screens(app, settings, CODEC, counters, gate, outlets)
+
+
+def interactions(
+    app: faust.App, settings: StreamsSettings, counters: Counter[str], gate: PrivacyGate, *out: faust.ChannelT[Any]
+) -> AgentT[Any]:
+    outlets = cleaning.Outlets("interactions.clean", *out, 6, CODEC, counters)
+    return cleaning.register_interactions(app, settings, CODEC, counters, gate, outlets)
+
+
+def sessions(
+    app: faust.App, settings: StreamsSettings, counters: Counter[str], gate: PrivacyGate, *out: faust.ChannelT[Any]
+) -> AgentT[Any]:
+    return sessionizer.register(app, settings, CODEC, counters, gate, *out)
+
+
+Scenario = Callable[[Stage], Awaitable[None]]
+
+
+def drive(tmp_path: Path, wire: Wire, state: PrivacyState, scenario: Scenario) -> None:
+    """Run ``scenario`` against the agent ``wire`` adds, consent answered from ``state``."""
+
+    async def main() -> None:
+        settings = StreamsSettings(
+            streams_data_dir=str(tmp_path), topic_prefix="unit-", schema_registry_url=None, redact_names=False
+        )
+        app = create_app(settings, wire=lambda _app, _settings: None)
+        counters: Counter[str] = Counter()
+        out, deadletter = app.channel(), app.channel()
+        agent = wire(app, settings, counters, PrivacyGate(StateFeed(state)), out, deadletter)
+        listeners = out.clone(is_iterator=True), deadletter.clone(is_iterator=True)  # a channel feeds its clones
+        async with agent.test_context() as running:
+            await scenario(Stage(running, counters, *listeners))
+
+    run(main())
+
+
+def run(coroutine: Coroutine[Any, Any, None]) -> None:
+    asyncio.run(asyncio.wait_for(coroutine, 60))
+
+
+def frame(user: str, *windows: VisibleWindow, seq: int = 1) -> bytes:
+    f = ScreenFrame(
+        "d-1", user, seq, T0, f"d-1-{seq}", "click", b"jpeg", 960, 540, Monitor(0, 0, 0, 1920, 1080), windows
+    )
+    return CODEC.encode("ScreenFrame", to_avro(f))
+
+
+def typed(text: str, user: str = "u-1") -> list[InteractionEvent]:
+    ctx, out = WindowContext("thunderbird", "Reply to jane.doe@example.com - Mail", 1), []
+    for i, ch in enumerate(text):
+        key, t = {"\n": "enter", " ": "space"}.get(ch, ch), T0 + timedelta(milliseconds=100 * i)
+        out.append(InteractionEvent("d-1", user, 2 * i + 1, t, KeyEvent(True, key, None if ch == "\n" else ch), ctx))
+        out.append(InteractionEvent("d-1", user, 2 * i + 2, t + timedelta(milliseconds=40), KeyEvent(False, key), ctx))
+    return out
+
+
+def encoded(record: Any) -> bytes:
+    return CODEC.encode(record.AVRO_NAME, to_avro(record))
+
+
+# -- the screens clean agent ------------------------------------------------------------------
+
+
+def test_screens_agent_forwards_a_consented_frame_with_redacted_titles_and_drops_a_denied_focus_frame(
+    tmp_path: Path,
+) -> None:
+    async def scenario(stage: Stage) -> None:
+        await stage.put(frame("u-1", MAIL, seq=1))
+        await stage.put(frame("u-1", VAULT, seq=2))
+        (sent,) = await stage.forwarded()
+        forwarded = from_avro(ScreenFrame, CODEC.decode_named(sent.value, "ScreenFrame"))
+        assert sent.key == b"d-1" and forwarded.seq == 1 and forwarded.image == b"jpeg"
+        assert [w.title for w in forwarded.windows] == ["Reply to <EMAIL> - Mail"]
+        assert await stage.dead_letters() == []
+        assert stage.counters["filter.denied_frames"] == 1 and stage.counters["screens.clean.forwarded"] == 1
+
+    drive(tmp_path, screens, consent("u-1"), scenario)
+
+
+def test_screens_agent_drops_frames_consent_did_not_cover(tmp_path: Path) -> None:
+    state = consent("u-1")
+    state.apply(ErasureRequest("r-1", "u-2", "hr", T0 + timedelta(hours=1)))
+
+    async def scenario(stage: Stage) -> None:
+        await stage.put(frame("u-3", MAIL))  # no consent record at all
+        await stage.put(frame("u-2", MAIL))  # erased
+        assert await stage.forwarded() == [] and await stage.dead_letters() == []
+        assert stage.counters["consent.dropped_frames"] == 2
+
+    drive(tmp_path, screens, state, scenario)
+
+
+def test_garbage_and_wrong_records_become_dead_letters_saying_where_and_why(tmp_path: Path) -> None:
+    async def scenario(stage: Stage) -> None:
+        await stage.put(b"garbage", key=b"broken")
+        await stage.put(encoded(typed("a")[0]))  # offset 1: an interaction on the screens topic
+        assert await stage.forwarded() == []
+        first, second = await stage.dead_letters()
+        assert first["stage"] == "screens.clean" and first["error_type"] == "BadFrameError"
+        assert first["reason"].startswith("unit-screens.raw[0]@0: not an Avro record")
+        assert first["original"] == b"garbage" and first["key"] == b"broken"
+        assert first["topic"] == "unit-screens.raw" and first["partition"] == 0 and first["offset"] == 0
+        assert second["error_type"] == "WrongRecordTypeError"
+        assert second["reason"] == "unit-screens.raw[0]@1: expected a ScreenFrame, got a InteractionEvent"
+        assert stage.counters["screens.clean.dead_lettered"] == 2
+
+    drive(tmp_path, screens, consent("u-1"), scenario)
+
+
+# -- the interactions clean agent -------------------------------------------------------------
+
+
+def test_interactions_agent_forwards_key_events_redacted_once_the_segment_closes(tmp_path: Path) -> None:
+    events = typed("to bob@example.org\n")
+
+    async def scenario(stage: Stage) -> None:
+        for e in events[:-2]:
+            await stage.put(encoded(e))
+        assert await stage.forwarded() == []  # typing is held until its segment closes
+        for e in events[-2:]:
+            await stage.put(encoded(e))
+        sent = await stage.forwarded()
+        out = [from_avro(InteractionEvent, CODEC.decode_named(s.value, "InteractionEvent")) for s in sent]
+        assert [e.seq for e in out] == [e.seq for e in events] and {s.key for s in sent} == {b"d-1"}
+        pressed = [e.payload for e in out if isinstance(e.payload, KeyEvent) and e.payload.pressed]
+        text = "".join(p.char or "" if p.redaction is None else f"<{p.redaction}>" for p in pressed)
+        assert text == "to " + "<EMAIL>" * len("bob@example.org")
+        assert all(e.context and e.context.title == "Reply to <EMAIL> - Mail" for e in out)
+        assert stage.counters["interactions.clean.forwarded"] == len(events)
+
+    drive(tmp_path, interactions, consent("u-1"), scenario)
+
+
+def test_interactions_agent_drops_what_consent_does_not_cover_and_dead_letters_a_frame(tmp_path: Path) -> None:
+    async def scenario(stage: Stage) -> None:
+        for e in typed("hi\n", user="u-9"):
+            await stage.put(encoded(e))
+        await stage.put(frame("u-1", MAIL))
+        assert await stage.forwarded() == []
+        (letter,) = await stage.dead_letters()
+        assert letter["stage"] == "interactions.clean" and letter["error_type"] == "WrongRecordTypeError"
+        assert letter["reason"] == "unit-interactions.raw[0]@6: expected an InteractionEvent, got a ScreenFrame"
+        assert stage.counters["consent.dropped_events"] == 6
+
+    drive(tmp_path, interactions, consent("u-1"), scenario)
+
+
+def test_interactions_agent_passes_the_clock_to_every_clean_partition(tmp_path: Path) -> None:
+    async def scenario(stage: Stage) -> None:
+        await stage.put(encoded(Tick(0, T0, "unit")))
+        ticks = [from_avro(Tick, CODEC.decode_named(s.value, "Tick")) for s in await stage.forwarded()]
+        assert ticks == [Tick(0, T0, "unit")] * 6
+
+    drive(tmp_path, interactions, consent(), scenario)
+
+
+# -- the sessionizer --------------------------------------------------------------------------
+
+
+def test_sessionizer_agent_sends_a_closed_session_and_dead_letters_garbage_saying_where(tmp_path: Path) -> None:
+    events = typed("hi\n")
+
+    async def scenario(stage: Stage) -> None:
+        for e in events:
+            await stage.put(encoded(e))
+        await stage.put(b"garbage")  # offset 6
+        (letter,) = await stage.dead_letters()  # its source is two topics: test_context names it <internal>
+        assert letter["stage"] == "sessionize" and letter["error_type"] == "BadFrameError"
+        assert letter["reason"].startswith(f"{letter['topic']}[0]@6: not an Avro record")
+        assert await stage.forwarded() == []  # the session is open until the clock passes its gap
+        for source in range(6):  # the clock of every raw partition, as the clean stage passes it on
+            await stage.put(encoded(Tick(source, T0 + timedelta(hours=1), "unit")))
+        (sent,) = await stage.forwarded()
+        trajectory = CODEC.decode_named(sent.value, "Trajectory")
+        assert trajectory["device_id"] == "d-1" and trajectory["event_count"] == len(events)
+        assert trajectory["end_reason"] == "gap" and sent.key == trajectory["session_id"].encode()
+        assert stage.counters["sessionize.trajectories"] == 1 and stage.counters["sessionize.dead_lettered"] == 1
+
+    drive(tmp_path, sessions, consent("u-1"), scenario)
+
+
+# -- the gate ---------------------------------------------------------------------------------
+
+
+def test_the_gate_reads_the_feed_to_its_end_before_saying_no_at_most_once_a_second() -> None:
+    late = ConsentRecord("u-2", ConsentState.GRANTED, "p-1", T0 - timedelta(hours=1), "u-2", (CaptureScope.KEYS,))
+    feed = StateFeed(consent("u-1"))
+    gate = PrivacyGate(feed)
+
+    async def main() -> None:
+        await gate.ready()
+        assert feed.reads == 1 and gate.allows("u-1", CaptureScope.SCREENS, T0)
+        feed.pending.append(late)
+        assert await gate.admits("u-2", CaptureScope.KEYS, T0)  # its consent was on its way
+        assert feed.reads == 2
+        assert not await gate.admits("u-2", CaptureScope.SCREENS, T0)  # not granted; asked again within a second
+        assert feed.reads == 2
+        assert not await gate.admits("u-3", CaptureScope.KEYS, T0) and feed.reads == 3
+
+    run(main())
+
+
+@pytest.mark.parametrize("moment", [T0, T0 + timedelta(minutes=1)])
+def test_the_gate_answers_erasure_from_the_one_state(moment: datetime) -> None:
+    state = consent("u-1")
+    state.apply(ErasureRequest("r-1", "u-1", "hr", T0))
+    gate = PrivacyGate(StateFeed(state))
+    assert gate.erased("u-1", moment) is (moment <= T0)
+    assert gate.allows("u-1", CaptureScope.KEYS, moment) is (moment > T0)
