@@ -11,10 +11,12 @@ state and wakes the loop, which applies it at once.
 
 Consent and policy: the decision on this device (``consent.json``, read every second) and the
 ledger on ``control.consent`` (followed by :class:`Directives`, which wakes the loop on every
-record) are combined by :func:`in_force`; its scopes decide which listeners run and whether
-screenshots are taken. A policy published on ``control.policy`` replaces the configured one.
-A local decision the ledger lacks goes to ``control.consent`` through the spool, so it
-reaches the ledger once Kafka answers.
+record) are combined by :func:`in_force`; with the pause, :func:`producers.core.gate.next_gate`
+decides from it which listeners run and what queued input still counts when they stop.
+Which windows a frame blacks out and lists is :mod:`producers.core.frames`' decision. A
+policy published on ``control.policy`` replaces the configured one. A local decision the
+ledger lacks goes to ``control.consent`` through the spool, so it reaches the ledger once
+Kafka answers. Every "now" comes from the agent's ``clock`` (the wall clock by default).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import select
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from producers import consent
@@ -31,7 +34,9 @@ from producers.capture import InputCapture
 from producers.control_socket import ControlServer
 from producers.core import transparency
 from producers.core.coalesce import MoveCoalescer, PointerSampler
-from producers.core.consent import admits, granted_scopes, in_force
+from producers.core.consent import admits, in_force
+from producers.core.frames import on_monitor, plan_frame, takes_frames
+from producers.core.gate import Gate, Turn, admitted, next_gate, pause_in_force, wants_capture
 from producers.core.inputs import RawButton, RawInput
 from producers.core.policy import published
 from producers.core.recorder import Emit, Output, Recorder
@@ -47,8 +52,7 @@ from producers.spool import Spool
 from producers.waker import Waker
 from producers.windows import window_source
 from schemas.codec import Codec
-from schemas.control_records import CaptureScope, ConsentRecord, ConsentState, Policy
-from schemas.events import WindowContext
+from schemas.control_records import CaptureScope, ConsentRecord, Policy
 from schemas.pseudonym import device_pseudonym, user_pseudonym
 from schemas.records import to_avro
 
@@ -58,8 +62,11 @@ PAGE = "what-is-captured.html"
 
 
 class Agent:
-    def __init__(self, settings: AgentSettings) -> None:
+    """``clock`` gives "now" in POSIX seconds: the input's timestamps, the gate, pauses, frames."""
+
+    def __init__(self, settings: AgentSettings, clock: Callable[[], float] = time.time) -> None:
         self.settings = s = settings
+        self.clock = clock
         key = s.pseudonym_key.get_secret_value().encode()
         self.user_id = user_pseudonym(key, s.user())
         self.device_id = device_pseudonym(key, s.host())
@@ -76,7 +83,7 @@ class Agent:
         self.dedupe = FrameDeduper()
         self.waker = Waker()
         self.inputs: deque[RawInput] = deque()
-        self.capture = InputCapture(self.inputs, s.agent_queue_max, self.waker.set)
+        self.capture = InputCapture(self.inputs, s.agent_queue_max, self.waker.set, clock)
         self.pointer = PointerSampler(s.agent_move_hz)
         self.spool = Spool(self.state_dir / "spool", int(s.agent_spool_max_mb * 1024 * 1024))
         self.codec = Codec.from_url(s.schema_registry_url)
@@ -91,8 +98,7 @@ class Agent:
         self._local: ConsentRecord | None = None  # this device's decision, read every CONSENT_POLL_S
         self._consent: ConsentRecord | None = None  # the decision in force
         self._published: Policy | None = None
-        self._capturing = False
-        self._listening: frozenset[CaptureScope] = frozenset()  # the scopes the listeners run for
+        self._gate = Gate()  # whether capturing, and the scopes the listeners run for
         self._focus_stale = False  # a focus or title change arrived and was not looked up yet
         self._committed = 0.0
 
@@ -102,7 +108,7 @@ class Agent:
         if cmd == "pause":
             minutes = req.get("minutes")
             with self._lock:
-                self._paused_until = time.time() + float(minutes) * 60 if minutes else float("inf")
+                self._paused_until = self.clock() + float(minutes) * 60 if minutes else float("inf")
         elif cmd == "resume":
             with self._lock:
                 self._paused_until = None
@@ -110,9 +116,9 @@ class Agent:
             return {"ok": False, "text": f"unknown command {cmd!r}; use pause, resume, status or transparency"}
         self.waker.set()
         deadline = time.monotonic() + 1.0  # answer once the pipeline has applied it
-        while cmd != "status" and self._capturing != self._should_capture(time.time()) and time.monotonic() < deadline:
+        while cmd != "status" and self._capturing != self._should_capture(self.clock()) and time.monotonic() < deadline:
             time.sleep(0.01)
-        status, now = self.status(), time.time()
+        status, now = self.status(), self.clock()
         if cmd == "transparency":
             return {"ok": True, "state": status.state, "html": transparency.html(status, self.active, now)}
         text = describe(status, now)
@@ -140,11 +146,22 @@ class Agent:
             device_id=self.device_id,
         )
 
-    def _should_capture(self, now: float) -> bool:
+    @property
+    def _capturing(self) -> bool:
+        return self._gate.capturing
+
+    @property
+    def _listening(self) -> frozenset[CaptureScope]:
+        return self._gate.listening
+
+    def _pause(self, now: float) -> float | None:
+        """The pause in force at ``now``; one that ran out is forgotten."""
         with self._lock:
-            if self._paused_until is not None and now >= self._paused_until:
-                self._paused_until = None
-            return bool(granted_scopes(self._consent)) and self._paused_until is None
+            self._paused_until = pause_in_force(self._paused_until, now)
+            return self._paused_until
+
+    def _should_capture(self, now: float) -> bool:
+        return wants_capture(self._consent, self._pause(now), now)
 
     # -- the pipeline thread --------------------------------------------------------------
     def stop(self) -> None:
@@ -161,7 +178,7 @@ class Agent:
         self._write_page()
         try:
             while not self.stopping.is_set():
-                now = time.time()
+                now = self.clock()
                 if now - last_consent >= CONSENT_POLL_S:
                     self._local = consent.load(self.state_dir)
                     self._send_local(now)
@@ -210,7 +227,7 @@ class Agent:
         consent.mark_published(self.state_dir, local)
 
     def _write_page(self) -> None:
-        page = transparency.html(self.status(), self.active, time.time())
+        page = transparency.html(self.status(), self.active, self.clock())
         tmp = self.state_dir / f"{PAGE}.tmp"
         tmp.write_text(page)
         tmp.replace(self.state_dir / PAGE)
@@ -233,7 +250,7 @@ class Agent:
             if isinstance(raw, RawButton) and raw.pressed:
                 self.pointer.activity(raw.t)
             self._handle(self.recorder.feed(raw))
-        now = time.time()
+        now = self.clock()
         mouse = CaptureScope.MOUSE in self._listening
         sample = mouse and self.capture.samples_pointer and now >= self.pointer.due(now)
         if sample and (move := self.pointer.sample(now, *self.windows.pointer())) is not None:
@@ -246,7 +263,7 @@ class Agent:
         Only presses (which may trigger a screenshot) wake the loop at once; other input is
         handled in batches with the next wake, at most ``BATCH_S`` later.
         """
-        now = time.time()
+        now = self.clock()
         if self._capturing:
             deadline = min(deadline, self.pointer.due(now) if self.capture.samples_pointer else now + 0.25)
             if (held := self.recorder.moves.due_at()) is not None:
@@ -260,37 +277,33 @@ class Agent:
         self.waker.clear()
 
     def _apply_gate(self, now: float) -> None:
-        want = self._should_capture(now)
-        scopes = granted_scopes(self._consent) if want else frozenset()
-        if (want, scopes) == (self._capturing, self._listening):
+        """Open, close or rescope the gate as :func:`next_gate` decides, and act on it."""
+        change = next_gate(self._consent, self._pause(now), now, self._gate)
+        if change is None:
             return
-        if self._capturing:
+        if change.cutoff is not None:  # the listeners ran: what they queued before the cut-off still counts
             self.capture.stop()
-            cutoff = now  # what happened before the gate closed still counts, if consent covered it then
-            if self._consent is not None and self._consent.state is ConsentState.WITHDRAWN:
-                cutoff = min(now, self._consent.recorded_at.timestamp())
-            for raw in self._drain():
-                if raw.t < cutoff and admits(raw, self._listening):
-                    self._handle(self.recorder.feed(raw))
-        self._listening = scopes
-        if want:
+            for raw in admitted(self._drain(), change.cutoff, self._listening):
+                self._handle(self.recorder.feed(raw))
+        scopes = change.gate.listening
+        self._gate = Gate(self._capturing, scopes)  # the new scopes first: frames taken below obey them
+        if change.gate.capturing:
             self.capture.start(CaptureScope.KEYS in scopes, CaptureScope.MOUSE in scopes)
-        if want == self._capturing:
+        if change.turn is Turn.RESCOPED:
             log.info("capture on for %s", ", ".join(sorted(s.value.lower() for s in scopes)))
             return
-        paused = bool(granted_scopes(self._consent)) and not want
-        if want:
+        if change.turn is Turn.ON:
             self.pointer.reset()
             self._focus_stale = False
             self._handle(self.recorder.set_paused(now, False))
             self._handle(self.recorder.focus(now, self.windows.focused()))
+        elif change.turn is Turn.PAUSED:
+            self._handle(self.recorder.set_paused(now, True))
         else:
-            self._handle(self.recorder.set_paused(now, True) if paused else [])
-            if not paused:
-                self.recorder.context = None  # consent withdrawn: start afresh after a new one
-        self._capturing = want
+            self.recorder.context = None  # consent withdrawn: start afresh after a new one
+        self._gate = change.gate
         self.dedupe.forget()
-        log.info("capture %s", "on" if want else ("paused" if paused else "off: no consent in force"))
+        log.info("capture %s", change.turn.value)
 
     def _drain(self) -> list[RawInput]:
         items: list[RawInput] = []
@@ -306,33 +319,24 @@ class Agent:
                 self._shoot(out.t, out.trigger)
 
     def _shoot(self, t: float, trigger: str) -> None:
-        if not self.active.screenshots or CaptureScope.SCREENS not in self._listening:
+        if not takes_frames(self.active, self._listening):
             return
         focused = self.windows.focused()  # a frame never shows a window that just became denied
         if focused != self.recorder.context:
-            self._handle(self.recorder.focus(time.time(), focused))
+            self._handle(self.recorder.focus(self.clock(), focused))
         if self.recorder.suppressed:
             return
-        visible = self.windows.visible()
-        denied = [w for w in visible if not self.active.capture.decide(WindowContext(w.app, w.title)).allowed]
-        redactions = ("device:denied-window",) if denied else ()
-        listed = [w if w not in denied else type(w)(w.app, "", w.x, w.y, w.width, w.height, w.focused) for w in visible]
-        for shot in self.screens.grab(denied, self.dedupe.is_new):
-            m = shot.monitor
-            on_monitor = [
-                w
-                for w in listed
-                if w.x < m.left + m.width and w.x + w.width > m.left
-                if w.y < m.top + m.height and w.y + w.height > m.top
-            ]
-            self.outbox.frame(t, trigger, shot, self.screens.scale, on_monitor, redactions)
-            self._commit(time.time())  # frames are rare and large: to the sender at once
+        plan = plan_frame(self.windows.visible(), self.active.capture)
+        for shot in self.screens.grab(plan.blackout, self.dedupe.is_new):
+            windows = on_monitor(plan.listed, shot.monitor)
+            self.outbox.frame(t, trigger, shot, self.screens.scale, windows, plan.redactions)
+            self._commit(self.clock())  # frames are rare and large: to the sender at once
 
     def close(self) -> None:
         self.capture.stop()
         self.control.stop()
         self.directives.stop()
-        self._commit(time.time())
+        self._commit(self.clock())
         self.sender.stop()
         self.spool.close()
         self.waker.close()

@@ -1,12 +1,12 @@
 """Keyboard and mouse listeners with pynput whose callbacks only enqueue (edge).
 
 The callbacks run on pynput's threads: they turn pynput's objects into the small raw
-values of :mod:`producers.core.inputs`, stamp the wall-clock time, append them to a bounded
-deque and, for key and button presses, wake the pipeline thread (the rest waits for the
-next wake, so input is handled in batches). A full deque drops the input and counts it
-(``dropped``); nothing else happens on the listener threads. Listeners run only while
-capture is allowed: :meth:`InputCapture.stop` ends them, so a paused agent or one without
-consent receives no input at all.
+values of :mod:`producers.core.inputs`, stamp the time (``clock``, the wall clock by
+default), append them to a bounded deque and, for key and button presses, wake the pipeline
+thread (the rest waits for the next wake, so input is handled in batches). A full deque
+drops the input and counts it (``dropped``); nothing else happens on the listener threads.
+Listeners run only while capture is allowed: :meth:`InputCapture.stop` ends them, so a
+paused agent or one without consent receives no input at all.
 
 On X11 the mouse listener records buttons and the wheel only: pynput parses every X RECORD
 reply in Python, which costs about 1.4% of a core for a pointer moving at 60 Hz even with
@@ -36,8 +36,10 @@ class _ButtonListener(mouse.Listener):  # type: ignore[misc]
 
 
 class InputCapture:
-    def __init__(self, out: deque[RawInput], max_items: int, wake: Callable[[], None]) -> None:
-        self.out, self.max_items, self.wake = out, max_items, wake
+    def __init__(
+        self, out: deque[RawInput], max_items: int, wake: Callable[[], None], clock: Callable[[], float] = time.time
+    ) -> None:
+        self.out, self.max_items, self.wake, self.clock = out, max_items, wake, clock
         self.dropped = 0
         self.samples_pointer = _XORG
         self._listeners: list[Any] = []
@@ -83,24 +85,23 @@ class InputCapture:
             self.wake()
 
     def _press(self, key: Any, injected: bool = False) -> None:
-        self._put(_key(key, True))
+        self._put(_key(self.clock(), key, True))
 
     def _release(self, key: Any, injected: bool = False) -> None:
-        self._put(_key(key, False), wake=False)
+        self._put(_key(self.clock(), key, False), wake=False)
 
     def _move(self, x: int, y: int, injected: bool = False) -> None:
-        self._put(RawMove(time.time(), int(x), int(y)), wake=False)  # picked up on the next tick
+        self._put(RawMove(self.clock(), int(x), int(y)), wake=False)  # picked up on the next tick
 
     def _click(self, x: int, y: int, button: Any, pressed: bool, injected: bool = False) -> None:
-        self._put(RawButton(time.time(), getattr(button, "name", str(button)), pressed, int(x), int(y)), wake=pressed)
+        self._put(RawButton(self.clock(), getattr(button, "name", str(button)), pressed, int(x), int(y)), wake=pressed)
 
     def _scroll(self, x: int, y: int, dx: int, dy: int, injected: bool = False) -> None:
         # pynput: dy > 0 scrolls up; the schema: dy > 0 scrolls down
-        self._put(RawScroll(time.time(), int(x), int(y), int(dx), -int(dy)), wake=False)
+        self._put(RawScroll(self.clock(), int(x), int(y), int(dx), -int(dy)), wake=False)
 
 
-def _key(key: Any, pressed: bool) -> RawKey:
-    t = time.time()
+def _key(t: float, key: Any, pressed: bool) -> RawKey:
     if isinstance(key, keyboard.Key):
         return RawKey(t, pressed, key.name)
     char = getattr(key, "char", None)

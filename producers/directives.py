@@ -1,10 +1,11 @@
-"""The agent's view of ``control.consent`` and ``control.policy``, kept current by two followers (edge).
+"""The agent's view of ``control.consent`` and ``control.policy``, kept current by followers (edge).
 
-Each :class:`ControlFollower` reads its topic from the beginning on its own thread. Consent
-records of the agent's own person go into a :class:`ConsentLedger`; policies go through
+The person's consent records come through one :class:`PrivacyFeed` of ``control.consent``
+that keeps this person only (``only_user``); its :class:`PrivacyState` is the one holder of
+the ledger. Policies come through a :class:`ControlFollower` of ``control.policy`` and
 :func:`producers.core.policy.newer`. Every change calls ``on_change`` (the agent's waker),
 so a withdrawal recorded by an admin reaches the capture loop within a poll of the broker.
-While Kafka is unreachable the followers retry quietly and the ledger stays as it was.
+While Kafka is unreachable the followers retry quietly and what they hold stays as it was.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from typing import Any
 from producers.core.policy import newer, validate_patterns
 from producers.settings import AgentSettings
 from runtime.control_topics import ControlFollower
-from schemas.consent import ConsentLedger
-from schemas.control_records import ConsentRecord, Policy
+from runtime.privacy_feed import PrivacyFeed
+from schemas.control_records import ConsentRecord, ErasureRequest, Policy
+from schemas.privacy import Change
 from schemas.records import from_avro
 
 log = logging.getLogger(__name__)
@@ -27,39 +29,30 @@ log = logging.getLogger(__name__)
 class Directives:
     def __init__(self, settings: AgentSettings, user_id: str, on_change: Callable[[], None]) -> None:
         self.user_id, self.policy_id, self.on_change = user_id, settings.agent_policy_id, on_change
-        self._ledger = ConsentLedger()
+        self.privacy = PrivacyFeed(settings, user_id, self._on_consent, topics=("control.consent",))
         self._policy: Policy | None = None
         self._lock = threading.Lock()
-        self._followers = [
-            ControlFollower(settings, "control.consent", self._on_consent),
-            ControlFollower(settings, "control.policy", self._on_policy),
-        ]
+        self.policies = ControlFollower(settings, "control.policy", self._on_policy)
 
     def start(self) -> Directives:
-        for follower in self._followers:
-            follower.start()
+        self.privacy.start()
+        self.policies.start()
         return self
 
     def stop(self) -> None:
-        for follower in self._followers:
-            follower.stop()
+        self.privacy.stop()
+        self.policies.stop()
 
     def consent(self) -> ConsentRecord | None:
         """The ledger's newest record for this person."""
-        with self._lock:
-            return self._ledger.latest(self.user_id)
+        return self.privacy.latest(self.user_id)
 
     def policy(self) -> Policy | None:
         """The newest published policy this agent follows, or None (the configured one applies)."""
         with self._lock:
             return self._policy
 
-    def _on_consent(self, name: str, value: dict[str, Any]) -> None:
-        if name != "ConsentRecord" or value.get("user_id") != self.user_id:
-            return
-        record = from_avro(ConsentRecord, value)
-        with self._lock:
-            self._ledger.add(record)
+    def _on_consent(self, _record: ConsentRecord | ErasureRequest, _change: Change | None) -> None:
         self.on_change()
 
     def _on_policy(self, name: str, value: dict[str, Any]) -> None:
