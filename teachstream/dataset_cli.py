@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from schemas.dataset import SessionEntry, dataset_root
 from teachstream.context import Context, pass_ctx
-from teachstream.dataset import Dataset
-from teachstream.dataset import open as open_dataset
+
+if TYPE_CHECKING:  # the reader loads pyarrow: only the commands that read the dataset pay for it
+    from teachstream.dataset import Dataset
 
 _FROM = click.option(
     "--from",
@@ -22,6 +23,8 @@ _FROM = click.option(
 
 
 def _open(ctx: Context, uri: str | None) -> Dataset:
+    from teachstream.dataset import open as open_dataset
+
     if uri and not uri.startswith("s3://"):
         return open_dataset(uri)
     from sinks.s3 import s3_client
