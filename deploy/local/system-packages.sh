@@ -13,6 +13,11 @@ command -v openbox >/dev/null || need+=(openbox)
 command -v xprop >/dev/null || need+=(x11-utils)
 command -v xset >/dev/null || need+=(x11-xserver-utils)
 command -v xterm >/dev/null || need+=(xterm)
+# the screen redaction reads text with Tesseract (the binding's wheel bundles libtesseract; the English model
+# and the CLI used by the tests come from Debian), and the tests render text with DejaVu fonts
+command -v tesseract >/dev/null || need+=(tesseract-ocr)
+[[ -n $(ls /usr/share/tesseract-ocr/*/tessdata/eng.traineddata 2>/dev/null) ]] || need+=(tesseract-ocr-eng)
+[[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || need+=(fonts-dejavu-core)
 # the session view's test renders its HTML in a headless browser
 command -v chromium >/dev/null || need+=(chromium)
 
