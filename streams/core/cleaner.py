@@ -7,7 +7,8 @@ agent should never have sent them, this is the second line of defense.
 
 Held events are mirrored into a table under ``H|<partition>|<device>|<seq>`` and removed
 once released, so a worker that takes a partition over re-holds them and nothing typed is
-lost in a crash. If redaction raises, the whole segment is quarantined (fail closed): the
+lost in a crash. The PII strings found go to ``known`` (if given), where the screen
+redaction of the same device looks for them. If redaction raises, the whole segment is quarantined (fail closed): the
 caller gets the held events back as :class:`Quarantined` and none of them goes downstream.
 """
 
@@ -23,6 +24,7 @@ from schemas.capture_policy import CapturePolicy
 from schemas.codec import Codec
 from schemas.events import InteractionEvent
 from schemas.records import from_avro
+from streams.core.known import KnownPii
 from streams.core.redaction import PersonFinder, Segmenter, SegmentPolicy, redact_title
 
 
@@ -80,8 +82,10 @@ class Cleaner:
         names: PersonFinder | None,
         codec: Codec,
         table: MutableMapping[str, bytes],
+        known: KnownPii | None = None,
     ) -> None:
         self.policy, self.segments, self.names, self.codec, self.table = policy, segments, names, codec, table
+        self.known = known  # where the PII strings found in typed text go, for the screen redaction
         self.titles = TitleRedactor(names)
         self.counts: Counter[str] = Counter()
         self._devices: dict[int, dict[str, _Device]] = {}
@@ -138,6 +142,10 @@ class Cleaner:
         for label, n in device.segmenter.counts.items():
             self.counts[f"redaction.{label}"] += n
         device.segmenter.counts.clear()
+        if device.segmenter.found:
+            if self.known is not None and events:
+                self.known.add(events[0].device_id, events[-1].event_time, device.segmenter.found)
+            device.segmenter.found.clear()
         return Cleaned(events, [])
 
     def _title(self, event: InteractionEvent) -> InteractionEvent:

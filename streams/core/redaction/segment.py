@@ -40,6 +40,7 @@ class RedactedSegment:
     events: tuple[InteractionEvent, ...]
     counts: Counter[str]
     unknown: tuple[str, ...] = ()
+    found: tuple[str, ...] = ()  # the PII strings as typed (for the screen redaction; never sent downstream)
 
 
 class _Labels:
@@ -104,13 +105,15 @@ def redact_segment(
     fixed point: redacting it again changes nothing.
     """
     counts: Counter[str] = Counter()
+    found: list[str] = []
     for _ in range(_MAX_PASSES):
         result = _redact_once(events, names, secret_input=secret_input)
         events = result.events
         counts += result.counts
+        found += [f for f in result.found if f not in found]
         if not result.counts:
             break
-    return RedactedSegment(tuple(events), counts, result.unknown)
+    return RedactedSegment(tuple(events), counts, result.unknown, tuple(found))
 
 
 def _redact_once(
@@ -132,7 +135,24 @@ def _redact_once(
     for event in events:
         if event.seq in typed and (secret_input or is_password_context(event.context)):
             labels.add(event.seq, "PASSWORD")
-    return _apply(events, labels.by_seq, recon.unknown)
+    redacted = _apply(events, labels.by_seq, recon.unknown)
+    return replace(redacted, found=_found(recon.runs, labels.by_seq))
+
+
+def _found(runs: Sequence[Sequence[Cell]], by_seq: dict[int, str]) -> tuple[str, ...]:
+    """The visible strings whose characters were labelled (not UNCERTAIN), as they stand on the screen."""
+    found: list[str] = []
+    for run in runs:
+        current: list[str] = []
+        for cell in [*(c for c in run if c.alive), None]:
+            if cell is not None and by_seq.get(cell.seq, "UNCERTAIN") != "UNCERTAIN":
+                current.append(cell.char)
+                continue
+            text = "".join(current).strip()
+            if len(text) >= 4 and text not in found:
+                found.append(text)
+            current = []
+    return tuple(found)
 
 
 def _apply(events: Sequence[InteractionEvent], by_seq: dict[int, str], unknown: tuple[str, ...]) -> RedactedSegment:

@@ -50,6 +50,7 @@ class Segmenter:
         self.policy = policy or SegmentPolicy()
         self.names = names
         self.counts: Counter[str] = Counter()
+        self.found: list[str] = []  # PII strings as typed, found since the owner last emptied this list
         self._held: list[InteractionEvent] = []
         self._seg_window: tuple[str, str, int] | None = None
         self._presses = 0
@@ -121,6 +122,7 @@ class Segmenter:
         self._password_next.discard(window)
         result = redact_segment(events, names=self.names, secret_input=secret)
         self.counts += result.counts
+        self.found += result.found
         labels = {
             e.seq: e.payload.redaction
             for e in result.events
