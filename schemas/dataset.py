@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
+
+from schemas.events import RemovedBox
 
 LAYOUT_VERSION = "v1"
 DATASET_DIR = f"dataset/{LAYOUT_VERSION}/"
@@ -95,6 +97,7 @@ class SessionEntry:
     partition: int
     offset: int
     labels: dict[str, int] = field(default_factory=dict)  # redaction placeholders in typed text, by label
+    frame_labels: dict[str, int] = field(default_factory=dict)  # boxes covered in the session's frames, by label
 
     @property
     def start(self) -> datetime:
@@ -148,3 +151,32 @@ def audit_key(prefix: str, request_id: str) -> str:
 def withdrawal_audit_key(prefix: str, user_id: str, since: datetime) -> str:
     micros = round(since.timestamp() * 1_000_000)
     return f"{prefix}audit/withdrawal/{user_id}-{micros}.json"
+
+
+BOXES_MAX_CHARS = 1500  # S3 allows 2 KB of user metadata in all
+
+
+def encode_boxes(boxes: Sequence[RemovedBox]) -> tuple[str, int]:
+    """The covered boxes of a frame for its object's metadata (``LABEL:x,y,w,h;…``), as many as fit, and how
+    many did not fit."""
+    parts: list[str] = []
+    size = 0
+    for i, b in enumerate(boxes):
+        part = f"{b.label}:{b.x},{b.y},{b.width},{b.height}"
+        if size + len(part) + 1 > BOXES_MAX_CHARS:
+            return ";".join(parts), len(boxes) - i
+        parts.append(part)
+        size += len(part) + 1
+    return ";".join(parts), 0
+
+
+def decode_boxes(text: str) -> tuple[RemovedBox, ...]:
+    """The boxes written by :func:`encode_boxes`; malformed parts are skipped."""
+    boxes = []
+    for part in filter(None, text.split(";")):
+        label, _, rect = part.partition(":")
+        numbers = rect.split(",")
+        if label and len(numbers) == 4 and all(n.lstrip("-").isdigit() for n in numbers):
+            x, y, w, h = (int(n) for n in numbers)
+            boxes.append(RemovedBox(label, x, y, w, h))
+    return tuple(boxes)

@@ -40,6 +40,20 @@ STEP_SCHEMA = pa.schema(
         pa.field("frame_scale", pa.float32()),
         pa.field("frame_left", pa.int32()),
         pa.field("frame_top", pa.int32()),
+        pa.field(
+            "frame_removed",
+            pa.list_(
+                pa.struct(
+                    [
+                        ("label", pa.string()),
+                        ("x", pa.int32()),
+                        ("y", pa.int32()),
+                        ("width", pa.int32()),
+                        ("height", pa.int32()),
+                    ]
+                )
+            ),
+        ),
     ],
     metadata={b"teachstream": b"steps v1: one row per step of one session"},
 )
@@ -71,4 +85,5 @@ STEP_DOCS = {
     "frame_scale": "image pixels per screen pixel",
     "frame_left": "the frame's monitor origin, screen pixels",
     "frame_top": "the frame's monitor origin, screen pixels",
+    "frame_removed": "boxes of the frame covered by the screen redaction (label, x, y, width, height; image pixels)",
 }

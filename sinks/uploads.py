@@ -18,7 +18,7 @@ from datetime import datetime
 
 from mypy_boto3_s3 import S3Client
 
-from schemas.dataset import SessionEntry
+from schemas.dataset import SessionEntry, decode_boxes, encode_boxes
 from schemas.events import ScreenFrame
 from schemas.trajectory import Trajectory
 from sinks.core.readiness import frames_ready
@@ -86,9 +86,20 @@ class Uploads:
 
     def store_frame(self, frame: ScreenFrame, key: str) -> FrameInfo:
         info = FrameInfo(
-            key, frame.width, frame.height, frame.scale, frame.monitor.left, frame.monitor.top, len(frame.image)
+            key,
+            frame.width,
+            frame.height,
+            frame.scale,
+            frame.monitor.left,
+            frame.monitor.top,
+            len(frame.image),
+            frame.removed,
         )
         metadata = {name: str(getattr(info, name)) for name in _FRAME_META} | {"time": frame.event_time.isoformat()}
+        if frame.removed:
+            metadata["removed"], more = encode_boxes(frame.removed)
+            if more:
+                metadata["removed-more"] = str(more)
         self.put(key, frame.image, f"image/{frame.image_format}", metadata)
         return info
 
@@ -115,6 +126,7 @@ class Uploads:
                 int(meta["left"]),
                 int(meta["top"]),
                 size,
+                decode_boxes(meta.get("removed", "")),
             )
         except (KeyError, ValueError):
             log.warning("frame %s has no geometry metadata; its steps keep the frame without a position", key)

@@ -197,7 +197,8 @@ class Dataset:
 
     def steps_table(self, session: SessionEntry | str) -> pa.Table:
         entry = self.session(session) if isinstance(session, str) else session
-        return pq.read_table(io.BytesIO(self.storage.read(entry.steps_key)))
+        table = pq.read_table(io.BytesIO(self.storage.read(entry.steps_key)))
+        return _with_all_columns(table)
 
     def steps(self, session: SessionEntry | str) -> list[dict[str, Any]]:
         """The session's steps as dicts, in order (columns: see the dataset card)."""
@@ -307,3 +308,13 @@ def _day_range(value: str | date | tuple[str | date, str | date] | None) -> tupl
     if isinstance(value, tuple):
         return str(value[0]), str(value[1])
     return str(value), str(value)
+
+
+def _with_all_columns(table: pa.Table) -> pa.Table:
+    """A steps table written before a column was added gets that column as nulls, so tables concatenate."""
+    from schemas.step_columns import STEP_SCHEMA
+
+    for name in STEP_SCHEMA.names:
+        if name not in table.column_names:
+            table = table.append_column(STEP_SCHEMA.field(name), pa.nulls(table.num_rows, STEP_SCHEMA.field(name).type))
+    return table

@@ -36,9 +36,11 @@ def render_summary(
     hours = sum((s.end - s.start).total_seconds() for s in sessions) / 3600
     apps: Counter[str] = Counter()
     labels: Counter[str] = Counter()
+    boxes: Counter[str] = Counter()
     for s in sessions:
         apps.update({a: s.steps for a in s.apps})
         labels.update(s.labels)
+        boxes.update(s.frame_labels)
     rows = "".join(
         f"<tr><td><a href='sessions/{e(s.session_id)}.html'>{e(s.start_time[:19])}</a></td>"
         f"<td>{(s.end - s.start).total_seconds() / 60:.1f} min</td><td>{s.steps}</td>"
@@ -52,6 +54,7 @@ def render_summary(
         for c in consent
     )
     label_list = ", ".join(f"{e(k)} ({n})" for k, n in sorted(labels.items())) or "nothing"
+    box_list = ", ".join(f"{e(k)} ({n})" for k, n in sorted(boxes.items())) or "nothing"
     app_list = ", ".join(f"{e(a)} ({n} steps)" for a, n in apps.most_common()) or "none"
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Your teachstream data</title>
 <style>{_STYLE}</style></head><body>
@@ -61,7 +64,8 @@ teachstream never stores your name, user name or host name: your data is filed u
 <div class="note"><b>In short:</b> {len(sessions)} recorded sessions, {hours:.2f} hours in all,
 {sum(s.steps for s in sessions)} steps and {sum(s.frames for s in sessions)} screenshots.
 Apps: {app_list}. What you typed that was replaced before storage, by kind: {label_list}
-({sum(s.redactions for s in sessions)} key presses).</div>
+({sum(s.redactions for s in sessions)} key presses). What was covered in your screenshots before storage,
+by kind: {box_list}.</div>
 <h2>Sessions</h2>
 <table><tr><th>start (UTC)</th><th>length</th><th>steps</th><th>apps</th><th>redacted keys</th></tr>{rows}</table>
 <h2>Your consent, as recorded</h2>

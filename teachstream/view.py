@@ -10,7 +10,8 @@ Markers, all in ``MARK`` with a white outline: click = ring around a dot, double
 rings, right click = dashed ring, drag = path from a ring (start) to a dot (end), scroll =
 arrow in the wheel's direction (``dy > 0`` is wheel up, ``dx > 0`` wheel right). Typed text
 is a caption on the frame with placeholders such as ``<EMAIL>`` as chips; hotkeys and keys
-are key caps. Everything taken from the data is escaped.
+are key caps. Boxes the screen redaction covered (column ``frame_removed``) are drawn as dark
+blocks outlined in ``REMOVED``, each with its label. Everything taken from the data is escaped.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ kbd{display:inline-block;margin-left:4px;padding:6px 10px;border:1px solid #1d1d
 .chip{display:inline-block;padding:0 6px;border-radius:9px;background:#ffd23f;color:#1d1d24;
  font:700 12px/1.6 system-ui,sans-serif;letter-spacing:.02em}
 """
+
+
+REMOVED = "#f2b138"  # the outline of a covered box
 
 
 def render_session(entry: SessionEntry, steps: Sequence[Mapping[str, Any]], frames: Mapping[str, bytes]) -> str:
@@ -161,8 +165,23 @@ def _frame(step: Mapping[str, Any], ids: Mapping[str, str]) -> str:
         extras += '<div class="note">pointer outside this frame</div>'
     return (
         f'<figure><svg viewBox="0 0 {w} {h}" role="img"><use href="#{ids[key]}"/>'
-        f"{_marker(step, max(w, h) / 100)}</svg>{extras}</figure>"
+        f"{_removed(step, max(w, h) / 100)}{_marker(step, max(w, h) / 100)}</svg>{extras}</figure>"
     )
+
+
+def _removed(step: Mapping[str, Any], u: float) -> str:
+    """The boxes the screen redaction covered, as labelled blocks over the (already covered) pixels."""
+    out = []
+    for box in step.get("frame_removed") or []:
+        x, y, w, h = box["x"], box["y"], box["width"], box["height"]
+        size = min(max(h * 0.6, 1.1 * u), 2.4 * u)
+        out.append(
+            f'<g class="removed"><rect x="{x}" y="{y}" width="{w}" height="{h}" fill="#26262e" '
+            f'stroke="{REMOVED}" stroke-width="{_n(0.25 * u)}"/>'
+            f'<text x="{_n(x + 0.4 * u)}" y="{_n(y + min(h, size * 1.1) - 0.15 * size)}" font-size="{_n(size)}" '
+            f'fill="#fff" font-family="sans-serif">{escape(box["label"])}</text></g>'
+        )
+    return "".join(out)
 
 
 # -- markers, in image pixels; u is 1% of the frame's longer side -------------------------

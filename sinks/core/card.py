@@ -21,9 +21,11 @@ def render_card(entries: Iterable[SessionEntry], columns: Mapping[str, tuple[str
     days = sorted({e.dt for e in sessions})
     actions_note = "" if sessions else "\nNo session is complete yet.\n"
     labels: Counter[str] = Counter()
+    boxes: Counter[str] = Counter()
     apps: Counter[str] = Counter()
     for e in sessions:
         labels.update(e.labels)
+        boxes.update(e.frame_labels)
         apps.update({a: e.steps for a in e.apps})
     lines = [
         "# teachstream dataset",
@@ -65,6 +67,13 @@ def render_card(entries: Iterable[SessionEntry], columns: Mapping[str, tuple[str
         "| label | placeholders |",
         "|---|---|",
         *(f"| {label} | {n} |" for label, n in sorted(labels.items())),
+        "",
+        f"Screenshots: {sum(boxes.values())} boxes covered with a solid fill (PII read in the pixels, text the",
+        "person typed, denied windows); column `frame_removed` lists them per step. Boxes by label:",
+        "",
+        "| label | boxes |",
+        "|---|---|",
+        *(f"| {label} | {n} |" for label, n in sorted(boxes.items())),
         "",
         "## Apps (steps)",
         "",

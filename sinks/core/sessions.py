@@ -6,12 +6,13 @@ import io
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from schemas.dataset import SessionEntry, day, frame_key, steps_key
+from schemas.events import RemovedBox
 from schemas.step_columns import STEP_SCHEMA
 from schemas.trajectory import Trajectory
 
@@ -29,6 +30,7 @@ class FrameInfo:
     left: int
     top: int
     size: int
+    removed: tuple[RemovedBox, ...] = ()  # what the screen redaction covered
 
 
 def referenced_frames(trajectory: Trajectory) -> dict[str, str]:
@@ -73,6 +75,7 @@ def steps_table(trajectory: Trajectory, frames: Mapping[str, FrameInfo]) -> pa.T
                 "frame_scale": f.scale if f else None,
                 "frame_left": f.left if f else None,
                 "frame_top": f.top if f else None,
+                "frame_removed": [asdict(b) for b in f.removed] if f else None,
             }
         )
     return pa.Table.from_pylist(rows, schema=STEP_SCHEMA)
@@ -121,4 +124,5 @@ def session_entry(
         partition=partition,
         offset=offset,
         labels=placeholder_counts(trajectory),
+        frame_labels=dict(Counter(b.label for f in frames.values() for b in f.removed)),
     )

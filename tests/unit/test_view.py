@@ -153,3 +153,14 @@ def test_header_and_offsets() -> None:
     assert '<span class="offset">+1:01.5</span>' in page
     assert "<kbd>enter</kbd>" in page
     assert "<script" not in page and "http" not in page.replace("http-equiv", "")
+
+
+def test_covered_boxes_are_drawn_as_labelled_blocks_in_image_pixels() -> None:
+    boxes = [
+        {"label": "EMAIL", "x": 10, "y": 20, "width": 120, "height": 9},
+        {"label": "<b>", "x": 0, "y": 0, "width": 5, "height": 5},
+    ]
+    page = render_session(entry(), [step(0, "type", text="hi <EMAIL>", frame_removed=boxes)], FRAMES)
+    assert '<rect x="10" y="20" width="120" height="9"' in page and ">EMAIL</text>" in page
+    assert "&lt;b&gt;</text>" in page and "<b></text>" not in page
+    assert 'class="removed"' not in render_session(entry(), [step(0, "type", text="hi")], FRAMES)
