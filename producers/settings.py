@@ -37,7 +37,9 @@ class AgentSettings(Settings):
     agent_keyframe_seconds: float = Field(10.0, gt=0, description="a frame every N s while the person is active")
     agent_burst_gap_seconds: float = Field(2.0, gt=0, description="a pause this long starts a new typing burst")
     agent_jpeg_quality: int = Field(70, ge=10, le=95)
-    agent_screenshot_scale: float = Field(0.5, gt=0.05, le=1.0)
+    agent_screenshot_scale: float = Field(
+        1.0, gt=0.05, le=1.0, description="frames leave at this scale; the stream redacts, then stores them smaller"
+    )
     agent_default_denies: bool = Field(True, description="deny password managers, private windows, sign-in titles")
     agent_allow_apps: tuple[str, ...] = Field((), description="if set, only these apps (globs) are captured")
     agent_deny_apps: tuple[str, ...] = Field((), description="more apps (globs) never captured")

@@ -22,11 +22,15 @@ from datetime import UTC, datetime, timedelta
 
 import faust
 
+from schemas.capture_policy import CapturePolicy
 from schemas.codec import Codec
 from schemas.control_records import Tick
 from schemas.records import to_avro
 from schemas.topics import spec_for
 from streams import cleaning, sessionizer
+from streams.core.known import KnownPii
+from streams.core.redaction import default_person_finder
+from streams.core.screen_redactor import ScreenRedactor
 from streams.privacy import PrivacyGate
 from streams.settings import StreamsSettings
 
@@ -35,12 +39,24 @@ counters: Counter[str] = Counter()
 
 
 def register(app: faust.App, settings: StreamsSettings) -> None:
+    """The stages of ``settings.streams_stage``. With ``all``, the screen redaction of a device also looks for
+    what the interaction stage found in its typed text (the raw topics are co-partitioned by device, and faust
+    assigns co-partitioned topics to the same worker); a screens-only worker relies on its detectors and the
+    frames' titles."""
     codec = Codec.from_url(settings.schema_registry_url)
     gate = PrivacyGate.following(settings)
-    cleaning.register_interactions(app, settings, codec, counters, gate)
-    cleaning.register_screens(app, settings, codec, counters, gate)
-    sessionizer.register(app, settings, codec, counters, gate)
-    _register_clock(app, settings, codec)
+    stage = settings.streams_stage
+    known = KnownPii() if stage == "all" else None
+    if stage in ("all", "interactions"):
+        cleaning.register_interactions(app, settings, codec, counters, gate, known=known)
+        sessionizer.register(app, settings, codec, counters, gate)
+        _register_clock(app, settings, codec)
+    if stage in ("all", "screens"):
+        names = default_person_finder() if settings.redact_names else None
+        redactor = ScreenRedactor(
+            CapturePolicy(), known, names, settings.screens_stored_scale, settings.screens_quality
+        )
+        cleaning.register_screens(app, settings, codec, counters, gate, redact_pixels=redactor)
 
     async def report() -> None:
         if counters:

@@ -25,7 +25,7 @@ def create_app(
         else {"web_enabled": False}
     )
     app = faust.App(
-        settings.streams_app_id,
+        settings.app_id(),
         broker=[f"kafka://{b.strip()}" for b in settings.kafka_bootstrap.split(",")],
         datadir=settings.streams_data_dir,
         key_serializer="raw",

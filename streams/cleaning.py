@@ -9,9 +9,12 @@ nothing unredacted reaches a clean topic.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +32,7 @@ from schemas.records import from_avro, to_avro
 from schemas.topics import spec_for
 from streams.core.cleaner import Cleaned, Cleaner, TitleRedactor
 from streams.core.frames import CleanedFrame, FrameCleaner, PixelRedactor, keep_pixels
+from streams.core.known import KnownPii
 from streams.core.redaction import SegmentPolicy, default_person_finder
 from streams.decoding import decode
 from streams.privacy import PrivacyGate
@@ -86,11 +90,13 @@ def register_interactions(
     counters: Counter[str],
     gate: PrivacyGate,
     out: Outlets | None = None,
+    known: KnownPii | None = None,
 ) -> AgentT[Any]:
-    """Add the agent cleaning interactions.raw; ``out``: where it writes (default: its topics)."""
+    """Add the agent cleaning interactions.raw; ``out``: where it writes (default: its topics); ``known``: where
+    the PII found in typed text goes, for the screen redaction of the same worker."""
     names = default_person_finder() if settings.redact_names else None
     table = app.Table("redaction", partitions=6)
-    cleaner = Cleaner(CapturePolicy(), SegmentPolicy(), names, codec, JsonTable(table))
+    cleaner = Cleaner(CapturePolicy(), SegmentPolicy(), names, codec, JsonTable(table), known)
     if out is None:
         out = Outlets.of(app, settings, codec, "interactions", counters)
     # a raw record in the framing and schema version the codec writes can go on as it came, if unchanged
@@ -156,6 +162,13 @@ def register_interactions(
     return agent
 
 
+def withheld_image(codec: Codec, frame: ScreenFrame | None) -> bytes:
+    """What a dead letter of screens.raw keeps: the frame without its image (never the pixels in clear)."""
+    if frame is None:
+        return b""  # not a frame we can read: the bytes stay in screens.raw for its retention, not here
+    return codec.encode("ScreenFrame", to_avro(replace(frame, image=b"")))
+
+
 def register_screens(
     app: faust.App,
     settings: StreamsSettings,
@@ -165,17 +178,25 @@ def register_screens(
     out: Outlets | None = None,
     redact_pixels: PixelRedactor = keep_pixels,
 ) -> AgentT[Any]:
-    """Add the agent cleaning screens.raw; ``out``: where it writes (default: its topics)."""
+    """Add the agent cleaning screens.raw; ``out``: where it writes (default: its topics).
+
+    Frames are redacted in a thread of their own, one at a time (OCR takes tens to hundreds of
+    milliseconds; the event loop keeps serving heartbeats and other agents meanwhile). A frame
+    not done within ``screens_deadline_s`` is dead-lettered. Dead letters of this stage never
+    carry the image."""
     frames = FrameCleaner(
         CapturePolicy(), TitleRedactor(default_person_finder() if settings.redact_names else None), redact_pixels
     )
     if out is None:
         out = Outlets.of(app, settings, codec, "screens", counters)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="screens-redaction")
 
     async def clean(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         await gate.ready()
+        loop = asyncio.get_running_loop()
         async for event in stream.events():
             msg = event.message
+            frame: ScreenFrame | None = None
             try:
                 decoded = await decode(codec, msg.value or b"")
                 if decoded.short_name != "ScreenFrame":
@@ -185,14 +206,25 @@ def register_screens(
                     counters["consent.dropped_frames"] += 1
                     yield None
                     continue
-                outcome = frames.clean(frame)
+                job = loop.run_in_executor(pool, frames.clean, frame)
+                try:
+                    outcome = await asyncio.wait_for(asyncio.shield(job), settings.screens_deadline_s)
+                except TimeoutError:
+                    counters["redaction.frame_deadline"] += 1
+                    raise TimeoutError(
+                        f"the frame was not redacted within {settings.screens_deadline_s:g} s; "
+                        "raise TEACHSTREAM_SCREENS_DEADLINE_S or add screens workers"
+                    ) from None
                 counters.update(outcome.counts)
                 if isinstance(outcome, CleanedFrame):
                     await out.send(msg.key, "ScreenFrame", outcome.frame)
             except CodecError as exc:
-                await out.reject(msg, str(exc), type(exc).__name__)
+                counters["redaction.frame_failed"] += frame is not None
+                await out.reject(msg, str(exc), type(exc).__name__, withheld_image(codec, frame))
             except Exception as exc:  # fail closed: a frame whose titles or pixels cannot be redacted stays out
-                await out.reject(msg, f"redaction failed: {type(exc).__name__}: {exc}", "RedactionError")
+                counters["redaction.frame_failed"] += 1
+                reason = f"redaction failed: {type(exc).__name__}: {exc} (image withheld)"
+                await out.reject(msg, reason, "RedactionError", withheld_image(codec, frame))
             yield None
 
     return app.agent(app.topic(settings.topic("screens.raw")), name="teachstream.clean-screens", concurrency=1)(clean)

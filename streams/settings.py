@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Literal
 
 from pydantic import Field
 
@@ -23,6 +24,22 @@ class StreamsSettings(Settings):
     tick_interval_s: float = Field(5.0, gt=0, description="how often the stream clock is written to every partition")
     redact_names: bool = Field(True, description="detect person names (spaCy NER when installed, else a gazetteer)")
     tick_lag_s: float = Field(60.0, ge=0, description="how far the stream clock trails the wall clock")
+    streams_stage: Literal["all", "interactions", "screens"] = Field(
+        "all",
+        description="which stages this worker runs: all; interactions (cleaning, sessions, the clock); or screens "
+        "(frame redaction, as its own consumer group <app id>-screens, sized apart)",
+    )
+    screens_stored_scale: float = Field(
+        0.5, gt=0.05, le=1.0, description="scale of the frames that go on, after redaction at the scale they came in"
+    )
+    screens_deadline_s: float = Field(
+        30.0, gt=0, description="a frame not redacted within this many seconds is dead-lettered, never forwarded"
+    )
+    screens_quality: int = Field(70, ge=10, le=95, description="JPEG quality of the redacted frames")
+
+    def app_id(self) -> str:
+        """The faust app id (consumer group): a screens-only worker is a group of its own."""
+        return f"{self.streams_app_id}-screens" if self.streams_stage == "screens" else self.streams_app_id
 
     def session_config(self) -> SessionConfig:
         return SessionConfig(

@@ -115,13 +115,19 @@ def provision(ctx: Context) -> None:
 
 @cli.command()
 @click.option("--web-port", type=int, help="Serve faust's web views and health check on this port.")
+@click.option(
+    "--stage",
+    type=click.Choice(["all", "interactions", "screens"]),
+    help="Run only these stages (default all; TEACHSTREAM_STREAMS_STAGE). `screens` redacts frames as a consumer "
+    "group of its own, so it can be sized apart; run `interactions` beside it.",
+)
 @pass_ctx
-def streams(ctx: Context, web_port: int | None) -> None:
+def streams(ctx: Context, web_port: int | None, stage: str | None) -> None:
     """Run the stream worker: raw topics to clean topics, bad records to the dead-letter topic."""
     from streams.app import create_app
     from streams.settings import StreamsSettings
 
-    settings = ctx.settings(StreamsSettings, streams_web_port=web_port)
+    settings = ctx.settings(StreamsSettings, streams_web_port=web_port, streams_stage=stage)
     from teachstream.admin import existing_topics
 
     have = existing_topics(settings)

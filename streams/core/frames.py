@@ -64,8 +64,9 @@ class FrameCleaner:
             verdict = self.policy.decide_window(focused.app, focused.title)
             if not verdict.allowed:
                 return DroppedFrame(verdict.reason, {"filter.denied_frames": 1})
+        before = len(frame.removed)
         frame = self.redact_pixels(frame)
-        counts: Counter[str] = Counter()
+        counts: Counter[str] = Counter(f"redaction.frame.{box.label}" for box in frame.removed[before:])
         windows = []
         for w in frame.windows:
             title, labels = self.titles(w.title)
