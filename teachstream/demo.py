@@ -120,11 +120,13 @@ def main() -> None:
 
     entries, page, where = show_dataset(settings, sessions, desktop)
     erased = show_privacy(settings, entries, desktop)
+    boxes = sum(sum(e.frame_labels.values()) for e in entries)
     print()
     print(
         f"teachstream demo: {result.events + result.frames} records in ({result.events} interactions and "
         f"{result.frames} screen frames from {DEVICES} simulated devices, plus the desktop person's), "
-        f"typed PII redacted before it left the stream, {len(entries)} sessions out as a dataset "
+        f"typed PII redacted before it left the stream and covered in {boxes} boxes of the screenshots, "
+        f"{len(entries)} sessions out as a dataset "
         f"({sum(e.steps for e in entries)} steps, {sum(e.frames for e in entries)} frames, "
         f"{sum(e.bytes for e in entries) / 1024:.0f} KiB under {where}), "
         f"{dead} dead letters (the broken client's records); one person's copy of their data exported and then "
@@ -155,7 +157,11 @@ def show_dataset(settings: Settings, sessions: list[Trajectory], desktop: str) -
     steps = ds.steps(mine)
     frames = {k: ds.frame_bytes(k) for k in {s["frame_key"] for s in steps if s["frame_key"]}}
     page.write_text(render_session(mine, steps, frames), encoding="utf-8")
-    say(f"the desktop person's session, every step drawn on its frame: {page}")
+    say("the stream read every frame of the desktop person (Tesseract) and covered what it showed of the PII,")
+    say("and the windows the policy denies, with solid boxes before the frame was stored:")
+    covered = ", ".join(f"{label} {n}" for label, n in sorted(mine.frame_labels.items())) or "none"
+    print(f"  boxes covered in the desktop person's {mine.frames} frames, by label: {covered}")
+    say(f"the desktop person's session, every step drawn on its frame (covered boxes labelled): {page}")
     return entries, page, ds.storage.describe()
 
 

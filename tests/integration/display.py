@@ -33,10 +33,22 @@ class Display:
         out = subprocess.run(["xdotool", *args], env=self.env, capture_output=True, text=True, check=True, timeout=60)
         return out.stdout.strip()
 
-    def window(self, title: str, bg: str, x: int, y: int, w: int = 80, h: int = 20, wm_class: str = "XTerm") -> int:
-        """An xterm titled ``title`` with background ``bg`` at (x, y), ``w``x``h`` characters; its window id."""
+    def window(
+        self,
+        title: str,
+        bg: str,
+        x: int,
+        y: int,
+        w: int = 80,
+        h: int = 20,
+        wm_class: str = "XTerm",
+        fg: str = "white",
+        font: tuple[str, ...] = (),
+    ) -> int:
+        """An xterm titled ``title`` with background ``bg`` at (x, y), ``w``x``h`` characters; its window id.
+        ``font``: extra xterm options, e.g. ``("-fa", "DejaVu Sans Mono", "-fs", "10")``."""
         proc = subprocess.Popen(
-            ["xterm", "-T", title, "-class", wm_class, "-bg", bg, "-fg", "white", "-geometry", f"{w}x{h}+{x}+{y}"],
+            ["xterm", "-T", title, "-class", wm_class, "-bg", bg, "-fg", fg, *font, "-geometry", f"{w}x{h}+{x}+{y}"],
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+
+from PIL import Image, ImageDraw
 
 from schemas.control_records import DeadLetter
 from schemas.events import InteractionEvent, KeyEvent, Monitor, ScreenFrame, WindowContext
@@ -69,22 +73,32 @@ def test_garbage_goes_to_deadletter_with_reasons_while_valid_records_flow(isolat
     )
     producer.produce(isolated.topic("screens.raw"), isolated.codec.encode("ScreenFrame", to_avro(frame)), key=b"d-1")
     producer.produce(isolated.topic("screens.raw"), b"not a frame", key=b"d-1")
+    picture = Image.new("RGB", (1280, 720), (245, 245, 245))
+    ImageDraw.Draw(picture).text((40, 40), "quarterly report draft", fill=(20, 20, 20))
+    jpeg = io.BytesIO()
+    picture.save(jpeg, "JPEG", quality=80)
+    real = replace(frame, seq=2, frame_id="d-1-2", image=jpeg.getvalue(), width=1280, height=720, scale=1.0)
+    producer.produce(isolated.topic("screens.raw"), isolated.codec.encode("ScreenFrame", to_avro(real)), key=b"d-1")
     assert producer.flush(30) == 0
 
     expected = sorted((f"d-{i % 3}", i) for i in valid.values())
 
     wait_for(lambda: len(clean_events(isolated)) >= len(expected), 120, "the valid events in interactions.clean")
     assert clean_events(isolated) == expected
-    letters = isolated.read_all("deadletter", expect=1001, timeout_s=60)
-    assert len(letters) == 1001
+    letters = isolated.read_all("deadletter", expect=1002, timeout_s=60)
+    assert len(letters) == 1002  # the garbage, the bytes that are no frame, the frame whose image is no image
     decoded = [from_avro(DeadLetter, isolated.codec.decode(m.value()).value) for m in letters]
     assert all(d.reason and d.error_type for d in decoded)
     raw = [d for d in decoded if d.topic == isolated.topic("interactions.raw")]
     assert len(raw) == 1000 and len({d.offset for d in raw}) == 1000
     assert {d.error_type for d in raw} == {"BadFrameError", "UnknownSchemaError"}
     assert any("no schema registry" in d.reason for d in raw)
+    unreadable = [d for d in decoded if d.error_type == "RedactionError"]
+    assert len(unreadable) == 1 and len(unreadable[0].original) < 10_000, "a frame's image never goes to dead letters"
     frames = isolated.read_all("screens.clean", expect=1)
-    assert len(frames) == 1 and len(frames[0].value()) > 2_000_000
+    assert len(frames) == 1, "the frame with a real image goes on, redacted and stored smaller"
+    clean = from_avro(ScreenFrame, isolated.codec.decode(frames[0].value()).value)
+    assert (clean.frame_id, clean.width, clean.scale) == ("d-1-2", 640, 0.5)
 
 
 def test_simulated_devices_flow_end_to_end_and_tail_decodes(isolated: Isolated, tmp_path: Path) -> None:
