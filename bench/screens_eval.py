@@ -15,7 +15,8 @@ pixels per glyph as 3x of the stored frame; it reads more of the small fonts).
 - kept text: of the plain words of 4+ letters the oracle reads in the unredacted stored
   frame (the same approximate match), the share it still reads in the redacted one.
   A string counts as read only in a line the oracle found where the string is drawn;
-- over-covered: covered area outside the PII words and denied windows, share of the frame;
+- over-covered: covered area outside the PII words and the visible parts of denied windows
+  (a denied window's fill over a window stacked above it counts), share of the frame;
 - CPU ms per frame (``time.process_time``, this process; the OCR engine runs in process):
   median, p95, max.
 
@@ -42,6 +43,7 @@ import numpy as np
 from PIL import Image
 
 from bench.screens_corpus import Clip, Frame, Token, corpus
+from schemas.capture_policy import CapturePolicy
 from streams.core.redaction import find_pii
 from streams.core.screens import FrameState, Removed, redact_frame
 from streams.core.screens.geometry import Box, union
@@ -55,6 +57,7 @@ QUALITY = 70
 MIN_PII = 4  # letters and digits: shorter fragments (a value being typed) say nothing
 OUT = Path("bench-out")
 CACHE = OUT / ".screens_oracle-v6.pickle"
+_POLICY = CapturePolicy()
 
 
 Reading = list[tuple[str, Box]]  # normalized text of each line read, its box in screen pixels
@@ -155,9 +158,14 @@ class Score:
                 self.words_kept += kept
                 if not kept:
                     self.lost.append(f"{clip}: {token.text!r} ({token.box.height} px)")
+        denied = np.zeros_like(legit)  # the visible parts of denied windows (records bottom to top)
+        for window in frame.windows:
+            box = Box(window.x, window.y, window.x + window.width, window.y + window.height).scaled(STORED)
+            allowed = _POLICY.decide_window(window.app, window.title).allowed
+            denied[max(0, box.y0) : box.y1, max(0, box.x0) : box.x1] = not allowed
+        legit |= denied
         for r in removed:
-            target = legit if r.label == "DENIED_WINDOW" else covered
-            target[r.y : r.y + r.h, r.x : r.x + r.w] = True
+            covered[r.y : r.y + r.h, r.x : r.x + r.w] = True
         self.over.append(float((covered & ~legit).mean()))
 
     def row(self, name: str, base_median: float | None) -> str:

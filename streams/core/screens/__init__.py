@@ -3,7 +3,7 @@
 ``redact_frame(jpeg, windows, policy, known_pii, scale=, origin=, state=, output_scale=,
 quality=)`` takes a frame as the agent sends it (at full scale, 1.0), returns the JPEG
 downsized to ``output_scale`` (the stored scale, 0.5 by default in the stage) with the
-rectangles of denied windows filled and every word that the text detectors
+rectangles of denied windows filled (their parts not under a window above them) and every word that the text detectors
 (``streams.core.redaction.find_pii``, names included) or the known strings find in what OCR
 reads covered, and the list of ``Removed(label, x, y, w, h)`` in output pixels (never text).
 Redaction works at full resolution, where OCR reads 9-24 px UI fonts, and fills are applied

@@ -54,7 +54,7 @@ def _groups(indices: npt.NDArray[np.intp], gap: int) -> list[tuple[int, int]]:
     return runs
 
 
-def _grow(ink: npt.NDArray[np.bool_], start: int, end: int, gap: int, most: int = 1 << 30) -> tuple[int, int]:
+def grow(ink: npt.NDArray[np.bool_], start: int, end: int, gap: int, most: int = 1 << 30) -> tuple[int, int]:
     """``[start, end)`` widened through ``ink`` until ``gap`` inkless positions in a row, by ``most``."""
     lo, miss = start, 0
     while lo > max(0, start - most) and miss < gap:
@@ -81,18 +81,18 @@ def regions(gray: Gray, cells: Cells) -> list[Box]:
     height, width = gray.shape
     if cells.size and cells.mean() > FULL_SHARE:
         return [Box(0, 0, width, height)]
-    grown = [_along_text(gray, box.pad(CELL // 2).clip(width, height)) for box in cell_boxes(cells, width, height)]
+    grown = [along_text(gray, box.pad(CELL // 2).clip(width, height)) for box in cell_boxes(cells, width, height)]
     return merge(grown)
 
 
-def _along_text(gray: Gray, box: Box) -> Box:
+def along_text(gray: Gray, box: Box) -> Box:
     """``box`` grown sideways and then up and down along the text it touches."""
     band = gray[box.y0 : box.y1]
     ink_x = (band.max(axis=0).astype(np.int16) - band.min(axis=0)) > INK_CONTRAST
-    x0, x1 = _grow(ink_x, box.x0, box.x1, INK_GAP_X)
+    x0, x1 = grow(ink_x, box.x0, box.x1, INK_GAP_X)
     column = gray[:, x0:x1]
     ink_y = (column.max(axis=1).astype(np.int16) - column.min(axis=1)) > INK_CONTRAST
-    y0, y1 = _grow(ink_y, box.y0, box.y1, INK_GAP_Y, MAX_GROW_Y)
+    y0, y1 = grow(ink_y, box.y0, box.y1, INK_GAP_Y, MAX_GROW_Y)
     return Box(x0, y0, x1, y1)
 
 

@@ -87,6 +87,28 @@ def union(boxes: Iterable[Box]) -> Box:
     return Box(min(b.x0 for b in items), min(b.y0 for b in items), max(b.x1 for b in items), max(b.y1 for b in items))
 
 
+def subtract(box: Box, hole: Box) -> list[Box]:
+    """The parts of ``box`` outside ``hole``: at most four boxes (above, below, left, right)."""
+    if not box.intersects(hole):
+        return [] if box.empty() else [box]
+    cut = box.intersection(hole)
+    parts = [
+        Box(box.x0, box.y0, box.x1, cut.y0),
+        Box(box.x0, cut.y1, box.x1, box.y1),
+        Box(box.x0, cut.y0, cut.x0, cut.y1),
+        Box(cut.x1, cut.y0, box.x1, cut.y1),
+    ]
+    return [p for p in parts if not p.empty()]
+
+
+def visible_parts(box: Box, above: Iterable[Box]) -> list[Box]:
+    """The parts of ``box`` that no box of ``above`` (the windows stacked over it) hides."""
+    parts = [] if box.empty() else [box]
+    for hole in above:
+        parts = [piece for part in parts for piece in subtract(part, hole)]
+    return parts
+
+
 def snapped(box: Box, scale: float) -> Box:
     """``box`` grown outwards to the edges of whole output pixels at ``scale`` (input pixels),
     so that downsizing mixes no pixel of the box with a pixel outside the grown box."""

@@ -89,6 +89,16 @@ def max_edits(needle: str) -> int:
     return max(1, len(needle) // 6)
 
 
+def _may_occur(haystack: str, needle: str, edits: int) -> bool:
+    """Whether ``needle`` may occur in ``haystack`` with at most ``edits`` edits: cut in
+    ``edits + 1`` pieces, one piece at least is left untouched by the edits, so it occurs
+    exactly (a filter that never drops a match, and spares most lines the alignment)."""
+    size = len(needle) // (edits + 1)
+    if size < 2:
+        return True
+    return any(needle[i * size : (i + 1) * size] in haystack for i in range(edits + 1))
+
+
 def known_hits(line: Line, known: Sequence[str]) -> list[Hit]:
     """Word boxes of ``line`` holding an approximate occurrence of a known string."""
     norm, owner = "", []
@@ -101,7 +111,10 @@ def known_hits(line: Line, known: Sequence[str]) -> list[Hit]:
         needle = normalize(value)
         if len(needle) < MIN_KNOWN:
             continue
-        found = fuzzy_find(norm, needle, max_edits(needle))
+        edits = max_edits(needle)
+        if not _may_occur(norm, needle, edits):
+            continue
+        found = fuzzy_find(norm, needle, edits)
         if found is not None and found[1] > found[0]:
             for index in sorted(set(owner[found[0] : found[1]])):
                 hits.append(Hit("KNOWN", line.words[index].box))

@@ -1,9 +1,12 @@
 """``redact_frame``: denied windows masked, PII read in the pixels covered, incrementally per device (pure core).
 
 Steps, in order: decode the JPEG (full scale, as the agent sends it); fill the rectangles of
-windows the capture policy denies; find the regions that changed since the device's
-previous frame (all of it without a state), moving the previous findings along where the
-content scrolled; read the changed regions with OCR; run the text detectors and the known
+windows the capture policy denies (the parts not under a window listed after it: window
+records come bottom to top, so the windows stacked above a denied one stay readable); find
+the regions that changed since the device's previous frame (all of it without a state),
+moving the previous findings along where the content scrolled; read the changed regions
+with OCR (where a line read before changed only at its end, as when typing, only that end
+is read, and its words left of the change are kept); run the text detectors and the known
 strings on each line read; cover the words found, and the ones found earlier in regions that
 did not change, with a solid, padded fill of the gray around them; downsize to
 ``output_scale`` (after every fill, boxes snapped to whole output pixels, so nothing of a
@@ -16,16 +19,28 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from schemas.capture_policy import CapturePolicy
 from streams.core.redaction import Span
-from streams.core.screens.changes import CELL, changed_cells, regions
+from streams.core.screens.changes import (
+    CELL,
+    FULL_SHARE,
+    INK_CONTRAST,
+    INK_GAP_X,
+    along_text,
+    cell_boxes,
+    changed_cells,
+    grow,
+    merge,
+)
 from streams.core.screens.errors import FrameDeadlineError, ScreenRedactionError
-from streams.core.screens.geometry import Box, Removed, WindowLike, snapped, window_box
+from streams.core.screens.geometry import Box, Removed, WindowLike, snapped, visible_parts, window_box
 from streams.core.screens.matching import Hit, detector_hits, known_hits, line_pii, shape_hits
-from streams.core.screens.ocr import Line, read_region
+from streams.core.screens.ocr import Line, Word, read_region
 from streams.core.screens.pixels import Canvas, Gray, background
 from streams.core.screens.scrolling import Scroll, find_scroll, shifted
 from streams.core.screens.state import Entry, FrameState
@@ -98,6 +113,8 @@ class _Redaction:
     ) -> None:
         self.policy, self.state, self.find, self.clock = policy, state, find, clock
         self.known = tuple(dict.fromkeys(k for k in known_pii if k.strip()))
+        self.cells: npt.NDArray[np.bool_] | None = None  # changed since the previous frame (None: all)
+        self.scrolled: Box | None = None  # where content moved since the previous frame
 
     def run(
         self,
@@ -111,45 +128,72 @@ class _Redaction:
         canvas = Canvas(jpeg)
         width, height = canvas.width, canvas.height
         covered: list[tuple[str, Box]] = []
-        for window in windows:
+        rects = [window_box(window, scale, origin).clip(width, height) for window in windows]
+        for index, window in enumerate(windows):
             if not self.policy.decide_window(window.app, window.title).allowed:
-                box = window_box(window, scale, origin).clip(width, height)
-                if not box.empty():
+                for box in visible_parts(rects[index], [r.pad(-1) for r in rects[index + 1 :]]):
                     canvas.fill(box, 0)
                     covered.append(("DENIED_WINDOW", box))
         gray = canvas.luma()
         state = self.state
+        tails: list[_Tail] = []
         if state is None or not state.usable((width, height)):
             entries: list[Entry] = []
             todo = [Box(0, 0, width, height)]
         else:
-            entries, todo = self._unchanged(state, gray)
+            entries, todo, tails = self._unchanged(state, gray)
         self.clock.check("change detection")
         for region in todo:
             for line in read_region(gray, region):
-                hits = detector_hits(line, self._spans) + known_hits(line, self.known) + shape_hits(line)
-                entries.append(Entry(line, _line_box(line), tuple(hits)))
+                entries.append(self._entry(line))
             self.clock.check("OCR")
-        seen: set[tuple[str, Box]] = set()
-        fills: list[tuple[Box, int]] = []
-        for entry in entries:
-            for hit in entry.hits:
-                box = snapped(hit.box.pad(PAD), resize).clip(width, height)
-                if (hit.label, box) not in seen and not box.empty():
-                    seen.add((hit.label, box))
-                    fills.append((box, background(gray, box)))
-                    covered.append((hit.label, box))
-        for box, level in fills:
+        for tail in tails:
+            lines = read_region(gray, tail.region)
+            if tail.entry is None:  # a new line: as read
+                entries += [self._entry(line) for line in lines]
+            else:
+                words = sorted((w for line in lines for w in line.words), key=lambda w: w.box.x0)
+                entries.append(self._entry(Line(tail.kept + tuple(words))))
+            self.clock.check("OCR")
+        fills = self._fills(entries, gray, resize)
+        covered += [(label, box) for label, box, _ in fills]
+        for _, box, level in fills:
             canvas.fill(box, level)
         out = canvas.encode(resize, quality)
         self.clock.check("encoding")
         if state is not None:
             state.luma, state.size, state.entries = gray, (width, height), entries
             state.known = frozenset(self.known)
+            state.levels = {box: level for _, box, level in fills}
             state.frames += 1
-            state.regions_read += len(todo)
-            state.pixels_read += sum(r.area for r in todo)
+            state.regions_read += len(todo) + len(tails)
+            state.pixels_read += sum(r.area for r in todo) + sum(t.region.area for t in tails)
+            state.tails += len(tails)
         return out, [Removed.of(label, box.scaled(resize)) for label, box in covered]
+
+    def _entry(self, line: Line) -> Entry:
+        hits = detector_hits(line, self._spans) + known_hits(line, self.known) + shape_hits(line)
+        return Entry(line, _line_box(line), tuple(hits))
+
+    def _fills(self, entries: list[Entry], gray: Gray, resize: float) -> list[tuple[str, Box, int]]:
+        """The boxes to fill for ``entries`` (padded, snapped to output pixels), with the gray
+        around them (the previous frame's where nothing changed around a box)."""
+        height, width = gray.shape
+        cells, previous = self.cells, self.state.levels if self.state is not None else {}
+        seen: set[tuple[str, Box]] = set()
+        fills: list[tuple[str, Box, int]] = []
+        for entry in entries:
+            for hit in entry.hits:
+                box = snapped(hit.box.pad(PAD), resize).clip(width, height)
+                if (hit.label, box) in seen or box.empty():
+                    continue
+                seen.add((hit.label, box))
+                level = previous.get(box) if cells is not None else None
+                moved = self.scrolled is not None and self.scrolled.intersects(box.pad(2))
+                if level is None or moved or _touches(cells, box.pad(2)):
+                    level = background(gray, box)
+                fills.append((hit.label, box, level))
+        return fills
 
     def _spans(self, text: str) -> Sequence[Span]:
         """The detectors' spans for a line's text, remembered in the device's state (a line read
@@ -163,10 +207,11 @@ class _Redaction:
             self.state.remember(text, cached)
         return cached
 
-    def _unchanged(self, state: FrameState, gray: Gray) -> tuple[list[Entry], list[Box]]:
-        """The previous findings still on screen (moved along scrolls) and the regions to read."""
+    def _unchanged(self, state: FrameState, gray: Gray) -> tuple[list[Entry], list[Box], list[_Tail]]:
+        """The previous findings still on screen (moved along scrolls), the regions to read,
+        and the lines whose end alone changed."""
         reference, entries = state.luma, state.entries
-        cells = changed_cells(gray, reference)
+        cells = self.cells = changed_cells(gray, reference)
         if cells.any():
             rows, cols = np.flatnonzero(cells.any(axis=1)), np.flatnonzero(cells.any(axis=0))
             changed = Box(
@@ -175,11 +220,141 @@ class _Redaction:
             scroll = find_scroll(gray, reference, changed)
             if scroll is not None:
                 state.scrolls += 1
+                self.scrolled = scroll.box
                 reference = shifted(reference, scroll)
-                cells = changed_cells(gray, reference)
+                cells = self.cells = changed_cells(gray, reference)
                 entries = _scrolled(entries, scroll)
-        todo = regions(gray, cells) if cells.any() else []
-        return _kept(entries, todo, self.known, state.known), todo
+        todo, tails = _plan(gray, reference, cells, entries) if cells.any() else ([], [])
+        return _kept(entries, todo + [t.region for t in tails], self.known, state.known), todo, tails
+
+
+TAIL_GAP = 4  # pixels between a kept word and the changed cells (padded) right of it
+TAIL_SPACE = 0.6  # of the line's height: a narrower gap before a change may be inside a word
+TAIL_ROWS = 6  # pixels a line's band may grow up or down along ink to hold its new glyphs
+
+
+@dataclass(frozen=True)
+class _Tail:
+    """A line read before whose end alone changed (typing): its words left of the change are
+    kept as read, and only ``region``, from the first word the change may touch to the end of
+    the ink, is read again. ``change``: the changed cells, for reading in full instead."""
+
+    region: Box
+    entry: Entry | None
+    kept: tuple[Word, ...]
+    change: Box
+
+
+def _plan(
+    gray: Gray, reference: Gray, cells: npt.NDArray[np.bool_], entries: list[Entry]
+) -> tuple[list[Box], list[_Tail]]:
+    """The regions to read in full and the line ends to read (``changes.regions``, but a change
+    inside one earlier line, right of some of its words, reads only from there on)."""
+    height, width = gray.shape
+    if cells.size and cells.mean() > FULL_SHARE:
+        return [Box(0, 0, width, height)], []
+    tails: list[_Tail] = []
+    whole: list[Box] = []
+    for box in cell_boxes(cells, width, height):
+        change = box.pad(CELL // 2).clip(width, height)
+        tail = _tail(gray, _tight(gray, reference, box) or change, entries)
+        if tail is None:
+            whole.append(change)
+        else:
+            tails.append(tail)
+    todo = merge([along_text(gray, b) for b in whole])
+    while True:  # a tail that meets a region, or another tail, is read in full
+        clash = [
+            t
+            for t in tails
+            if any(t.region.intersects(r) for r in todo)
+            or any(
+                o is not t and ((o.entry is t.entry and t.entry is not None) or o.region.intersects(t.region))
+                for o in tails
+            )
+        ]
+        if not clash:
+            return todo, tails
+        tails = [t for t in tails if all(t is not c for c in clash)]
+        todo = merge(todo + [along_text(gray, t.change) for t in clash])
+
+
+def _tail(gray: Gray, change: Box, entries: list[Entry]) -> _Tail | None:
+    """The line end to read for ``change``, or ``None`` when it is not the end of one line."""
+    touched = [e for e in entries if e.box.pad(INK_GAP_X, 0).intersects(change)]
+    if not touched:
+        return _new_line(gray, change, entries)
+    if len(touched) != 1 or (line := touched[0].line) is None:
+        return None
+    entry = touched[0]
+    if change.y0 < entry.box.y0 - 2 * CELL or change.y1 > entry.box.y1 + 2 * CELL:
+        return None
+    words = line.words
+    count = 0
+    while count < len(words) and words[count].box.x1 + TAIL_GAP <= change.x0:
+        count += 1
+    if any(w.box.x1 + TAIL_GAP <= change.x0 for w in words[count:]):
+        return None
+    if count and change.x0 - words[count - 1].box.x1 < TAIL_SPACE * entry.box.height:
+        count -= 1  # the change may continue the word before it (gaps in a monospaced word)
+    if count <= 0:
+        return None
+    x0 = max(min(change.x0, words[count].box.x0 if count < len(words) else change.x0) - 2, words[count - 1].box.x1 + 1)
+    height, width = gray.shape
+    columns = gray[:, x0 : change.x1]
+    ink_y = (columns.max(axis=1).astype(np.int16) - columns.min(axis=1)) > INK_CONTRAST
+    y0, y1 = grow(ink_y, entry.box.y0, entry.box.y1, 2, TAIL_ROWS)
+    y0, y1 = max(0, y0 - 2), min(height, y1 + 2)
+    band = gray[y0:y1]
+    ink_x = (band.max(axis=0).astype(np.int16) - band.min(axis=0)) > INK_CONTRAST
+    _, x1 = grow(ink_x, x0, change.x1, INK_GAP_X)
+    region = Box(x0, y0, min(width, x1 + 2), y1)
+    if any(e is not entry and e.box.intersects(region) for e in entries):
+        return None
+    return _Tail(region, entry, words[:count], change)
+
+
+def _new_line(gray: Gray, change: Box, entries: list[Entry]) -> _Tail | None:
+    """``change`` where no line was read before (a new line of text), as a region of its own
+    rows only (grown along its ink), or ``None`` when that region meets an earlier line."""
+    height, width = gray.shape
+    columns = gray[:, change.x0 : change.x1]
+    ink_y = (columns.max(axis=1).astype(np.int16) - columns.min(axis=1)) > INK_CONTRAST
+    y0, y1 = grow(ink_y, change.y0, change.y1, 2, TAIL_ROWS)
+    y0, y1 = max(0, y0 - 2), min(height, y1 + 2)
+    band = gray[y0:y1]
+    ink_x = (band.max(axis=0).astype(np.int16) - band.min(axis=0)) > INK_CONTRAST
+    x0, x1 = grow(ink_x, change.x0, change.x1, INK_GAP_X)
+    region = Box(max(0, x0 - 2), y0, min(width, x1 + 2), y1)
+    if any(e.box.intersects(region) for e in entries):
+        return None
+    return _Tail(region, None, (), change)
+
+
+TIGHT = 40  # gray levels: a pixel that moved this much was redrawn (JPEG noise moves less)
+
+
+def _tight(gray: Gray, reference: Gray, box: Box) -> Box | None:
+    """The pixels of ``box`` that were redrawn, as a box (padded by a pixel), or ``None``."""
+    diff = np.abs(gray[box.y0 : box.y1, box.x0 : box.x1].astype(np.int16) - reference[box.y0 : box.y1, box.x0 : box.x1])
+    moved = diff > TIGHT
+    if not moved.any():
+        return None
+    rows, cols = np.flatnonzero(moved.any(axis=1)), np.flatnonzero(moved.any(axis=0))
+    return Box(
+        box.x0 + int(cols[0]) - 1, box.y0 + int(rows[0]) - 1, box.x0 + int(cols[-1]) + 2, box.y0 + int(rows[-1]) + 2
+    )
+
+
+def _touches(cells: npt.NDArray[np.bool_] | None, box: Box) -> bool:
+    """Whether ``box`` meets a changed cell (or an edge cell, which change detection crops)."""
+    if cells is None:
+        return True
+    r0, c0 = max(0, box.y0) // CELL, max(0, box.x0) // CELL
+    r1, c1 = -(-box.y1 // CELL), -(-box.x1 // CELL)
+    if r1 > cells.shape[0] or c1 > cells.shape[1]:
+        return True
+    return bool(cells[r0:r1, c0:c1].any())
 
 
 def _scrolled(entries: list[Entry], scroll: Scroll) -> list[Entry]:

@@ -58,10 +58,12 @@ class FrameState:
     entries: list[Entry] = field(default_factory=list)
     known: frozenset[str] = frozenset()
     spans: dict[str, tuple[Span, ...]] = field(default_factory=dict)
+    levels: dict[Box, int] = field(default_factory=dict)  # the fill gray of each covered box
     frames: int = 0
     regions_read: int = 0
     pixels_read: int = 0
     scrolls: int = 0
+    tails: int = 0  # line ends read instead of their whole line
 
     def usable(self, size: tuple[int, int]) -> bool:
         """Whether this state describes a frame of ``size`` that can be compared with."""
@@ -80,4 +82,5 @@ class FrameState:
         self.entries = []
         self.known = frozenset()
         self.spans = {}
+        self.levels = {}
         self.frames = 0
