@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup stack-up stack-down stack-status demo test test-unit lint bench eval-redaction clean
+.PHONY: help setup stack-up stack-down stack-status demo test test-unit lint bench eval-redaction eval-screens clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-13s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ bench: stack-up ## Benchmarks on the local stack; writes BENCHMARKS.md (BENCH_CO
 
 eval-redaction: setup ## PII detection against Presidio on a generated, labeled set (precision, recall, F2)
 	$(PY) -m bench.redaction_eval
+
+eval-screens: setup ## Screen redaction against full-frame OCR on a generated set (recall, kept text, CPU per frame)
+	$(PY) -m bench.screens_eval --out bench-out/screens_eval.md
 
 clean: stack-down ## Stop the stack and remove its data and the venv
 	rm -rf .stack $(VENV)
