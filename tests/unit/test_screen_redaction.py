@@ -171,6 +171,18 @@ def test_denied_window_is_masked() -> None:
     assert not word_read("vault", reads(out)) and word_read("backup", reads(out))
 
 
+def test_window_stacked_above_a_denied_window_stays_readable() -> None:
+    jpeg = frame(["backup report", "", "", "secret vault entry"], LIGHT, 14)
+    vault = VisibleWindow("keepassxc", "Passwords.kdbx - KeePassXC", 0, 80, 800, 320)
+    editor = VisibleWindow("gedit", "notes", 450, 0, 350, 130, focused=True)  # above the vault
+    out, removed = redact_frame(jpeg, [vault, editor], None, [], output_scale=STORED)
+    boxes = [r.box for r in removed if r.label == "DENIED_WINDOW"]
+    assert boxes and not any(b.intersects(Box(227, 2, 398, 62)) for b in boxes)  # none over the editor
+    gray = np.asarray(Image.open(io.BytesIO(out)).convert("L"))
+    assert gray[45:195, 5:220].max() < 40 and gray[70:195, 230:395].max() < 40  # the rest solid
+    assert not word_read("vault", reads(out))
+
+
 def test_window_rectangles_follow_monitor_origin_and_scales() -> None:
     jpeg = frame(["backup report"], LIGHT, 14)
     vault = VisibleWindow("1password", "Vault", 1920 + 100, 50, 200, 100)
@@ -220,6 +232,22 @@ def test_changed_frame_reads_only_the_change_and_keeps_earlier_masks() -> None:
     assert 0 < state.pixels_read - read_first < read_first / 4
     after = reads(out)
     assert not readable(EMAIL, after) and not readable(CARD, after)
+
+
+@pytest.mark.parametrize("colors", [LIGHT, DARK], ids=["light", "dark"])
+def test_typing_reads_only_the_end_of_the_line_and_covers_what_it_completes(
+    colors: tuple[tuple[int, int, int], ...],
+) -> None:
+    state = FrameState()
+    typed = f"Message: shipping invoice for {EMAIL} card {CARD} thanks"
+    for end in (20, 30, 42, 52, 62, len(typed)):
+        out, _ = redact_frame(frame([typed[:end] + "|"], colors, 14), [], None, [], state=state, output_scale=STORED)
+    assert state.tails >= 3  # the line's start was kept, its end read
+    after = reads(out)
+    assert not readable(EMAIL, after) and not readable(CARD, after), after
+    assert word_read("shipping", after) or not word_read("shipping", reads(stored(frame([typed], colors, 14))))
+    full, _ = redact_frame(frame([typed + "|"], colors, 14), [], None, [], output_scale=STORED)
+    assert after == reads(full)  # as if read whole
 
 
 def test_scrolled_content_moves_its_masks_without_reading_it_again() -> None:
