@@ -118,7 +118,10 @@ def test_pause_stops_capture_within_a_second_and_resume_restarts_it(
     display.type("a")
     t0 = time.monotonic()
     paused = agent.cli("agent", "pause", "--minutes", "5")
-    assert time.monotonic() - t0 < 1.0 + 0.5  # the CLI's own start-up is about 0.3 s
+    # The agent answers only once the pause is applied (it waits up to 1 s for its loop), and what is typed after
+    # the answer is checked below to be absent; the bound here is the whole CLI round trip, Python start-up
+    # included (0.6 s idle), kept at 5x what it takes on a loaded 2-core machine.
+    assert time.monotonic() - t0 < 5.0
     assert paused.stdout.startswith("Paused until"), paused.stdout + paused.stderr
     display.type("private")
     display.xdotool("mousemove", "400", "400", "click", "1")
