@@ -59,10 +59,11 @@ def readable(word: str, text: str) -> bool:
 def leaks(text: str) -> list[str]:
     """The typed PII that ``text`` still shows: whole, or a recognisable part (a local part, 8 card digits)."""
     squeezed = squeeze(text)
-    digits = re.sub(r"\D", "", text)
     found = [s for s in (EMAIL, EMAIL_2) if s in squeezed or s.split("@")[0] in squeezed]
-    found += [c for c in (CARD, CARD_2) if c.replace(" ", "")[:8] in digits or c.replace(" ", "")[8:] in digits]
-    return found
+    for line in text.splitlines():  # digits of one line: unrelated numbers elsewhere must not add up to a card
+        digits = re.sub(r"\D", "", line)
+        found += [c for c in (CARD, CARD_2) if c.replace(" ", "")[:8] in digits or c.replace(" ", "")[8:] in digits]
+    return sorted(set(found))
 
 
 def test_typed_pii_is_unreadable_in_every_stored_frame_and_plain_words_stay(
@@ -73,7 +74,8 @@ def test_typed_pii_is_unreadable_in_every_stored_frame_and_plain_words_stay(
     isolated.start("sink", log=tmp_path / "sink.log")
     assert agent.cli("consent", "accept").returncode == 0
     font = ("-fa", "DejaVu Sans Mono", "-fs", "14")
-    terminal = display.window("shell", "#1e1e24", 30, 30, w=60, h=8, font=font)
+    # wide enough that the line does not wrap: a value split by a terminal's wrap is a known gap (README)
+    terminal = display.window("shell", "#1e1e24", 30, 30, w=90, h=8, font=font)
     agent.wait_capturing()
     display.xdotool("mousemove", "200", "100", "click", "1")
     display.type(f"echo {EMAIL} {CARD} {PLAIN[0]}\n")
