@@ -250,6 +250,20 @@ def test_typing_reads_only_the_end_of_the_line_and_covers_what_it_completes(
     assert after == reads(full)  # as if read whole
 
 
+def test_lower_case_typed_after_a_name_keeps_the_name_covered() -> None:
+    state = FrameState()
+    typed = "meeting with Maria Garcia about the shipping invoice"
+    for end in (24, 32, 40, len(typed)):
+        out, removed = redact_frame(
+            frame([typed[:end] + "|"], LIGHT, 16), [], None, [], state=state, output_scale=STORED
+        )
+    assert state.tails >= 2
+    assert sum(r.label == "PERSON" for r in removed) >= 2
+    after = reads(out)
+    assert not readable("Garcia", after) and not readable("Maria", after)
+    assert readable("shipping", after), after
+
+
 def test_scrolled_content_moves_its_masks_without_reading_it_again() -> None:
     rows = [f"row {i} backup {EMAIL if i % 3 == 0 else 'report'} ticket" for i in range(14)]
     state = FrameState()

@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from schemas.capture_policy import CapturePolicy
-from streams.core.redaction import Span
+from streams.core.redaction import Span, find_structured_pii
 from streams.core.screens.changes import (
     CELL,
     FULL_SHARE,
@@ -45,6 +45,7 @@ from streams.core.screens.pixels import Canvas, Gray, background
 from streams.core.screens.scrolling import Scroll, find_scroll, shifted
 from streams.core.screens.state import Entry, FrameState
 
+PERSON = "PERSON"  # the name finder's label
 PAD = 3  # input pixels around each covered word, before snapping to output pixels
 QUALITY = 70
 DEADLINE = 5.0  # CPU seconds per frame
@@ -153,7 +154,7 @@ class _Redaction:
                 entries += [self._entry(line) for line in lines]
             else:
                 words = sorted((w for line in lines for w in line.words), key=lambda w: w.box.x0)
-                entries.append(self._entry(Line(tail.kept + tuple(words))))
+                entries.append(self._tail_entry(tail.entry, tail.kept, tuple(words)))
             self.clock.check("OCR")
         fills = self._fills(entries, gray, resize)
         covered += [(label, box) for label, box, _ in fills]
@@ -173,6 +174,20 @@ class _Redaction:
 
     def _entry(self, line: Line) -> Entry:
         hits = detector_hits(line, self._spans) + known_hits(line, self.known) + shape_hits(line)
+        return Entry(line, _line_box(line), tuple(hits))
+
+    def _tail_entry(self, before: Entry, kept: tuple[Word, ...], read: tuple[Word, ...]) -> Entry:
+        """A line whose end alone was read again. When nothing read again has an upper-case
+        letter, the names among its kept words are those found when they were read (every
+        person finder needs a capitalised word, and the name finder is most of the detectors'
+        cost: typing lower-case text after a name does not run it again on every frame); the
+        structured detectors, known strings and shapes run on the whole line as usual."""
+        line = Line(kept + read)
+        if any(ch.isupper() for word in read for ch in word.text):
+            return self._entry(line)
+        boxes = {word.box for word in kept}
+        names = [hit for hit in before.hits if hit.label == PERSON and hit.box in boxes]
+        hits = detector_hits(line, find_structured_pii) + names + known_hits(line, self.known) + shape_hits(line)
         return Entry(line, _line_box(line), tuple(hits))
 
     def _fills(self, entries: list[Entry], gray: Gray, resize: float) -> list[tuple[str, Box, int]]:
