@@ -21,12 +21,16 @@ Kafka answers. Every "now" comes from the agent's ``clock`` (the wall clock by d
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
+import resource
 import select
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from producers import consent
@@ -36,9 +40,10 @@ from producers.core import transparency
 from producers.core.coalesce import MoveCoalescer, PointerSampler
 from producers.core.consent import admits, in_force
 from producers.core.frames import on_monitor, plan_frame, takes_frames
-from producers.core.gate import Gate, Turn, admitted, next_gate, pause_in_force, wants_capture
+from producers.core.gate import ALL_SCOPES, Gate, Turn, admitted, next_gate, pause_in_force, wants_capture
+from producers.core.heartbeat import Reading, beat
 from producers.core.inputs import RawButton, RawInput
-from producers.core.policy import published
+from producers.core.policy import Standing, published, standing
 from producers.core.recorder import Emit, Output, Recorder
 from producers.core.status import AgentStatus, describe
 from producers.core.triggers import FrameDeduper, FrameTrigger
@@ -98,6 +103,10 @@ class Agent:
         self._local: ConsentRecord | None = None  # this device's decision, read every CONSENT_POLL_S
         self._consent: ConsentRecord | None = None  # the decision in force
         self._published: Policy | None = None
+        self._standing = Standing(None, None, "")
+        self._allowed = ALL_SCOPES  # the scopes the policy in force lets capture
+        self._beat: Reading | None = None  # the counters at the previous heartbeat
+        self._waiting_since: float | None = None  # records have been waiting to be sent since
         self._gate = Gate()  # whether capturing, and the scopes the listeners run for
         self._focus_stale = False  # a focus or title change arrived and was not looked up yet
         self._committed = 0.0
@@ -144,6 +153,9 @@ class Agent:
             broker_down=self.publisher.stats.broker_down,
             user_id=self.user_id,
             device_id=self.device_id,
+            halted=self._standing.halted,
+            policy_version=self._published.version if self._published is not None else None,
+            policy_note=self._standing.note,
         )
 
     @property
@@ -161,7 +173,7 @@ class Agent:
             return self._paused_until
 
     def _should_capture(self, now: float) -> bool:
-        return wants_capture(self._consent, self._pause(now), now)
+        return wants_capture(self._consent, self._pause(now), now, self._standing.halted is not None, self._allowed)
 
     # -- the pipeline thread --------------------------------------------------------------
     def stop(self) -> None:
@@ -175,6 +187,7 @@ class Agent:
         self.directives.start()
         log.info("capture agent started for device %s (state in %s)", self.device_id, self.state_dir)
         last_consent = last_sync = 0.0
+        next_beat = self.clock()
         self._write_page()
         try:
             while not self.stopping.is_set():
@@ -192,23 +205,36 @@ class Agent:
                 if now - last_sync >= SYNC_S:
                     self.spool.sync()
                     last_sync = now
+                if now >= next_beat:
+                    self._send_heartbeat(now)
+                    next_beat = now + self.settings.agent_heartbeat_seconds
                 commit = self._committed + COMMIT_S if self.outbox.queued else float("inf")
-                self._sleep(min(last_consent + CONSENT_POLL_S, last_sync + SYNC_S, commit))
+                self._sleep(min(last_consent + CONSENT_POLL_S, last_sync + SYNC_S, commit, next_beat))
         finally:
             self.close()
 
     def _follow(self, now: float) -> None:
-        """Take up the decision in force and the newest published policy; the page follows both."""
+        """Take up the decision in force and how the published policies stand (the newest
+        valid one, or why capture halts); the page follows both."""
         record = in_force(self.user_id, self._local, self.directives.consent())
-        policy = self.directives.policy()
-        if record == self._consent and policy is self._published:
+        valid, rejected = self.directives.policy()
+        stand = standing(valid, rejected, bool(self.directives.keys), datetime.fromtimestamp(now, UTC))
+        if record == self._consent and stand == self._standing:
             return
+        policy = stand.policy if stand.halted is None else self._published
         if policy is not self._published:
             self._published = policy
             self.active = self.configured if policy is None else published(policy, self.settings.agent_default_denies)
+            self._allowed = frozenset(policy.scopes) or ALL_SCOPES if policy is not None else ALL_SCOPES
             self.screens.scale, self.screens.quality = self.active.screenshot_scale, self.active.jpeg_quality
             self._handle(self.recorder.set_policy(now, self.active.capture, self.active.keyframe_seconds))
             log.info("capture policy now: %s", self.active.version)
+        if stand.halted != self._standing.halted:
+            if stand.halted is None:
+                log.info("capture no longer halted by the policy: %s", stand.note)
+            else:
+                log.warning("capture halted: %s", stand.halted)
+        self._standing = stand
         if record != self._consent:
             self._consent = record
             state = "none" if record is None else f"{record.state.value} ({record.source})"
@@ -225,6 +251,30 @@ class Agent:
         self.spool.append(topic, self.user_id.encode(), value)
         self._commit(now)
         consent.mark_published(self.state_dir, local)
+
+    def _send_heartbeat(self, now: float) -> None:
+        """A heartbeat to ``agents.heartbeat``, through the spool like every record."""
+        status = self.status()
+        waiting = status.spooled > 0
+        if not waiting:
+            self._waiting_since = None
+        elif self._waiting_since is None:
+            self._waiting_since = now
+        reading = Reading(
+            now,
+            self.outbox.events,
+            self.outbox.frames,
+            status.dropped,
+            time.process_time(),
+            _rss_bytes(),
+            self.spool.size,
+            self._waiting_since,
+        )
+        heartbeat = beat(status, _version(), reading, self._beat)
+        self._beat = reading
+        topic = "agents.heartbeat"
+        self.spool.append(topic, self.device_id.encode(), self.codec.encode("Heartbeat", to_avro(heartbeat), topic))
+        self._commit(now)
 
     def _write_page(self) -> None:
         page = transparency.html(self.status(), self.active, self.clock())
@@ -278,7 +328,8 @@ class Agent:
 
     def _apply_gate(self, now: float) -> None:
         """Open, close or rescope the gate as :func:`next_gate` decides, and act on it."""
-        change = next_gate(self._consent, self._pause(now), now, self._gate)
+        halted = self._standing.halted is not None
+        change = next_gate(self._consent, self._pause(now), now, self._gate, halted, self._allowed)
         if change is None:
             return
         if change.cutoff is not None:  # the listeners ran: what they queued before the cut-off still counts
@@ -300,7 +351,7 @@ class Agent:
         elif change.turn is Turn.PAUSED:
             self._handle(self.recorder.set_paused(now, True))
         else:
-            self.recorder.context = None  # consent withdrawn: start afresh after a new one
+            self.recorder.context = None  # consent withdrawn or capture halted: start afresh after
         self._gate = change.gate
         self.dedupe.forget()
         log.info("capture %s", change.turn.value)
@@ -343,3 +394,20 @@ class Agent:
         self.screens.close()
         self.windows.close()
         log.info("capture agent stopped; %d records wait in the spool", self.spool.unread)
+
+
+def _rss_bytes() -> int:
+    """This process's resident memory now (Linux ``/proc``), else its peak."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("teachstream")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"

@@ -2,8 +2,11 @@
 
 The person's consent records come through one :class:`PrivacyFeed` of ``control.consent``
 that keeps this person only (``only_user``); its :class:`PrivacyState` is the one holder of
-the ledger. Policies come through a :class:`ControlFollower` of ``control.policy`` and
-:func:`producers.core.policy.newer`. Every change calls ``on_change`` (the agent's waker),
+the ledger. Policies come through a :class:`ControlFollower` of ``control.policy``: each is
+checked against the trusted keys as it arrives (``schemas.signed_policy``); the newest
+correctly signed one is kept (:func:`producers.core.policy.newer`), and a record that fails
+the check is remembered until a correctly signed one arrives after it (the agent halts
+meanwhile, see :func:`producers.core.policy.standing`). Every change calls ``on_change`` (the agent's waker),
 so a withdrawal recorded by an admin reaches the capture loop within a poll of the broker.
 While Kafka is unreachable the followers retry quietly and what they hold stays as it was.
 """
@@ -22,6 +25,7 @@ from runtime.privacy_feed import PrivacyFeed
 from schemas.control_records import ConsentRecord, ErasureRequest, Policy
 from schemas.privacy import Change
 from schemas.records import from_avro
+from schemas.signed_policy import Validity, check_signature, describe
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +34,9 @@ class Directives:
     def __init__(self, settings: AgentSettings, user_id: str, on_change: Callable[[], None]) -> None:
         self.user_id, self.policy_id, self.on_change = user_id, settings.agent_policy_id, on_change
         self.privacy = PrivacyFeed(settings, user_id, self._on_consent, topics=("control.consent",))
+        self.keys = settings.trusted_policy_keys()
         self._policy: Policy | None = None
+        self._rejected: str | None = None
         self._lock = threading.Lock()
         self.policies = ControlFollower(settings, "control.policy", self._on_policy)
 
@@ -47,10 +53,11 @@ class Directives:
         """The ledger's newest record for this person."""
         return self.privacy.latest(self.user_id)
 
-    def policy(self) -> Policy | None:
-        """The newest published policy this agent follows, or None (the configured one applies)."""
+    def policy(self) -> tuple[Policy | None, str | None]:
+        """The newest correctly signed policy for this agent (None: none yet), and why the
+        newest record that arrived after it was refused (None: it was not)."""
         with self._lock:
-            return self._policy
+            return self._policy, self._rejected
 
     def _on_consent(self, _record: ConsentRecord | ErasureRequest, _change: Change | None) -> None:
         self.on_change()
@@ -59,11 +66,22 @@ class Directives:
         if name != "Policy":
             return
         policy = from_avro(Policy, value)
-        try:
-            validate_patterns(tuple(policy.deny_title_patterns))
-        except ValueError as exc:
-            log.warning("ignoring policy %s %s from control.policy: %s", policy.policy_id, policy.version, exc)
+        if self.policy_id is not None and policy.policy_id != self.policy_id:
             return
+        if not self.keys:
+            log.warning("ignoring policy %s %s: no policy keys configured", policy.policy_id, policy.version)
+            return
+        verdict = check_signature(policy, self.keys)
+        if verdict.valid:
+            try:
+                validate_patterns(tuple(policy.deny_title_patterns))
+            except ValueError as exc:
+                verdict = Validity(False, f"{describe(policy)} has a bad title pattern: {exc}")
         with self._lock:
-            self._policy = newer(self._policy, policy, self.policy_id)
+            if verdict.valid:
+                self._policy, self._rejected = newer(self._policy, policy, self.policy_id), None
+            else:
+                self._rejected = verdict.reason
+        if not verdict.valid:
+            log.warning("refused %s", verdict.reason)
         self.on_change()

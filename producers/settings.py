@@ -46,6 +46,7 @@ class AgentSettings(Settings):
     agent_deny_title_patterns: tuple[str, ...] = Field((), description="more title regexes never captured")
     agent_spool_max_mb: float = Field(512.0, gt=0, description="disk the spool may use while Kafka is away")
     agent_queue_max: int = Field(20_000, gt=0, description="raw inputs buffered between listeners and pipeline")
+    agent_heartbeat_seconds: float = Field(30.0, gt=0, description="a heartbeat to agents.heartbeat every N s")
 
     @field_validator("agent_deny_title_patterns")
     @classmethod

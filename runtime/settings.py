@@ -55,7 +55,28 @@ class Settings(BaseSettings):
     dataset_retention_days: int = Field(
         365, ge=0, description="S3 lifecycle expiry of the dataset's objects (0: keep them); set by provision"
     )
+    policy_keys: tuple[str, ...] = Field(
+        (),
+        description="ed25519 public keys (base64) whose signed policies on control.policy are obeyed; "
+        "none: published policies are ignored (agents follow their configured policy)",
+    )
     log_level: str = "INFO"
+
+    def trusted_policy_keys(self) -> dict[str, bytes]:
+        """The policy keys by id (``schemas.signed_policy.key_id``)."""
+        from schemas.signed_policy import trusted
+
+        return trusted(self.policy_keys)
+
+    @field_validator("policy_keys")
+    @classmethod
+    def _policy_keys(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if value:
+            from schemas.signed_policy import parse_public
+
+            for text in value:
+                parse_public(text)
+        return value
 
     def pseudonym_keys(self) -> list[bytes]:
         """The current key first, then the keys it replaced."""

@@ -44,6 +44,12 @@ class Policy:
     keyframe_seconds: int = 10
     jpeg_quality: int = 70
     screenshot_scale: float = 0.5
+    expires_at: datetime | None = None
+    scopes: tuple[CaptureScope, ...] = ()  # what may be captured at all; empty: every scope
+    kill_switch: bool = False
+    kill_reason: str = ""
+    key_id: str | None = None
+    signature: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -54,10 +60,20 @@ class Heartbeat:
     sent_at: datetime
     state: str
     policy_version: str | None = None
-    events_sent: int = 0
+    events_sent: int = 0  # since the previous beat
     frames_sent: int = 0
-    spooled: int = 0
-    dropped: int = 0
+    spooled: int = 0  # waiting now
+    dropped: int = 0  # events, since the previous beat
+    interval_s: float = 0.0
+    frames_dropped: int = 0
+    policy_valid: bool = True
+    policy_reason: str = ""
+    scopes: tuple[CaptureScope, ...] = ()
+    paused: bool = False
+    spool_bytes: int = 0
+    oldest_spooled_s: float | None = None
+    cpu_percent: float = 0.0
+    rss_bytes: int = 0
 
 
 @dataclass(frozen=True)

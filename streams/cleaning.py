@@ -135,8 +135,9 @@ def register_interactions(
                 result = cleaner.tick(msg.partition, tick.stream_time)
             elif decoded.short_name == "InteractionEvent":
                 interaction = from_avro(InteractionEvent, decoded.value)
-                if not await gate.admits(interaction.user_id, scope_of(interaction), interaction.event_time):
-                    counters["consent.dropped_events"] += 1  # not covered by consent when it happened
+                if not await gate.passes(
+                    interaction.user_id, scope_of(interaction), interaction.event_time, counters, "events"
+                ):
                     yield None
                     continue
                 result = cleaner.push(msg.partition, interaction, msg.value)
@@ -202,8 +203,7 @@ def register_screens(
                 if decoded.short_name != "ScreenFrame":
                     raise WrongRecordTypeError(f"expected a ScreenFrame, got a {decoded.short_name}")
                 frame = from_avro(ScreenFrame, decoded.value)
-                if not await gate.admits(frame.user_id, CaptureScope.SCREENS, frame.event_time):
-                    counters["consent.dropped_frames"] += 1
+                if not await gate.passes(frame.user_id, CaptureScope.SCREENS, frame.event_time, counters, "frames"):
                     yield None
                     continue
                 job = loop.run_in_executor(pool, frames.clean, frame)

@@ -6,14 +6,16 @@ one privacy state (:class:`schemas.privacy.PrivacyState`, fed from ``control.con
 every event and frame that consent did not cover when it happened, and everything of a person
 whose erasure was requested. A record the state does not cover may only mean that the
 consent record is still on its way, so before dropping, the gate reads the control topics up
-to their end (at most once a second per person). The gate holds no state of its own: it only
-turns the feed's blocking wait into something the agents can await.
+to their end (at most once a second per person). It also drops what was recorded while the
+fleet's kill switch was on (``runtime.kill_switch_feed``, signed policies only). The gate holds
+no state of its own: it only turns the feeds' blocking waits into something the agents can await.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from datetime import datetime
 from typing import Protocol
 
@@ -32,11 +34,20 @@ class Feed(Protocol):
     def erased(self, user_id: str, moment: datetime) -> bool: ...
 
 
-class PrivacyGate:
-    """Answers: may this person's data of this moment and kind go on?"""
+class Switches(Protocol):
+    """What the gate asks of a :class:`runtime.kill_switch_feed.KillSwitchFeed`."""
 
-    def __init__(self, feed: Feed) -> None:
-        self.feed = feed
+    def start(self) -> object: ...
+    def stop(self) -> None: ...
+    def wait_caught_up(self, timeout_s: float) -> bool: ...
+    def on_at(self, moment: datetime) -> str | None: ...
+
+
+class PrivacyGate:
+    """Answers: may this person's data of this moment and kind go on? Was the fleet's kill switch on?"""
+
+    def __init__(self, feed: Feed, switches: Switches | None = None) -> None:
+        self.feed, self.switches = feed, switches
         self._ready: asyncio.Future[bool] | None = None
         self._refresh: asyncio.Future[bool] | None = None
         self._last_refresh: dict[str, float] = {}
@@ -44,12 +55,17 @@ class PrivacyGate:
     @classmethod
     def following(cls, settings: Settings) -> PrivacyGate:
         """A gate on a feed of the control topics named by ``settings`` (started by :meth:`ready`)."""
-        return cls(PrivacyFeed(settings))
+        from runtime.kill_switch_feed import KillSwitchFeed
+
+        return cls(PrivacyFeed(settings), KillSwitchFeed(settings))
 
     async def ready(self) -> None:
         """Start following the control topics and wait until what they hold now is read (every caller waits)."""
         if self._ready is None:
             self.feed.start()
+            if self.switches is not None:
+                self.switches.start()
+                await asyncio.get_running_loop().run_in_executor(None, self.switches.wait_caught_up, 30.0)
             self._ready = self._caught_up(30.0)
         await asyncio.shield(self._ready)
 
@@ -59,6 +75,10 @@ class PrivacyGate:
 
     def erased(self, user_id: str, moment: datetime) -> bool:
         return self.feed.erased(user_id, moment)
+
+    def killed(self, moment: datetime) -> bool:
+        """Whether the fleet's kill switch was on at ``moment`` (a signed policy turned it on)."""
+        return self.switches is not None and self.switches.on_at(moment) is not None
 
     def allows(self, user_id: str, scope: CaptureScope | None, moment: datetime) -> bool:
         """Not erased, and covered by consent at ``moment`` (:meth:`schemas.privacy.PrivacyState.covers`)."""
@@ -77,5 +97,20 @@ class PrivacyGate:
             return self.allows(user_id, scope, moment)
         return False
 
+    async def passes(
+        self, user_id: str, scope: CaptureScope | None, moment: datetime, counters: Counter[str], what: str
+    ) -> bool:
+        """Not recorded under the kill switch, and ``admits``; a drop is counted as
+        ``kill_switch.dropped_<what>`` or ``consent.dropped_<what>``."""
+        if self.killed(moment):
+            counters[f"kill_switch.dropped_{what}"] += 1
+            return False
+        if not await self.admits(user_id, scope, moment):
+            counters[f"consent.dropped_{what}"] += 1  # not covered by consent when it happened
+            return False
+        return True
+
     def stop(self) -> None:
         self.feed.stop()
+        if self.switches is not None:
+            self.switches.stop()

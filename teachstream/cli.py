@@ -192,6 +192,8 @@ def simulate(ctx: Context, devices: int, duration: float, seed: int, fast: bool)
 def _register_components() -> None:
     from teachstream.agent_cli import agent, consent
     from teachstream.dataset_cli import dataset, view
+    from teachstream.fleet_cli import fleet
+    from teachstream.policy_cli import policy
     from teachstream.privacy_cli import erase, my_data
 
     cli.add_command(agent)
@@ -200,6 +202,8 @@ def _register_components() -> None:
     cli.add_command(view)
     cli.add_command(erase)
     cli.add_command(my_data)
+    cli.add_command(fleet)
+    cli.add_command(policy)
 
 
 _register_components()

@@ -1,13 +1,15 @@
 """The agent's capture gate: whether to capture, which listeners run, what queued input still counts (pure core).
 
-The gate is open while the consent in force grants some scope and the person has not paused
-(``paused_until`` is POSIX seconds, ``inf`` until resumed; a pause that has run out counts
-as none). :func:`next_gate` compares that with what runs now and returns a
+The gate is open while the consent in force grants some scope the policy allows, the policy
+has not halted capture (invalid, expired, kill switch: ``halted``), and the person has not
+paused (``paused_until`` is POSIX seconds, ``inf`` until resumed; a pause that has run out
+counts as none). :func:`next_gate` compares that with what runs now and returns a
 :class:`Transition`, or None when nothing changes:
 
 * ``ON`` / ``RESCOPED``: capture starts, or goes on with other scopes (listeners restarted);
 * ``PAUSED``: consent still grants something, but the person paused;
-* ``OFF``: no consent in force (none, or withdrawn).
+* ``OFF``: no consent in force (none, or withdrawn), or none the policy allows;
+* ``HALTED``: the policy halted capture.
 
 When listeners that ran are stopped, the input they queued before the gate closed still
 counts (it happened while consent covered it): ``cutoff`` is now, or the moment of a
@@ -33,6 +35,7 @@ class Turn(enum.Enum):
     RESCOPED = "rescoped"
     PAUSED = "paused"
     OFF = "off: no consent in force"
+    HALTED = "halted by the policy"
 
 
 @dataclass(frozen=True)
@@ -55,9 +58,26 @@ def pause_in_force(paused_until: float | None, now: float) -> float | None:
     return None if paused_until is None or now >= paused_until else paused_until
 
 
-def wants_capture(consent: ConsentRecord | None, paused_until: float | None, now: float) -> bool:
-    """True if consent grants some scope and no pause is in force at ``now``."""
-    return bool(granted_scopes(consent)) and pause_in_force(paused_until, now) is None
+ALL_SCOPES = frozenset(CaptureScope)
+
+
+def scopes_in_force(
+    consent: ConsentRecord | None, allowed: frozenset[CaptureScope] = ALL_SCOPES
+) -> frozenset[CaptureScope]:
+    """What consent grants and the policy allows."""
+    return granted_scopes(consent) & allowed
+
+
+def wants_capture(
+    consent: ConsentRecord | None,
+    paused_until: float | None,
+    now: float,
+    halted: bool = False,
+    allowed: frozenset[CaptureScope] = ALL_SCOPES,
+) -> bool:
+    """True if consent grants some scope the policy allows, nothing halted capture, and no
+    pause is in force at ``now``."""
+    return not halted and bool(scopes_in_force(consent, allowed)) and pause_in_force(paused_until, now) is None
 
 
 def cutoff(consent: ConsentRecord | None, now: float) -> float:
@@ -68,18 +88,26 @@ def cutoff(consent: ConsentRecord | None, now: float) -> float:
 
 
 def next_gate(
-    consent: ConsentRecord | None, paused_until: float | None, now: float, current: Gate
+    consent: ConsentRecord | None,
+    paused_until: float | None,
+    now: float,
+    current: Gate,
+    halted: bool = False,
+    allowed: frozenset[CaptureScope] = ALL_SCOPES,
 ) -> Transition | None:
     """The transition from ``current`` at ``now``, or None if what runs stays as it is."""
-    want = wants_capture(consent, paused_until, now)
-    gate = Gate(want, granted_scopes(consent) if want else frozenset())
+    want = wants_capture(consent, paused_until, now, halted, allowed)
+    scopes = scopes_in_force(consent, allowed)
+    gate = Gate(want, scopes if want else frozenset())
     if gate == current:
         return None
     stop_at = cutoff(consent, now) if current.capturing else None
     if want:
         turn = Turn.RESCOPED if current.capturing else Turn.ON
+    elif halted:
+        turn = Turn.HALTED
     else:
-        turn = Turn.PAUSED if granted_scopes(consent) else Turn.OFF
+        turn = Turn.PAUSED if scopes else Turn.OFF
     return Transition(gate, turn, stop_at)
 
 

@@ -26,6 +26,9 @@ class AgentStatus:
     broker_down: bool = False
     user_id: str = ""
     device_id: str = ""
+    halted: str | None = None  # why the policy halted capture (invalid, expired, kill switch)
+    policy_version: str | None = None  # the published policy in force (None: the configured one)
+    policy_note: str = ""  # how the policy stands, in words
 
     @property
     def scopes(self) -> frozenset[CaptureScope]:
@@ -38,6 +41,8 @@ class AgentStatus:
 
     @property
     def state(self) -> str:
+        if self.halted is not None:
+            return "halted"
         if self.consent is None:
             return "no-consent"
         if not self.scopes:
@@ -57,6 +62,11 @@ def recorded_by(record: ConsentRecord) -> str:
 
 def headline(s: AgentStatus, now: float) -> str:
     """One sentence: capturing, paused or off, and why."""
+    if s.halted is not None:
+        return (
+            f"Not capturing anything: {s.halted}. Capture resumes when your organisation publishes"
+            " a newer valid policy."
+        )
     if s.consent is None:
         return "Not capturing anything: no consent is recorded on this device (`teachstream consent accept`)."
     if s.consent.state is ConsentState.WITHDRAWN:

@@ -22,8 +22,9 @@ import pytest
 from faust.types import AgentT
 
 from schemas.codec import Codec
-from schemas.control_records import CaptureScope, ConsentRecord, ConsentState, ErasureRequest, Tick
+from schemas.control_records import CaptureScope, ConsentRecord, ConsentState, ErasureRequest, Policy, Tick
 from schemas.events import InteractionEvent, KeyEvent, Monitor, ScreenFrame, VisibleWindow, WindowContext
+from schemas.kill_switch import KillSwitches
 from schemas.privacy import PrivacyState
 from schemas.records import from_avro, to_avro
 from streams import cleaning, sessionizer
@@ -315,3 +316,40 @@ def test_the_gate_answers_erasure_from_the_one_state(moment: datetime) -> None:
     gate = PrivacyGate(StateFeed(state))
     assert gate.erased("u-1", moment) is (moment <= T0)
     assert gate.allows("u-1", CaptureScope.KEYS, moment) is (moment > T0)
+
+
+class SwitchFeed:
+    """A kill-switch feed without a follower: it answers from switches the test fills."""
+
+    def __init__(self, switches: KillSwitches) -> None:
+        self.switches = switches
+
+    def start(self) -> SwitchFeed:
+        return self
+
+    def stop(self) -> None:
+        pass
+
+    def wait_caught_up(self, timeout_s: float) -> bool:
+        return True
+
+    def on_at(self, moment: datetime) -> str | None:
+        return self.switches.on_at(moment)
+
+
+def test_the_gate_drops_what_was_recorded_while_the_kill_switch_was_on_and_counts_it() -> None:
+    switches = KillSwitches()
+    switches.apply(Policy("fleet", "v2", T0, kill_switch=True, kill_reason="incident 42"))
+    switches.apply(Policy("fleet", "v3", T0 + timedelta(hours=1)))
+    gate, counters = PrivacyGate(StateFeed(consent("u-1")), SwitchFeed(switches)), Counter[str]()
+
+    async def main() -> None:
+        await gate.ready()
+        assert await gate.passes("u-1", CaptureScope.KEYS, T0 - timedelta(seconds=1), counters, "events")
+        assert not await gate.passes("u-1", CaptureScope.KEYS, T0 + timedelta(minutes=5), counters, "events")
+        assert not await gate.passes("u-1", CaptureScope.SCREENS, T0 + timedelta(minutes=59), counters, "frames")
+        assert await gate.passes("u-1", CaptureScope.KEYS, T0 + timedelta(hours=1), counters, "events")
+        assert not await gate.passes("u-9", CaptureScope.KEYS, T0 + timedelta(hours=2), counters, "events")
+
+    run(main())
+    assert counters == {"kill_switch.dropped_events": 1, "kill_switch.dropped_frames": 1, "consent.dropped_events": 1}

@@ -1,0 +1,57 @@
+"""The fleet's kill switch as the stream sees it: ``control.policy`` followed, signatures checked (edge).
+
+Each record of ``control.policy`` signed by a trusted key (``policy_keys``) goes into a
+:class:`schemas.kill_switch.KillSwitches`; others are logged and ignored. Without trusted
+keys the feed does not follow the topic: a kill switch cannot be told from a forgery.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime
+from typing import Any
+
+from runtime.control_topics import ControlFollower
+from runtime.settings import Settings
+from schemas.control_records import Policy
+from schemas.kill_switch import KillSwitches
+from schemas.records import from_avro
+from schemas.signed_policy import check_signature
+
+log = logging.getLogger(__name__)
+
+
+class KillSwitchFeed:
+    def __init__(self, settings: Settings) -> None:
+        self.keys = settings.trusted_policy_keys()
+        self.switches = KillSwitches()
+        self._lock = threading.Lock()
+        self.follower = ControlFollower(settings, "control.policy", self._record) if self.keys else None
+
+    def _record(self, name: str, value: dict[str, Any]) -> None:
+        if name != "Policy":
+            return
+        policy = from_avro(Policy, value)
+        verdict = check_signature(policy, self.keys)
+        if not verdict.valid:
+            log.warning("kill switch feed: ignoring %s", verdict.reason)
+            return
+        with self._lock:
+            self.switches.apply(policy)
+
+    def start(self) -> KillSwitchFeed:
+        if self.follower is not None:
+            self.follower.start()
+        return self
+
+    def stop(self) -> None:
+        if self.follower is not None:
+            self.follower.stop()
+
+    def wait_caught_up(self, timeout_s: float) -> bool:
+        return self.follower is None or self.follower.wait_caught_up(timeout_s)
+
+    def on_at(self, moment: datetime) -> str | None:
+        with self._lock:
+            return self.switches.on_at(moment)
