@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup stack-up stack-down stack-status demo test test-unit lint bench eval-redaction eval-screens clean
+.PHONY: help setup stack-up stack-down stack-status demo test test-unit lint bench eval-redaction eval-screens agent-package clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-13s %s\n", $$1, $$2}'
@@ -51,6 +51,9 @@ eval-redaction: setup ## PII detection against Presidio on a generated, labeled 
 
 eval-screens: setup ## Screen redaction against full-frame OCR on a generated set (recall, kept text, CPU per frame)
 	$(PY) -m bench.screens_eval --out bench-out/screens_eval.md
+
+agent-package: setup ## The agent as an installable package: dist/teachstream-agent-<version>-<os>-<arch>.tar.gz
+	PY=$(PY) deploy/package/build.sh
 
 clean: stack-down ## Stop the stack and remove its data and the venv
 	rm -rf .stack $(VENV)
