@@ -61,17 +61,21 @@ class PrivacyGate:
 
     async def ready(self) -> None:
         """Start following the control topics and wait until what they hold now is read (every caller waits)."""
-        if self._ready is None:
+        if self._ready is None:  # (no await before the future is set: every caller shares one start)
             self.feed.start()
             if self.switches is not None:
                 self.switches.start()
-                await asyncio.get_running_loop().run_in_executor(None, self.switches.wait_caught_up, 30.0)
             self._ready = self._caught_up(30.0)
         await asyncio.shield(self._ready)
 
     def _caught_up(self, timeout_s: float) -> asyncio.Future[bool]:
-        """The feed's wait, off the event loop; the feed warns about a topic it could not read to its end."""
-        return asyncio.get_running_loop().run_in_executor(None, self.feed.wait_caught_up, timeout_s)
+        """The feeds' waits, off the event loop; a feed warns about a topic it could not read to its end."""
+
+        def wait() -> bool:
+            caught_up = self.feed.wait_caught_up(timeout_s)
+            return (self.switches is None or self.switches.wait_caught_up(timeout_s)) and caught_up
+
+        return asyncio.get_running_loop().run_in_executor(None, wait)
 
     def erased(self, user_id: str, moment: datetime) -> bool:
         return self.feed.erased(user_id, moment)

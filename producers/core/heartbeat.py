@@ -5,7 +5,9 @@ and :func:`beat` turns the difference with the previous reading into a ``Heartbe
 ``agents.heartbeat``: its state, the policy in force and whether it is valid, the scopes
 consent grants, the spool, what was sent and dropped since the previous beat, and its own CPU
 (share of one core since the previous beat) and resident memory. Like every record it carries
-the device's pseudonym only.
+the device's pseudonym only. ``dropped`` counts every record the spool dropped when full and
+every input the listeners' queue dropped; ``frames_dropped`` stays 0 until the spool tells
+frames from events among what it drops.
 """
 
 from __future__ import annotations

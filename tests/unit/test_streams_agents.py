@@ -353,3 +353,28 @@ def test_the_gate_drops_what_was_recorded_while_the_kill_switch_was_on_and_count
 
     run(main())
     assert counters == {"kill_switch.dropped_events": 1, "kill_switch.dropped_frames": 1, "consent.dropped_events": 1}
+
+
+def test_agents_starting_together_start_each_feed_once() -> None:
+    class Counting(SwitchFeed):
+        starts = 0
+
+        def start(self) -> SwitchFeed:
+            self.starts += 1
+            return self
+
+    class CountingState(StateFeed):
+        starts = 0
+
+        def start(self) -> StateFeed:
+            self.starts += 1
+            return self
+
+    feed, switches = CountingState(consent("u-1")), Counting(KillSwitches())
+    gate = PrivacyGate(feed, switches)
+
+    async def main() -> None:
+        await asyncio.gather(gate.ready(), gate.ready(), gate.ready())  # the three agents of one worker
+
+    run(main())
+    assert (feed.starts, switches.starts, feed.reads) == (1, 1, 1)
