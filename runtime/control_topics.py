@@ -61,7 +61,8 @@ class ControlFollower:
                 quiet=True,
             )
         )
-        self._watermarks = Consumer(settings.kafka({"group.id": "teachstream-watermarks"}, quiet=True))
+        self._settings = settings
+        self._watermarks: Consumer | None = None  # made by the first wait_caught_up (an agent never waits)
         self._positions: dict[int, int] = {}
         self._lock = threading.Condition()
         self._stop = threading.Event()
@@ -75,7 +76,8 @@ class ControlFollower:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(10)
-        self._watermarks.close()
+        if self._watermarks is not None:
+            self._watermarks.close()
 
     def _assign(self) -> bool:
         try:
@@ -142,10 +144,14 @@ class ControlFollower:
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.05)
+        with self._lock:  # an idle Kafka client costs CPU all the time: made when first asked
+            if self._watermarks is None:
+                self._watermarks = Consumer(self._settings.kafka({"group.id": "teachstream-watermarks"}, quiet=True))
+            watermarks = self._watermarks
         ends: dict[int, int] = {}
         for partition in list(self._positions):
             try:
-                _, high = self._watermarks.get_watermark_offsets(TopicPartition(self.topic, partition), timeout=5)
+                _, high = watermarks.get_watermark_offsets(TopicPartition(self.topic, partition), timeout=5)
             except KafkaException:
                 return False
             ends[partition] = high
