@@ -31,7 +31,7 @@ from Xlib.ext import xtest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from tests.integration.display import start_display, stop_display  # noqa: E402
+from tests.integration.display import Display, start_display, stop_display  # noqa: E402
 from tests.integration.test_agent_offline import OwnKafka  # noqa: E402
 
 DURATION_S = float(os.environ.get("AGENT_BENCH_SECONDS", "60"))
@@ -168,6 +168,19 @@ def volume(bootstrap: str, topic: str) -> tuple[int, int]:
     return n, size
 
 
+def session(disp: Display, bootstrap: str, tmp: Path) -> tuple[list[int], dict[str, str]]:
+    """The scripted session's two windows on ``disp``, and the agent's environment for it."""
+    windows = [disp.window("editor", "#203040", 100, 100, 120, 40), disp.window("mail", "#402020", 700, 300)]
+    env = {
+        **disp.env,
+        "TEACHSTREAM_KAFKA_BOOTSTRAP": bootstrap,
+        "TEACHSTREAM_TOPIC_PREFIX": "agent.",
+        "TEACHSTREAM_AGENT_STATE_DIR": str(tmp / "state"),
+        "TEACHSTREAM_LOG_LEVEL": "WARNING",
+    }
+    return windows, env
+
+
 def run() -> Result:
     """Both recorders on the same scripted session, one after the other, each with its own broker."""
     from runtime.settings import Settings, load
@@ -181,14 +194,7 @@ def run() -> Result:
         bootstrap = f"127.0.0.1:{kafka.port}"
         for prefix in ("agent.", "naive.", "half."):
             ensure_topics(load(Settings, kafka_bootstrap=bootstrap, topic_prefix=prefix))
-        windows = [disp.window("editor", "#203040", 100, 100, 120, 40), disp.window("mail", "#402020", 700, 300)]
-        env = {
-            **disp.env,
-            "TEACHSTREAM_KAFKA_BOOTSTRAP": bootstrap,
-            "TEACHSTREAM_TOPIC_PREFIX": "agent.",
-            "TEACHSTREAM_AGENT_STATE_DIR": str(tmp / "state"),
-            "TEACHSTREAM_LOG_LEVEL": "WARNING",
-        }
+        windows, env = session(disp, bootstrap, tmp)
         subprocess.run(
             [sys.executable, "-m", "teachstream.cli", "consent", "accept"], env=env, check=True, capture_output=True
         )

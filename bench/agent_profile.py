@@ -49,14 +49,7 @@ def main() -> None:
     try:
         bootstrap = f"127.0.0.1:{kafka.port}"
         ensure_topics(load(Settings, kafka_bootstrap=bootstrap, topic_prefix="agent."))
-        windows = [disp.window("editor", "#203040", 100, 100, 120, 40), disp.window("mail", "#402020", 700, 300)]
-        env = {
-            **disp.env,
-            "TEACHSTREAM_KAFKA_BOOTSTRAP": bootstrap,
-            "TEACHSTREAM_TOPIC_PREFIX": "agent.",
-            "TEACHSTREAM_AGENT_STATE_DIR": str(tmp / "state"),
-            "TEACHSTREAM_LOG_LEVEL": "WARNING",
-        }
+        windows, env = ab.session(disp, bootstrap, tmp)
         cli = [sys.executable, "-m", "teachstream.cli"]
         subprocess.run([*cli, "consent", "accept"], env=env, check=True, capture_output=True)
         agent = subprocess.Popen([*cli, "agent"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -21,6 +21,7 @@ Kafka answers. Every "now" comes from the agent's ``clock`` (the wall clock by d
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import logging
 import resource
@@ -59,7 +60,7 @@ from producers.windows import window_source
 from schemas.codec import Codec
 from schemas.control_records import CaptureScope, ConsentRecord, Policy
 from schemas.pseudonym import device_pseudonym, user_pseudonym
-from schemas.records import to_avro
+from schemas.records import AvroRecord, to_avro
 
 log = logging.getLogger(__name__)
 CONSENT_POLL_S, SYNC_S, BATCH_S, COMMIT_S = 1.0, 1.0, 0.05, 0.2
@@ -246,10 +247,7 @@ class Agent:
         local = self._local
         if local is None or local.user_id != self.user_id or consent.is_published(self.state_dir, local):
             return
-        topic = "control.consent"
-        value = self.codec.encode("ConsentRecord", to_avro(local), topic)
-        self.spool.append(topic, self.user_id.encode(), value)
-        self._commit(now)
+        self._to_spool("control.consent", self.user_id, local, now)
         consent.mark_published(self.state_dir, local)
 
     def _send_heartbeat(self, now: float) -> None:
@@ -272,8 +270,11 @@ class Agent:
         )
         heartbeat = beat(status, _version(), reading, self._beat)
         self._beat = reading
-        topic = "agents.heartbeat"
-        self.spool.append(topic, self.device_id.encode(), self.codec.encode("Heartbeat", to_avro(heartbeat), topic))
+        self._to_spool("agents.heartbeat", self.device_id, heartbeat, now)
+
+    def _to_spool(self, topic: str, key: str, record: AvroRecord, now: float) -> None:
+        """A control or health record to ``topic`` through the spool, committed at once."""
+        self.spool.append(topic, key.encode(), self.codec.encode(record.AVRO_NAME, to_avro(record), topic))
         self._commit(now)
 
     def _write_page(self) -> None:
@@ -406,6 +407,7 @@ def _rss_bytes() -> int:
         return peak if sys.platform == "darwin" else peak * 1024
 
 
+@functools.cache
 def _version() -> str:
     try:
         return importlib.metadata.version("teachstream")

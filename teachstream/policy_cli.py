@@ -25,15 +25,16 @@ from schemas.control_records import CaptureScope, Policy
 from teachstream.context import Context, pass_ctx
 
 DEFAULT_VALID_FOR = "30d"
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_period(text: str) -> timedelta:
-    """``90s``, ``15m``, ``12h``, ``30d``."""
-    number, unit = text[:-1], text[-1:]
-    if unit not in _UNITS or not number.replace(".", "", 1).isdigit():
-        raise click.BadParameter(f"{text!r} is not a period like 90s, 15m, 12h or 30d")
-    return timedelta(seconds=float(number) * _UNITS[unit])
+    """``90s``, ``15m``, ``12h``, ``30d`` (``teachstream.fleet.parse_duration``), as a click error otherwise."""
+    from teachstream.fleet import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
 
 
 def to_json(policy: Policy) -> dict[str, Any]:
