@@ -60,6 +60,8 @@ def test_typing_clicks_scrolls_and_a_frame_of_the_screen(
     clicks = [e["payload"][1] for e in events if kind(e) == "MouseButton" and e["payload"][1]["pressed"]]
     assert [(c["x"], c["y"], c["button"]) for c in clicks] == [(700, 500, "left"), (300, 200, "left")]
     assert [e["payload"][1]["dy"] for e in events if kind(e) == "MouseScroll"] == [1, 1, -1]
+    moves = [(e["payload"][1]["x"], e["payload"][1]["y"]) for e in events if kind(e) == "MouseMove"]
+    assert moves and moves[-1] == (300, 200), moves  # the sampled pointer (XQueryPointer) where xdotool left it
     seqs = [e["seq"] for e in events]
     assert seqs == sorted(set(seqs))
 
