@@ -2,7 +2,7 @@
 
 The person's consent records come through one :class:`PrivacyFeed` of ``control.consent``
 that keeps this person only (``only_user``); its :class:`PrivacyState` is the one holder of
-the ledger. Policies come through a :class:`ControlFollower` of ``control.policy``: each is
+the ledger; the same follower (one Kafka client) reads ``control.policy``. Each policy is
 checked against the trusted keys as it arrives (``schemas.signed_policy``); the newest
 correctly signed one is kept (:func:`producers.core.policy.newer`), and a record that fails
 the check is remembered until a correctly signed one arrives after it (the agent halts
@@ -20,7 +20,6 @@ from typing import Any
 
 from producers.core.policy import newer, validate_patterns
 from producers.settings import AgentSettings
-from runtime.control_topics import ControlFollower
 from runtime.privacy_feed import PrivacyFeed
 from schemas.control_records import ConsentRecord, ErasureRequest, Policy
 from schemas.privacy import Change
@@ -33,21 +32,20 @@ log = logging.getLogger(__name__)
 class Directives:
     def __init__(self, settings: AgentSettings, user_id: str, on_change: Callable[[], None]) -> None:
         self.user_id, self.policy_id, self.on_change = user_id, settings.agent_policy_id, on_change
-        self.privacy = PrivacyFeed(settings, user_id, self._on_consent, topics=("control.consent",))
         self.keys = settings.trusted_policy_keys()
         self._policy: Policy | None = None
         self._rejected: str | None = None
         self._lock = threading.Lock()
-        self.policies = ControlFollower(settings, "control.policy", self._on_policy)
+        self.privacy = PrivacyFeed(
+            settings, user_id, self._on_consent, topics=("control.consent",), also={"control.policy": self.apply_policy}
+        )
 
     def start(self) -> Directives:
         self.privacy.start()
-        self.policies.start()
         return self
 
     def stop(self) -> None:
         self.privacy.stop()
-        self.policies.stop()
 
     def consent(self) -> ConsentRecord | None:
         """The ledger's newest record for this person."""
@@ -62,7 +60,8 @@ class Directives:
     def _on_consent(self, _record: ConsentRecord | ErasureRequest, _change: Change | None) -> None:
         self.on_change()
 
-    def _on_policy(self, name: str, value: dict[str, Any]) -> None:
+    def apply_policy(self, name: str, value: dict[str, Any]) -> None:
+        """Take one decoded record of ``control.policy`` (the follower's callback)."""
         if name != "Policy":
             return
         policy = from_avro(Policy, value)

@@ -2,7 +2,9 @@
 
 Each record of ``control.policy`` signed by a trusted key (``policy_keys``) goes into a
 :class:`schemas.kill_switch.KillSwitches`; others are logged and ignored. Without trusted
-keys the feed does not follow the topic: a kill switch cannot be told from a forgery.
+keys the feed does not follow the topic: a kill switch cannot be told from a forgery. A
+process that follows other control topics serves the feed from its own follower instead
+(``follow=False`` and :attr:`KillSwitchFeed.routes`), so that one Kafka client reads them all.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import threading
 from datetime import datetime
 from typing import Any
 
-from runtime.control_topics import ControlFollower
+from runtime.control_topics import ControlFollower, OnRecord
 from runtime.settings import Settings
 from schemas.control_records import Policy
 from schemas.kill_switch import KillSwitches
@@ -23,13 +25,15 @@ log = logging.getLogger(__name__)
 
 
 class KillSwitchFeed:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, follow: bool = True) -> None:
         self.keys = settings.trusted_policy_keys()
         self.switches = KillSwitches()
         self._lock = threading.Lock()
-        self.follower = ControlFollower(settings, "control.policy", self._record) if self.keys else None
+        self.routes: dict[str, OnRecord] = {"control.policy": self.apply} if self.keys else {}
+        self.follower = ControlFollower(settings, self.routes) if self.routes and follow else None
 
-    def _record(self, name: str, value: dict[str, Any]) -> None:
+    def apply(self, name: str, value: dict[str, Any]) -> None:
+        """Apply one decoded record of ``control.policy`` (the follower's callback)."""
         if name != "Policy":
             return
         policy = from_avro(Policy, value)

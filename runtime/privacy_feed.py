@@ -1,5 +1,8 @@
 """One follower of ``control.consent`` and ``control.erasure`` feeding one :class:`PrivacyState` (edge).
 
+The same follower (one Kafka client) may serve other control topics of the process
+(``also``: the agent's policies, the stream's kill switch), each with its own callback.
+
 The agent, the stream worker and the sink each hold a feed and ask it the state's questions
 (``covers``, ``withheld``, ``erased``, ``withdrawn_since``, ``latest``), which read the state
 under a lock. ``on_change(record, change)`` is called, on the followers' threads, after each
@@ -11,11 +14,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from runtime.control_topics import ControlFollower, stop_process
+from runtime.control_topics import ControlFollower, OnRecord, stop_process
 from runtime.settings import Settings
 from schemas.control_records import CaptureScope, ConsentRecord, ErasureRequest
 from schemas.errors import ControlRecordError
@@ -38,13 +41,16 @@ class PrivacyFeed:
         on_change: Callable[[ConsentRecord | ErasureRequest, Change | None], None] | None = None,
         topics: tuple[str, ...] = TOPICS,
         on_failure: Callable[[ControlRecordError], None] = stop_process,
+        also: Mapping[str, OnRecord] | None = None,
     ) -> None:
         self.state = PrivacyState(only_user)
         self.on_change = on_change
         self._lock = threading.Lock()
-        self.followers = [ControlFollower(settings, t, self._record, on_failure=on_failure) for t in topics]
+        routes = {**dict.fromkeys(topics, self.apply), **(also or {})}
+        self.follower = ControlFollower(settings, routes, on_failure=on_failure)
 
-    def _record(self, name: str, value: dict[str, Any]) -> None:
+    def apply(self, name: str, value: dict[str, Any]) -> None:
+        """Apply one decoded record of a consent or erasure topic (the follower's callback)."""
         kind = _TYPES.get(name)
         if kind is None:
             log.warning("ignoring a %s on a consent or erasure topic", name)
@@ -58,22 +64,19 @@ class PrivacyFeed:
             self.on_change(record, change)
 
     def start(self) -> PrivacyFeed:
-        for follower in self.followers:
-            follower.start()
+        self.follower.start()
         return self
 
     def stop(self) -> None:
-        for follower in self.followers:
-            follower.stop()
+        self.follower.stop()
 
     def wait_caught_up(self, timeout_s: float) -> bool:
-        """True once every record in the topics now has been applied; otherwise warns, naming the topic."""
-        caught_up = True
-        for follower in self.followers:
-            if not follower.wait_caught_up(timeout_s):
-                log.warning("could not read %s to its end yet; what it does not cover yet is held back", follower.topic)
-                caught_up = False
-        return caught_up
+        """True once every record in the topics now has been applied; otherwise warns, naming the topics."""
+        if self.follower.wait_caught_up(timeout_s):
+            return True
+        topics = ", ".join(self.follower.topics)
+        log.warning("could not read %s to the end yet; what they do not cover yet is held back", topics)
+        return False
 
     def covers(self, user_id: str, scope: CaptureScope | None, moment: datetime) -> bool:
         with self._lock:

@@ -57,7 +57,8 @@ class PrivacyGate:
         """A gate on a feed of the control topics named by ``settings`` (started by :meth:`ready`)."""
         from runtime.kill_switch_feed import KillSwitchFeed
 
-        return cls(PrivacyFeed(settings), KillSwitchFeed(settings))
+        switches = KillSwitchFeed(settings, follow=False)  # served by the privacy feed's follower
+        return cls(PrivacyFeed(settings, also=switches.routes), switches)
 
     async def ready(self) -> None:
         """Start following the control topics and wait until what they hold now is read (every caller waits)."""

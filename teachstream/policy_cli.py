@@ -118,7 +118,7 @@ def _latest(settings: Any) -> dict[str, Policy]:
             policy = from_avro(Policy, value)
             found[policy.policy_id] = policy
 
-    follower = ControlFollower(settings, "control.policy", keep).start()
+    follower = ControlFollower(settings, {"control.policy": keep}).start()
     try:
         if not follower.wait_caught_up(15):
             raise click.ClickException("control.policy could not be read in full (is Kafka running?)")

@@ -90,7 +90,7 @@ def my_data(ctx: Context, user: str, output: Path) -> None:
         if name == "ConsentRecord" and value.get("user_id") in users:
             records.append(from_avro(ConsentRecord, value))
 
-    follower = ControlFollower(settings, "control.consent", keep).start()
+    follower = ControlFollower(settings, {"control.consent": keep}).start()
     try:
         caught_up = follower.wait_caught_up(15)
     finally:

@@ -34,13 +34,13 @@ def directives_trusting_the_key(wakes: list[None]) -> Directives:
 def test_the_persons_newest_consent_is_kept_and_wakes_the_agent() -> None:
     wakes: list[None] = []
     directives = directives_trusting_the_key(wakes)
-    (consent,) = directives.privacy.followers
+    consent = directives.privacy.follower.routes["control.consent"]
     assert directives.consent() is None and directives.policy() == (None, None)
 
     granted, withdrawn = rec("u-1", ConsentState.GRANTED, 0), rec("u-1", ConsentState.WITHDRAWN, 5)
-    consent.on_record("ConsentRecord", to_avro(withdrawn))
-    consent.on_record("ConsentRecord", to_avro(granted))  # older: arrives late, changes nothing
-    consent.on_record("ConsentRecord", to_avro(rec("u-2", ConsentState.GRANTED, 9)))  # someone else
+    consent("ConsentRecord", to_avro(withdrawn))
+    consent("ConsentRecord", to_avro(granted))  # older: arrives late, changes nothing
+    consent("ConsentRecord", to_avro(rec("u-2", ConsentState.GRANTED, 9)))  # someone else
     assert directives.consent() == withdrawn
     assert len(wakes) == 2
 
@@ -50,8 +50,8 @@ def test_the_newest_signed_policy_is_kept_and_a_refused_one_is_remembered_until_
     directives = directives_trusting_the_key(wakes)
     old = signed(Policy("fleet", "v1", T0, screenshots=False))
     new = signed(Policy("fleet", "v2", T0 + timedelta(hours=1)))
-    directives.policies.on_record("Policy", to_avro(new))
-    directives.policies.on_record("Policy", to_avro(old))  # older: arrives late (or replayed), changes nothing
+    directives.apply_policy("Policy", to_avro(new))
+    directives.apply_policy("Policy", to_avro(old))  # older: arrives late (or replayed), changes nothing
     assert directives.policy() == (new, None)
 
     tampered = dataclasses.replace(signed(Policy("fleet", "v3", T0 + timedelta(hours=2))), deny_apps=())
@@ -62,11 +62,11 @@ def test_the_newest_signed_policy_is_kept_and_a_refused_one_is_remembered_until_
         (sign(Policy("fleet", "v3", T0 + timedelta(hours=2)), new_key()), "which is not trusted here"),
         (signed(Policy("fleet", "v3", T0 + timedelta(hours=2), deny_title_patterns=("(",))), "bad title pattern"),
     ):
-        directives.policies.on_record("Policy", to_avro(refused))
+        directives.apply_policy("Policy", to_avro(refused))
         policy, rejected = directives.policy()
         assert policy == new and rejected is not None and why in rejected, rejected
     newest = signed(Policy("fleet", "v4", T0 + timedelta(hours=3)))
-    directives.policies.on_record("Policy", to_avro(newest))
+    directives.apply_policy("Policy", to_avro(newest))
     assert directives.policy() == (newest, None)
     assert len(wakes) == 7
 
@@ -74,5 +74,5 @@ def test_the_newest_signed_policy_is_kept_and_a_refused_one_is_remembered_until_
 def test_without_trusted_keys_published_policies_are_ignored() -> None:
     wakes: list[None] = []
     directives = Directives(AgentSettings(), "u-1", lambda: wakes.append(None))
-    directives.policies.on_record("Policy", to_avro(signed(Policy("fleet", "v1", T0))))
+    directives.apply_policy("Policy", to_avro(signed(Policy("fleet", "v1", T0))))
     assert directives.policy() == (None, None) and not wakes

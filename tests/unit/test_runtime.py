@@ -22,8 +22,8 @@ NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
 class Msg:
     """A consumed record as confluent-kafka hands it over (offset, partition, value, no error)."""
 
-    def __init__(self, value: bytes, offset: int) -> None:
-        self._value, self._offset = value, offset
+    def __init__(self, value: bytes, offset: int, topic: str = "control.consent") -> None:
+        self._value, self._offset, self._topic = value, offset, topic
 
     def value(self) -> bytes:
         return self._value
@@ -33,6 +33,9 @@ class Msg:
 
     def partition(self) -> int:
         return 0
+
+    def topic(self) -> str:
+        return Settings().topic(self._topic)
 
     def error(self) -> None:
         return None
@@ -51,13 +54,30 @@ def test_a_callback_failure_stops_the_follower_at_that_record_and_says_which_one
         taken.append(name)
         raise RuntimeError("disk full")
 
-    follower = ControlFollower(Settings(), "control.consent", apply, on_failure=failures.append)
+    follower = ControlFollower(Settings(), {"control.consent": apply}, on_failure=failures.append)
     assert follower._take(Msg(b"garbage", 3))  # unreadable: skipped, the follower goes on
     assert not follower._take(Msg(_consent(), 4))  # the callback failed: the follower stops here
     assert taken == ["ConsentRecord"]
     assert follower.failure is not None and failures == [follower.failure]
     assert "ConsentRecord at control.consent[0]@4" in str(follower.failure) and "disk full" in str(follower.failure)
-    assert follower._positions.get(0, 0) == 4  # position stays before the failed record
+    assert follower._positions[Settings().topic("control.consent"), 0] == 4  # stays before the failed record
+
+
+def test_one_follower_hands_each_record_to_the_callback_of_its_topic_and_tracks_each_topics_position() -> None:
+    taken: list[tuple[str, str]] = []
+    follower = ControlFollower(
+        Settings(),
+        {
+            "control.consent": lambda name, _v: taken.append(("consent", name)),
+            "control.policy": lambda name, _v: taken.append(("policy", name)),
+        },
+    )
+    assert follower._take(Msg(_consent(), 7, "control.policy"))  # a consent record on the policy topic
+    assert follower._take(Msg(_consent(), 2, "control.consent"))
+    assert follower._take(Msg(_consent(), 9, "control.erasure"))  # a topic it does not follow: ignored
+    assert taken == [("policy", "ConsentRecord"), ("consent", "ConsentRecord")]
+    assert follower._positions[Settings().topic("control.policy"), 0] == 8
+    assert follower._positions[Settings().topic("control.consent"), 0] == 3
 
 
 def test_every_dead_letter_says_where_the_record_was_and_why() -> None:
