@@ -49,7 +49,7 @@ from producers.core.recorder import Emit, Output, Recorder
 from producers.core.status import AgentStatus, describe
 from producers.core.triggers import FrameDeduper, FrameTrigger
 from producers.directives import Directives
-from producers.outbox import Outbox
+from producers.outbox import FRAMES, Outbox
 from producers.publisher import Publisher
 from producers.screen import Screens
 from producers.sender import Sender
@@ -263,6 +263,7 @@ class Agent:
             self.outbox.events,
             self.outbox.frames,
             status.dropped,
+            self.spool.dropped_by_topic[FRAMES],
             time.process_time(),
             _rss_bytes(),
             self.spool.size,

@@ -7,7 +7,9 @@ the writer's buffer and reach the OS in one write per :meth:`Spool.flush` (the a
 it after every batch of input it handles; :meth:`Spool.read` flushes first too), and
 :meth:`Spool.sync` fsyncs.
 Records replay in the order they were appended. When the spool is full the oldest
-segment is dropped and its unsent records are counted in ``dropped``.
+segment is dropped and its unsent records are counted, per topic, in ``dropped_by_topic``
+(each segment counts the records it holds and those handed out, per topic; records are
+handed out in order, so the difference is what was never sent).
 
 Layout of the directory: ``<id>.seg`` files of records ``[u32 length][u32 crc32][body]``
 with body ``[u8 len][topic][u16 len][key][value]``; ``cursor`` holds the segment id and
@@ -22,7 +24,8 @@ import os
 import struct
 import threading
 import zlib
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
@@ -45,6 +48,18 @@ class _Segment:
     size: int = 0
     records: int = 0
     read: int = 0  # records handed to the sender
+    topics: Counter[str] = field(default_factory=Counter)  # records per topic
+    read_topics: Counter[str] = field(default_factory=Counter)  # records handed to the sender, per topic
+
+    def add(self, topic: str, read: bool) -> None:
+        self.records += 1
+        self.topics[topic] += 1
+        if read:
+            self.taken(topic)
+
+    def taken(self, topic: str) -> None:
+        self.read += 1
+        self.read_topics[topic] += 1
 
 
 class Spool:
@@ -53,7 +68,7 @@ class Spool:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
         self.segment_bytes = segment_bytes or max(64 * 1024, min(16 * 1024 * 1024, max_bytes // 8))
-        self.dropped = 0
+        self.dropped_by_topic: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._segs: dict[int, _Segment] = {}
         self._cursor: Position = (0, 0)
@@ -71,7 +86,7 @@ class Spool:
         record = _HEAD.pack(len(body), zlib.crc32(body)) + body
         with self._lock:
             if len(record) > self.max_bytes:
-                self.dropped += 1
+                self.dropped_by_topic[topic] += 1
                 log.warning(
                     "dropped a %d-byte record larger than the whole spool (%d bytes)", len(record), self.max_bytes
                 )
@@ -85,7 +100,7 @@ class Spool:
             self._writer.write(record)
             seg = self._segs[self._active]
             seg.size += len(record)
-            seg.records += 1
+            seg.add(topic, read=False)
 
     def flush(self) -> None:
         """Hand the buffered appends to the OS in one write (they then survive the agent being killed)."""
@@ -116,7 +131,7 @@ class Spool:
                     continue
                 rec = self._read_at(seg_id, offset)
                 self._read = rec.end
-                seg.read += 1
+                seg.taken(rec.topic)
                 out.append(rec)
                 size += len(rec.value)
         return out
@@ -133,6 +148,12 @@ class Spool:
             tmp = self.dir / "cursor.tmp"
             tmp.write_bytes(_CURSOR.pack(*self._cursor))
             tmp.replace(self.dir / "cursor")
+
+    @property
+    def dropped(self) -> int:
+        """Records dropped since the spool was opened (full, or larger than the whole spool)."""
+        with self._lock:
+            return self.dropped_by_topic.total()
 
     @property
     def unread(self) -> int:
@@ -165,9 +186,9 @@ class Spool:
     def _drop_oldest(self) -> None:
         oldest = min(self._segs)
         seg = self._segs[oldest]
-        lost = seg.records - seg.read
-        self.dropped += lost
-        log.warning("spool full (%d bytes): dropped %d unsent records, the oldest", self.max_bytes, lost)
+        lost = seg.topics - seg.read_topics
+        self.dropped_by_topic.update(lost)
+        log.warning("spool full (%d bytes): dropped %d unsent records, the oldest", self.max_bytes, lost.total())
         self._delete(oldest)
         nxt = min(self._segs)
         if self._read[0] <= oldest:
@@ -230,9 +251,7 @@ def _scan(path: Path, skip_to: int) -> _Segment:
         if len(body) < length or zlib.crc32(body) != crc:
             break
         pos += _HEAD.size + length
-        seg.records += 1
-        if pos <= skip_to:
-            seg.read += 1
+        seg.add(body[1 : 1 + body[0]].decode(), read=pos <= skip_to)
     if pos < len(data):
         log.warning("spool segment %s: cut off %d bytes of a torn record", path.name, len(data) - pos)
         with path.open("r+b") as f:

@@ -5,9 +5,9 @@ and :func:`beat` turns the difference with the previous reading into a ``Heartbe
 ``agents.heartbeat``: its state, the policy in force and whether it is valid, the scopes
 consent grants, the spool, what was sent and dropped since the previous beat, and its own CPU
 (share of one core since the previous beat) and resident memory. Like every record it carries
-the device's pseudonym only. ``dropped`` counts every record the spool dropped when full and
-every input the listeners' queue dropped; ``frames_dropped`` stays 0 until the spool tells
-frames from events among what it drops.
+the device's pseudonym only. ``frames_dropped`` counts the frames the spool dropped (full,
+or a frame larger than the whole spool); ``dropped`` every other record it dropped and every
+input the listeners' queue dropped.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ class Reading:
     at: float
     events: int
     frames: int
-    dropped: int
+    dropped: int  # every record and input dropped, frames included
+    frames_dropped: int
     cpu_s: float
     rss_bytes: int
     spool_bytes: int
@@ -35,7 +36,7 @@ class Reading:
 
 def beat(status: AgentStatus, version: str, now: Reading, previous: Reading | None) -> Heartbeat:
     """The heartbeat for ``now``, with counts since ``previous`` (since start for the first)."""
-    before = previous or Reading(now.at, 0, 0, 0, now.cpu_s, 0, 0, None)
+    before = previous or Reading(now.at, 0, 0, 0, 0, now.cpu_s, 0, 0, None)
     interval = now.at - before.at
     cpu = 100.0 * (now.cpu_s - before.cpu_s) / interval if interval > 0 else 0.0
     return Heartbeat(
@@ -47,7 +48,8 @@ def beat(status: AgentStatus, version: str, now: Reading, previous: Reading | No
         events_sent=now.events - before.events,
         frames_sent=now.frames - before.frames,
         spooled=status.spooled,
-        dropped=now.dropped - before.dropped,
+        dropped=(now.dropped - now.frames_dropped) - (before.dropped - before.frames_dropped),
+        frames_dropped=now.frames_dropped - before.frames_dropped,
         interval_s=round(interval, 3),
         policy_valid=status.halted is None,
         policy_reason=status.halted or status.policy_note,

@@ -64,6 +64,23 @@ def test_a_full_spool_drops_the_oldest_and_counts_them(tmp_path: Path) -> None:
     assert spool.size <= 2000
 
 
+def test_drops_are_counted_per_topic_across_a_restart_and_for_a_record_larger_than_the_spool(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, 2000, segment_bytes=500)
+    for i in range(40):
+        spool.append("screens.raw" if i % 4 == 0 else "interactions.raw", b"dev", f"{i:010d}".encode())
+    spool.read(3, 1 << 20)  # records 0..2 handed to the sender: in flight, not dropped if their segment goes
+    del spool  # killed: the next agent counts what the segments hold from the files
+    again = Spool(tmp_path, 2000, segment_bytes=500)
+    for i in range(40, 100):
+        again.append("screens.raw" if i % 4 == 0 else "interactions.raw", b"dev", f"{i:010d}".encode())
+    again.append("screens.raw", b"dev", b"x" * 3000)  # larger than the whole spool
+    kept = drain(again)
+    lost = [i for i in range(100) if i not in kept]
+    frames = sum(1 for i in lost if i % 4 == 0)
+    assert again.dropped_by_topic == {"screens.raw": frames + 1, "interactions.raw": len(lost) - frames}
+    assert again.dropped == len(lost) + 1 and frames > 0
+
+
 def test_records_in_flight_are_not_counted_as_dropped(tmp_path: Path) -> None:
     spool = Spool(tmp_path, 2000, segment_bytes=500)
     fill(spool, 10)

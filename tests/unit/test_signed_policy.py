@@ -123,11 +123,11 @@ def test_the_gate_closes_when_halted_and_opens_only_for_the_scopes_the_policy_al
 def test_status_and_heartbeat_say_capture_is_halted_and_why() -> None:
     status = AgentStatus(granted(CaptureScope.KEYS), None, "xterm", "allowed", True, True, halted="kill switch on")
     assert status.state == "halted" and headline(status, NOW.timestamp()).startswith("Not capturing anything: kill")
-    first = Reading(100.0, 10, 2, 0, 1.0, 50_000_000, 4096, None)
-    second = Reading(130.0, 70, 5, 3, 1.6, 60_000_000, 8192, 120.0)
+    first = Reading(100.0, 10, 2, 0, 0, 1.0, 50_000_000, 4096, None)
+    second = Reading(130.0, 70, 5, 5, 2, 1.6, 60_000_000, 8192, 120.0)
     heartbeat = beat(dataclasses.replace(status, spooled=4), "0.1.0", second, first)
     assert heartbeat.state == "halted" and not heartbeat.policy_valid and heartbeat.policy_reason == "kill switch on"
-    assert (heartbeat.events_sent, heartbeat.frames_sent, heartbeat.dropped) == (60, 3, 3)
+    assert (heartbeat.events_sent, heartbeat.frames_sent, heartbeat.dropped, heartbeat.frames_dropped) == (60, 3, 3, 2)
     assert heartbeat.interval_s == 30.0 and heartbeat.cpu_percent == pytest.approx(2.0)
     assert (
         heartbeat.oldest_spooled_s == 10.0
