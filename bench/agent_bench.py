@@ -259,9 +259,11 @@ def markdown(result: Result) -> str:
             f"| {c.peak_rss_mib:.0f} | {r.events_per_min:.0f} | {r.frames_per_min:.1f} | {r.kib_per_min:.0f} |"
         )
     a, n = result.agent, result.naive
+    verdict = "meets" if a.cost.mean_cpu <= 2.0 and a.cost.peak_rss_mib <= 100 else "misses"
     lines += [
         "",
-        f"The agent sends {n.kib_per_min / max(a.kib_per_min, 1e-9):.1f}x fewer bytes and "
+        f"The agent at its default settings {verdict} the target ({a.cost.mean_cpu:.2f}% of a core on average, "
+        f"{a.cost.peak_rss_mib:.0f} MiB at its peak). The agent sends {n.kib_per_min / max(a.kib_per_min, 1e-9):.1f}x fewer bytes and "
         f"{n.events_per_min / max(a.events_per_min, 1e-9):.1f}x fewer events than the naive recorder, "
         f"at {a.cost.mean_cpu / max(n.cost.mean_cpu, 1e-9):.2f}x its mean CPU.",
         "",

@@ -118,9 +118,9 @@ def screens_section() -> str:
 
 
 def agent_section() -> str:
-    from bench import agent_bench
+    from bench import agent_bench, agent_profile
 
-    return agent_bench.markdown(agent_bench.run())  # type: ignore[attr-defined]
+    return "\n".join([agent_bench.markdown(agent_bench.run()), agent_profile.markdown(agent_profile.run())])
 
 
 SECTIONS: dict[str, Callable[[], str]] = {
