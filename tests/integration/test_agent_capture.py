@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,3 +137,19 @@ def test_pause_stops_capture_within_a_second_and_resume_restarts_it(
     assert not [e for e in events if kind(e) == "MouseButton"]
     (marker,) = [e["payload"][1] for e in events if kind(e) == "CaptureSuppressed"]
     assert marker["reason"] == "paused"
+
+
+def test_the_agent_command_loads_no_dataset_stream_or_sink_code(display: Display) -> None:
+    """Its memory budget is 100 MB on every device: numpy, pyarrow, boto3 and the stream's libraries stay out."""
+    heavy = {"numpy", "pyarrow", "boto3", "botocore", "faust", "aiokafka", "spacy", "streams", "sinks"}
+    code = (
+        "import sys\n"
+        "import teachstream.cli, teachstream.agent_cli, producers.agent\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=display.env, capture_output=True, text=True, check=True, timeout=120
+    )
+    loaded = set(out.stdout.split())
+    assert {"producers", "confluent_kafka", "pynput", "mss"} <= loaded  # the check sees the real imports
+    assert loaded.isdisjoint(heavy), sorted(loaded & heavy)
