@@ -263,7 +263,8 @@ def markdown(result: Result) -> str:
     lines += [
         "",
         f"The agent at its default settings {verdict} the target ({a.cost.mean_cpu:.2f}% of a core on average, "
-        f"{a.cost.peak_rss_mib:.0f} MiB at its peak). The agent sends {n.kib_per_min / max(a.kib_per_min, 1e-9):.1f}x fewer bytes and "
+        f"{a.cost.peak_rss_mib:.0f} MiB at its peak). "
+        f"The agent sends {n.kib_per_min / max(a.kib_per_min, 1e-9):.1f}x fewer bytes and "
         f"{n.events_per_min / max(a.events_per_min, 1e-9):.1f}x fewer events than the naive recorder, "
         f"at {a.cost.mean_cpu / max(n.cost.mean_cpu, 1e-9):.2f}x its mean CPU.",
         "",
