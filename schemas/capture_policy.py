@@ -4,7 +4,8 @@ A window is denied when its app matches a deny pattern, when an allow list is se
 app matches none of it, or when its title matches a deny pattern. Denied windows yield no
 characters and no frames; the agent only records that something was suppressed, and for
 how long. App patterns are case-insensitive globs (``keepass*``); title patterns are
-case-insensitive regular expressions.
+case-insensitive regular expressions. A policy remembers its verdicts for the last few
+thousand (app, title) pairs: every event carries its window, and a person stays in a few.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from fnmatch import fnmatchcase
 
 from schemas.events import WindowContext
 
+_REMEMBERED = 4096  # (app, title) verdicts a policy keeps
 DEFAULT_DENY_APPS: tuple[str, ...] = (
     "keepass*",
     "keepassxc",
@@ -59,10 +61,12 @@ class CapturePolicy:
     deny_apps: tuple[str, ...] = DEFAULT_DENY_APPS
     deny_title_patterns: tuple[str, ...] = DEFAULT_DENY_TITLES
     _titles: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+    _verdicts: dict[tuple[str, str], Verdict] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         compiled = tuple(re.compile(p, re.IGNORECASE) for p in self.deny_title_patterns)
         object.__setattr__(self, "_titles", compiled)
+        object.__setattr__(self, "_verdicts", {})
 
     def decide_window(self, app: str, title: str) -> Verdict:
         """The verdict for a window given by its app and title."""
@@ -72,16 +76,25 @@ class CapturePolicy:
         """The verdict for the focused window (``None``: no window has focus, nothing to hide)."""
         if context is None:
             return Verdict(True, "no window has focus")
-        app = context.app.lower()
+        key = (context.app, context.title)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            if len(self._verdicts) >= _REMEMBERED:
+                self._verdicts.clear()
+            verdict = self._verdicts[key] = self._decide(context.app, context.title)
+        return verdict
+
+    def _decide(self, app_name: str, title: str) -> Verdict:
+        app = app_name.lower()
         for pattern in self.deny_apps:
             if fnmatchcase(app, pattern.lower()):
-                return Verdict(False, f"app {context.app!r} is on the deny list ({pattern})")
+                return Verdict(False, f"app {app_name!r} is on the deny list ({pattern})")
         if self.allow_apps and not any(fnmatchcase(app, p.lower()) for p in self.allow_apps):
-            return Verdict(False, f"app {context.app!r} is not on the allow list")
+            return Verdict(False, f"app {app_name!r} is not on the allow list")
         for regex in self._titles:
-            if regex.search(context.title):
-                return Verdict(False, f"the title of {context.app!r} matches a denied pattern ({regex.pattern})")
-        return Verdict(True, f"app {context.app!r} is allowed")
+            if regex.search(title):
+                return Verdict(False, f"the title of {app_name!r} matches a denied pattern ({regex.pattern})")
+        return Verdict(True, f"app {app_name!r} is allowed")
 
 
 def validate_patterns(patterns: tuple[str, ...]) -> None:
