@@ -58,8 +58,8 @@ class SpacyPersonFinder:
         return self._nlp
 
     def find(self, text: str) -> list[Span]:
-        if not any(ch.isalpha() for ch in text):
-            return []
+        if not any(ch.isupper() for ch in text):
+            return []  # every span is cut to its leading capitalised words (_name_prefix): none here
         doc = self._pipeline()(text)
         out = []
         for ent in doc.ents:
