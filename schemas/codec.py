@@ -217,6 +217,6 @@ class Codec:
             raise UnknownSchemaError(f"schema id {schema_id} is not an Avro record schema")
         name = raw["name"] if "." in raw["name"] else f"{raw.get('namespace', '')}.{raw['name']}"
         self._registry.latest(name)  # raises UnknownSchemaError for records we do not ship
-        entry = (str(name), typing.cast(dict[str, Any], parse_schema(raw, _write_hint=False)))
+        entry = (str(name), typing.cast(dict[str, Any], parse_schema(raw)))
         self._by_id[schema_id] = entry
         return entry

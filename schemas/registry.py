@@ -79,7 +79,7 @@ def load_version(path: Path) -> SchemaVersion:
     if match is None:
         raise ValueError(f"{path.name}: schema files are named <name>.v<N>.avsc")
     raw = json.loads(path.read_text())
-    parsed = typing.cast(dict[str, Any], parse_schema(raw, _write_hint=False))
+    parsed = typing.cast(dict[str, Any], parse_schema(raw))  # hinted as parsed: not parsed again on every call
     canonical = to_parsing_canonical_form(raw)
     name = raw["name"] if "." in raw["name"] else f"{raw.get('namespace', NAMESPACE)}.{raw['name']}"
     return SchemaVersion(
