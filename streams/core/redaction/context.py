@@ -8,6 +8,7 @@ the next line typed in that window answers a password prompt (``sudo``, ``su``, 
 
 from __future__ import annotations
 
+import functools
 import re
 
 from schemas.events import WindowContext
@@ -26,9 +27,13 @@ _PASSWORD_COMMAND = re.compile(
 
 def is_password_context(context: WindowContext | None) -> bool:
     """Whether the focused window asks for a password (sign-in page, password manager, prompt)."""
-    if context is None:
-        return False
-    return _PASSWORD_TITLE.search(context.title) is not None or _PASSWORD_TITLE.search(context.app) is not None
+    return context is not None and _password_window(context.app, context.title)
+
+
+@functools.lru_cache(maxsize=4096)
+def _password_window(app: str, title: str) -> bool:
+    """(Remembered: every typed key asks about its window, and a person stays in a few.)"""
+    return _PASSWORD_TITLE.search(title) is not None or _PASSWORD_TITLE.search(app) is not None
 
 
 def expects_password_next(command: str) -> bool:
