@@ -13,7 +13,9 @@
 
 from __future__ import annotations
 
+import cProfile
 import os
+import pstats
 import random
 import statistics
 import subprocess
@@ -58,6 +60,7 @@ class PipelineResult:
     latency_p50_ms: float
     latency_p99_ms: float
     latency_rate: int
+    profile: list[tuple[str, float]]  # the pure stages' functions with the most time of their own, share of it all
 
 
 def _events(n: int, seed: int = 3) -> list[tuple[bytes, bytes]]:
@@ -210,6 +213,7 @@ def run(n: int = 60_000, latency_rate: int = 1000, latency_s: int = 10) -> Pipel
         _ceiling(settings, settings.topic("interactions.raw"), settings.topic("ceiling"), n) for _ in range(3)
     )
     core = _core(records)
+    profile = _profile(records[:10_000])
     print(f"bench: ceiling {ceiling:,.0f} events/s, pure stages {core:,.0f} events/s", file=sys.stderr)
     tmp = Path(tempfile.mkdtemp(prefix="ts-bench-"))
 
@@ -257,7 +261,7 @@ def run(n: int = 60_000, latency_rate: int = 1000, latency_s: int = 10) -> Pipel
         worker.wait(30)
     p50 = statistics.median(lat) if lat else float("nan")
     p99 = lat[int(len(lat) * 0.99) - 1] if lat else float("nan")
-    return PipelineResult(n, ceiling, floor, core, worker_rate, p50, p99, latency_rate)
+    return PipelineResult(n, ceiling, floor, core, worker_rate, p50, p99, latency_rate, profile)
 
 
 def _core(records: list[tuple[bytes, bytes]]) -> float:
@@ -273,6 +277,22 @@ def _core(records: list[tuple[bytes, bytes]]) -> float:
         for event in cleaner.push(partition, from_avro(InteractionEvent, codec.decode(value).value), value).events:
             store.add_event(partition, event, codec.encode("InteractionEvent", to_avro(event)))
     return len(records) / (time.perf_counter() - t0)
+
+
+def _profile(records: list[tuple[bytes, bytes]], top: int = 8) -> list[tuple[str, float]]:
+    """The pure stages under cProfile: the functions with the most time of their own (its overhead
+    inflates Python-heavy ones), and their share of the whole."""
+    _core(records[:500])  # models and patterns loaded before, not profiled
+    profile = cProfile.Profile()
+    profile.runcall(_core, records)
+    stats = pstats.Stats(profile)
+    rows = stats.stats  # type: ignore[attr-defined]
+    total = sum(own for _, _, own, _, _ in rows.values())
+    ranked = sorted(rows.items(), key=lambda item: -item[1][2])[:top]
+    return [
+        (f"{Path(file).name}:{line} {name}" if line else name, own / total)
+        for (file, line, name), (_, _, own, _, _) in ranked
+    ]
 
 
 def _wait(done: object, timeout_s: float) -> None:
@@ -305,6 +325,15 @@ def markdown(r: PipelineResult) -> str:
         row("faust agent that only forwards (faust floor)", r.faust_floor_per_s),
         row("pure stages in one process, no Kafka", r.core_per_s),
         row("`teachstream streams` (clean + sessionize)", r.worker_per_s),
+        "",
+        f"Against the faust floor of this run: the pure stages {r.core_per_s / r.faust_floor_per_s:.1f}x, "
+        f"the worker {r.worker_per_s / r.faust_floor_per_s:.2f}x.",
+        "",
+        "Where the pure stages' time goes (cProfile over 10,000 of the events, time of each function's own):",
+        "",
+        "| function | share |",
+        "| --- | ---: |",
+        *[f"| `{name}` | {share * 100:.0f}% |" for name, share in r.profile],
         "",
         f"Latency from `interactions.raw` to `interactions.clean` at {r.latency_rate:,} events/s (record timestamps;",
         f"events whose bytes redaction changed are not matched): p50 {r.latency_p50_ms:,.0f} ms, "
