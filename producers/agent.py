@@ -318,6 +318,8 @@ class Agent:
         now = self.clock()
         if self._capturing:
             deadline = min(deadline, self.pointer.due(now) if self.capture.samples_pointer else now + 0.25)
+            if (pause := self.recorder.pause_due()) is not None:
+                deadline = min(deadline, pause)
             if (held := self.recorder.moves.due_at()) is not None:
                 deadline = min(deadline, held)
             if self.inputs:  # inputs that did not wake us (releases, scrolls, moves) wait at most BATCH_S

@@ -26,7 +26,7 @@ def scopes_of(record: ConsentRecord) -> frozenset[CaptureScope]:
 
 
 def scope_of(event: InteractionEvent) -> CaptureScope | None:
-    """The scope an interaction needs; None for context (focus, suppression markers), covered by any grant."""
+    """The scope an interaction needs; None for context (focus, suppression, typing pauses), covered by any grant."""
     payload = event.payload
     if isinstance(payload, KeyEvent):
         return CaptureScope.KEYS

@@ -68,7 +68,15 @@ class CaptureSuppressed:
     duration_ms: int
 
 
-Payload = KeyEvent | MouseMove | MouseButton | MouseScroll | WindowFocus | CaptureSuppressed
+@dataclass(frozen=True)
+class TypingPause:
+    """No key pressed for ``idle_ms`` after the last one: the typing segment is over (agent to stream only)."""
+
+    AVRO_NAME: ClassVar[str] = "TypingPause"
+    idle_ms: int
+
+
+Payload = KeyEvent | MouseMove | MouseButton | MouseScroll | WindowFocus | CaptureSuppressed | TypingPause
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,10 @@
 payload with its window context) and :class:`Shoot` (take a screenshot now, and why).
 While capture is suppressed (a denied window has focus, or the person paused) it emits
 nothing; when suppression ends it emits one ``CaptureSuppressed`` marker with the reason
-and how long it lasted, never the denied window's title.
+and how long it lasted, never the denied window's title. ``TYPING_PAUSE_S`` after the last
+key press with no other key pressed it emits one ``TypingPause``: the stream closes the
+typing segment when that marker arrives, in order after the keys, instead of waiting for
+its clock (which trails the wall clock so that records delivered late are not split).
 """
 
 from __future__ import annotations
@@ -22,11 +25,13 @@ from schemas.events import (
     MouseMove,
     MouseScroll,
     Payload,
+    TypingPause,
     WindowContext,
     WindowFocus,
 )
 
 DENIED, PAUSED = "denied window", "paused"
+TYPING_PAUSE_S = 5.0  # the stream's idle gap for typing segments (SegmentPolicy.idle)
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,7 @@ class Recorder:
     suppressed_inputs: int = 0
     _keys: KeyState = field(default_factory=KeyState)
     _suppression: _Suppression | None = None
+    _last_press: float | None = None  # the last key press not yet followed by a TypingPause
 
     @property
     def suppressed(self) -> str | None:
@@ -85,6 +91,8 @@ class Recorder:
                 context.app,
             )
         )
+        if moved:
+            self._last_press = None  # the focus change ends the segment
         if moved and self._suppression is None and context is not None:
             if shot := self.frames.on_focus(t):
                 out.append(Shoot(t, shot))
@@ -130,11 +138,19 @@ class Recorder:
             out.append(Emit(m.t, MouseMove(m.x, m.y), self.context))
         if shot := self.frames.on_tick(t):
             out.append(Shoot(t, shot))
+        if self._last_press is not None and t - self._last_press >= TYPING_PAUSE_S:
+            out.append(Emit(t, TypingPause(round((t - self._last_press) * 1000)), self.context))
+            self._last_press = None
         return out
+
+    def pause_due(self) -> float | None:
+        """When a ``TypingPause`` is due (the caller ticks then), or None."""
+        return None if self._last_press is None else self._last_press + TYPING_PAUSE_S
 
     def _key(self, raw: RawKey) -> list[Output]:
         out: list[Output] = []
         if raw.pressed:
+            self._last_press = raw.t
             repeat, mods = self._keys.press(raw.key)
             if not repeat and (shot := self.frames.on_key(raw.t)):
                 out.append(Shoot(raw.t, shot))
@@ -161,6 +177,7 @@ class Recorder:
             duration = max(0, round((t - current.since) * 1000))
             out.append(Emit(t, CaptureSuppressed(current.reason, duration), current.context))
         self._keys.held.clear()
+        self._last_press = None
         self.moves.drop()
         self.frames.reset()
         hidden = None if self.context is None else WindowContext(self.context.app, "", self.context.window_id)

@@ -2,7 +2,9 @@
 
 Each simulated person works in a few apps: focuses a window, moves the mouse to a spot,
 clicks, types a sentence (sometimes with an email, a phone number or a card number in it),
-scrolls. The output is what a real agent would publish, in event-time order per device.
+scrolls. The output is what a real agent would publish, in event-time order per device,
+including the ``TypingPause`` marker ``TYPING_PAUSE_S`` after the last key press when no
+other press came in between (and no focus change).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from producers.core.recorder import TYPING_PAUSE_S
 from schemas.events import (
     InteractionEvent,
     KeyEvent,
@@ -20,6 +23,7 @@ from schemas.events import (
     MouseMove,
     MouseScroll,
     Payload,
+    TypingPause,
     WindowContext,
     WindowFocus,
 )
@@ -117,18 +121,35 @@ class _Device:
     pointer: tuple[int, int] = (SCREEN_W // 2, SCREEN_H // 2)
     context: WindowContext | None = None
     last_keyframe: datetime | None = None
+    last_press: datetime | None = None  # the last key press not yet followed by a TypingPause
     out: list[Emitted] = field(default_factory=list)
 
     def emit(self, payload: Payload, dt_ms: float) -> None:
+        self._pause_before(self.now + timedelta(milliseconds=dt_ms))
         self.now += timedelta(milliseconds=dt_ms)
+        self._event(self.now, payload)
+        if isinstance(payload, KeyEvent) and payload.pressed:
+            self.last_press = self.now
+        elif isinstance(payload, WindowFocus):
+            self.last_press = None
+
+    def _pause_before(self, t: datetime) -> None:
+        """The agent's TypingPause, if it falls before ``t``."""
+        pause = timedelta(seconds=TYPING_PAUSE_S)
+        if self.last_press is not None and t - self.last_press >= pause:
+            self._event(self.last_press + pause, TypingPause(round(pause.total_seconds() * 1000)))
+            self.last_press = None
+
+    def _event(self, t: datetime, payload: Payload) -> None:
         self.seq += 1
         self.out.append(
-            InteractionEvent(self.person.device_id, self.person.user_id, self.seq, self.now, payload, self.context, 60)
+            InteractionEvent(self.person.device_id, self.person.user_id, self.seq, t, payload, self.context, 60)
         )
 
     def frame(self, trigger: str) -> None:
         if self.context is None:
             return
+        self._pause_before(self.now)
         self.seq += 1
         self.out.append(
             FrameRequest(

@@ -10,12 +10,20 @@ from hypothesis import strategies as st
 
 from producers.core.coalesce import MoveCoalescer
 from producers.core.inputs import KeyState, RawButton, RawKey, RawMove, RawScroll
-from producers.core.recorder import DENIED, PAUSED, Emit, Recorder, Shoot
+from producers.core.recorder import DENIED, PAUSED, TYPING_PAUSE_S, Emit, Recorder, Shoot
 from producers.core.sequence import SeqAllocator
 from producers.core.status import AgentStatus, describe
 from producers.core.triggers import FrameDeduper, FrameTrigger
 from schemas.control_records import ConsentRecord, ConsentState
-from schemas.events import CaptureSuppressed, KeyEvent, MouseButton, MouseMove, WindowContext, WindowFocus
+from schemas.events import (
+    CaptureSuppressed,
+    KeyEvent,
+    MouseButton,
+    MouseMove,
+    TypingPause,
+    WindowContext,
+    WindowFocus,
+)
 
 XTERM = WindowContext("xterm", "alice@host: ~", 1)
 VAULT = WindowContext("keepassxc", "secrets.kdbx - KeePassXC", 2)
@@ -90,6 +98,22 @@ def test_recorder_typing_clicking_and_moves() -> None:
     out = r.feed(RawButton(2.02, "left", True, 11, 11))
     assert payloads(out) == [MouseMove(11, 11), "click", MouseButton("left", True, 11, 11)]
     assert payloads(r.feed(RawScroll(2.5, 11, 11, 0, 1)))[0].dy == 1  # type: ignore[attr-defined]
+
+
+def test_a_typing_pause_marker_follows_the_last_press_once_and_not_after_a_focus_change() -> None:
+    r = Recorder()
+    r.focus(0.0, XTERM)
+    r.feed(RawKey(1.0, True, "a", "a"))
+    r.feed(RawKey(1.1, False, "a"))
+    r.feed(RawKey(2.0, True, "b", "b"))
+    assert r.pause_due() == 2.0 + TYPING_PAUSE_S
+    assert r.tick(2.0 + TYPING_PAUSE_S - 0.01) == []  # a release or the pointer do not count, only presses
+    out = r.tick(7.5)
+    assert payloads(out) == [TypingPause(5500)] and out[0].context == XTERM  # type: ignore[union-attr]
+    assert r.tick(20.0) == [] and r.pause_due() is None  # once per pause
+    r.feed(RawKey(21.0, True, "c", "c"))
+    r.focus(22.0, WindowContext("firefox", "News", 7))  # the focus change already ends the segment
+    assert r.pause_due() is None and r.tick(30.0) == []
 
 
 def test_denied_window_yields_no_characters_and_no_frames_only_a_marker_without_its_title() -> None:
