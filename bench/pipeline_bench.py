@@ -381,8 +381,8 @@ def markdown(r: PipelineResult) -> str:
         f"events whose bytes redaction changed are not matched): p50 {r.latency_p50_ms:,.0f} ms, "
         f"p99 {r.latency_p99_ms:,.0f} ms. Typed keys,",
         "and whatever the device does meanwhile, wait in the clean stage until their segment closes (enter, tab,",
-        "focus change, or 5 s idle on the stream clock, which trails the wall clock by 60 s), so this includes",
-        "that hold.",
+        "focus change, the agent's `TypingPause` 5 s after the last press, or 5 s idle on the stream clock,",
+        "which trails the wall clock by 60 s), so this includes that hold.",
         "",
         "The ceiling is librdkafka's C loop; a Python stream processor cannot come near it: faust forwarding",
         "records unchanged, the floor of any faust worker, reaches about 1% of it on this machine. The worker",

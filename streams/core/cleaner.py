@@ -1,7 +1,8 @@
 """The clean stage for interaction events: consent-free app filtering, then PII redaction (pure core).
 
 Per device, a :class:`Segmenter` holds key events until a typing segment closes (enter,
-tab, focus change, idle gap, length cap) and then releases them redacted; window titles
+tab, focus change, the agent's ``TypingPause`` marker, idle gap on the stream clock, length
+cap) and then releases them redacted; the marker itself goes no further. Window titles
 are redacted on every event. Events of denied apps or titles are dropped and counted: the
 agent should never have sent them, this is the second line of defense.
 
@@ -22,7 +23,7 @@ from datetime import datetime
 
 from schemas.capture_policy import CapturePolicy
 from schemas.codec import Codec
-from schemas.events import InteractionEvent
+from schemas.events import InteractionEvent, TypingPause
 from schemas.records import from_avro
 from streams.core.known import KnownPii
 from streams.core.redaction import PersonFinder, Segmenter, SegmentPolicy, redact_title
@@ -95,6 +96,10 @@ class Cleaner:
             self.counts["filter.denied"] += 1
             return Cleaned([], [])
         device = self._device(partition, event.device_id)
+        if isinstance(event.payload, TypingPause):  # in order after the keys: the segment is over
+            if device.segmenter.open:
+                self.counts["segments.closed_by_pause"] += 1
+            return self._run(partition, device, device.segmenter.flush)
         if event.seq in device.held:
             return Cleaned([], [])  # a replay of an event already held
         out = self._run(partition, device, lambda: device.segmenter.push(event), also=(event,))

@@ -8,11 +8,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
 
-from tests.integration.conftest import Isolated
+from tests.integration.conftest import Isolated, wait_for
 from tests.integration.display import AgentProc, Display, agent_env, decode_all, display, kind, typed
 
 __all__ = ["display"]
@@ -153,3 +154,27 @@ def test_the_agent_command_loads_no_dataset_stream_or_sink_code(display: Display
     loaded = set(out.stdout.split())
     assert {"producers", "confluent_kafka", "pynput", "mss"} <= loaded  # the check sees the real imports
     assert loaded.isdisjoint(heavy), sorted(loaded & heavy)
+
+
+def test_typing_reaches_the_clean_topic_seconds_after_the_person_stops_not_a_minute(
+    isolated: Isolated, display: Display, agent: AgentProc, tmp_path: Path
+) -> None:
+    """The agent's TypingPause closes the typing segment in order after the keys; the stream clock, which trails the
+    wall clock by a minute (so that records delivered late are not split), is not waited for."""
+    env = {"TEACHSTREAM_STREAMS_DATA_DIR": str(tmp_path / "faust"), "TEACHSTREAM_TICK_LAG_S": "60"}
+    isolated.start("streams", log=tmp_path / "streams.log", extra_env=env)
+    assert agent.cli("consent", "accept").returncode == 0
+    display.window("notes", "#ffffff", 100, 80)
+    agent.wait_capturing()
+    display.type("no enter here")
+    stopped = time.monotonic()
+
+    def events(topic: str) -> list[dict[str, Any]]:
+        decoded = (isolated.codec.decode(m.value()) for m in isolated.read_all(topic, expect=10**9, timeout_s=1))
+        return sorted((d.value for d in decoded if d.short_name == "InteractionEvent"), key=lambda v: v["seq"])
+
+    wait_for(lambda: "no enter here" in typed(events("interactions.clean")), 45, "the typed keys, cleaned")
+    assert time.monotonic() - stopped < 45  # the stream clock alone would hold them for more than 60 s
+    raw = events("interactions.raw")  # (the stream clock's ticks are on both topics too)
+    pauses = [e["payload"][1]["idle_ms"] for e in raw if kind(e) == "TypingPause"]
+    assert len(pauses) == 1 and 5000 <= pauses[0] < 10_000, pauses

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from schemas.capture_policy import CapturePolicy
 from schemas.codec import Codec
-from schemas.events import InteractionEvent, KeyEvent, WindowContext
+from schemas.events import InteractionEvent, KeyEvent, TypingPause, WindowContext
 from schemas.records import to_avro
 from streams.core.cleaner import Cleaner
 from streams.core.redaction import SegmentPolicy
@@ -69,6 +69,19 @@ def test_held_events_survive_a_new_worker() -> None:
     assert len(second) == len(events) and [e.seq for e in second] == [e.seq for e in events]
     assert "415 555 0199" not in text_of(second)
     assert not any(k.startswith("H|") for k in table)
+
+
+def test_the_agents_typing_pause_closes_the_segment_at_once_and_goes_no_further() -> None:
+    table: dict[str, bytes] = {}
+    c = cleaner(table)
+    events = typed("write to bob@example.org")  # no enter: the segment stays open
+    assert run(c, events) == [] and sum(k.startswith("H|") for k in table) == len(events)
+    pause = InteractionEvent("d-1", "u-1", len(events) + 1, T0 + timedelta(seconds=8), TypingPause(5000), MAIL)
+    out = run(c, [pause])
+    assert [e.seq for e in out] == [e.seq for e in events]  # the held keys, redacted, and not the marker
+    assert "bob@example.org" not in text_of(out) and "<EMAIL>" in text_of(out)
+    assert not any(k.startswith("H|") for k in table) and c.counts["segments.closed_by_pause"] == 1
+    assert run(c, [pause]) == [] and not table  # a pause with nothing open: nothing held, nothing out
 
 
 def test_redaction_failure_quarantines_the_segment() -> None:
