@@ -15,7 +15,7 @@ from producers.publisher import Publisher
 from runtime.settings import Settings
 from schemas.codec import Codec
 from schemas.control_records import ConsentRecord, ConsentState
-from schemas.events import ScreenFrame
+from schemas.events import ScreenFrame, TypingPause
 from schemas.records import to_avro
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,7 @@ class SimulationResult:
     frames: int
     delivered: int
     device_ids: tuple[str, ...] = ()
+    pauses: int = 0  # TypingPause markers among the events: they close segments and go no further than cleaning
 
 
 def run_simulation(
@@ -52,7 +53,7 @@ def run_simulation(
         )
         publisher.publish(consent_topic, person.user_id.encode(), codec.encode("ConsentRecord", to_avro(granted)))
     t0 = clock()
-    events = frames = 0
+    events = frames = pauses = 0
     for item in simulate(persons, start, duration_s, seed):
         if realtime:
             wait = (item.event_time - start).total_seconds() - (clock() - t0)
@@ -67,8 +68,10 @@ def run_simulation(
         else:
             publisher.publish(events_topic, key, codec.encode("InteractionEvent", to_avro(item), events_topic))
             events += 1
+            pauses += isinstance(item.payload, TypingPause)
     publisher.close()
-    return SimulationResult(devices, events, frames, publisher.stats.delivered, tuple(p.device_id for p in persons))
+    ids = tuple(p.device_id for p in persons)
+    return SimulationResult(devices, events, frames, publisher.stats.delivered, ids, pauses)
 
 
 def _frame(req: FrameRequest, scale: float) -> ScreenFrame:
