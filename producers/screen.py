@@ -12,8 +12,8 @@ averaging, ``Image.reduce``, which is also what a 0.5 scale needs) and blacked o
 and the JPEG encoder reads it with the ``BGR`` packer, which puts the channels back in
 order. A full-frame RGB copy would cost 8 MB and more CPU than the encoding itself.
 
-Every grab allocates a few full-frame buffers (mss's copy of the shared memory, the RGB
-image). glibc returns such large blocks to the system when they are freed, so each grab
+Every grab allocates full-frame buffers (mss's copy of the shared memory, and a copy of it
+when windows are blacked out). glibc returns such large blocks to the system when they are freed, so each grab
 paid again for fresh pages (4,000 page faults, half the frame's CPU time); on glibc the
 screens keep them in the heap for the next grab instead (:func:`_reuse_large_buffers`),
 which costs no more peak memory, as the buffers of one grab are needed anyway.

@@ -68,6 +68,9 @@ class CaptureSuppressed:
     duration_ms: int
 
 
+TYPING_PAUSE_S = 5.0  # seconds without a key press that end a typing segment (agent marker and stream idle gap)
+
+
 @dataclass(frozen=True)
 class TypingPause:
     """No key pressed for ``idle_ms`` after the last one: the typing segment is over (agent to stream only)."""

@@ -19,6 +19,7 @@ from producers.core.inputs import SPECIAL_CHARS, KeyState, RawButton, RawInput, 
 from producers.core.policy import CapturePolicy, Verdict
 from producers.core.triggers import FrameTrigger
 from schemas.events import (
+    TYPING_PAUSE_S,
     CaptureSuppressed,
     KeyEvent,
     MouseButton,
@@ -31,7 +32,6 @@ from schemas.events import (
 )
 
 DENIED, PAUSED = "denied window", "paused"
-TYPING_PAUSE_S = 5.0  # the stream's idle gap for typing segments (SegmentPolicy.idle)
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from producers.core.recorder import TYPING_PAUSE_S
 from schemas.events import (
+    TYPING_PAUSE_S,
     InteractionEvent,
     KeyEvent,
     MouseButton,
@@ -137,7 +137,7 @@ class _Device:
         """The agent's TypingPause, if it falls before ``t``."""
         pause = timedelta(seconds=TYPING_PAUSE_S)
         if self.last_press is not None and t - self.last_press >= pause:
-            self._event(self.last_press + pause, TypingPause(round(pause.total_seconds() * 1000)))
+            self._event(self.last_press + pause, TypingPause(round(TYPING_PAUSE_S * 1000)))
             self.last_press = None
 
     def _event(self, t: datetime, payload: Payload) -> None:

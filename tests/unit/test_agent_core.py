@@ -10,12 +10,13 @@ from hypothesis import strategies as st
 
 from producers.core.coalesce import MoveCoalescer
 from producers.core.inputs import KeyState, RawButton, RawKey, RawMove, RawScroll
-from producers.core.recorder import DENIED, PAUSED, TYPING_PAUSE_S, Emit, Recorder, Shoot
+from producers.core.recorder import DENIED, PAUSED, Emit, Recorder, Shoot
 from producers.core.sequence import SeqAllocator
 from producers.core.status import AgentStatus, describe
 from producers.core.triggers import FrameDeduper, FrameTrigger
 from schemas.control_records import ConsentRecord, ConsentState
 from schemas.events import (
+    TYPING_PAUSE_S,
     CaptureSuppressed,
     KeyEvent,
     MouseButton,

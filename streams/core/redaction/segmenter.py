@@ -20,7 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from schemas.events import InteractionEvent, KeyEvent, WindowFocus
+from schemas.events import TYPING_PAUSE_S, InteractionEvent, KeyEvent, WindowFocus
 from streams.core.redaction.context import expects_password_next
 from streams.core.redaction.names import PersonFinder
 from streams.core.redaction.segment import redact_segment
@@ -34,7 +34,7 @@ TERMINAL_APPS = re.compile(r"(?i)term|konsole|iterm|alacritty|kitty|wezterm|tili
 class SegmentPolicy:
     """When a typing segment closes besides enter, tab and focus changes."""
 
-    idle: timedelta = timedelta(seconds=5)
+    idle: timedelta = timedelta(seconds=TYPING_PAUSE_S)
     max_presses: int = 1000
 
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from streams.core.redaction import Span, find_pii, find_structured_pii
+from streams.core.redaction import Span
 from streams.core.screens.geometry import Box
 from streams.core.screens.ocr import Line
 
@@ -32,15 +32,6 @@ class Hit:
 def normalize(text: str) -> str:
     """Lowercased letters and digits only."""
     return _NOT_ALNUM.sub("", text.lower())
-
-
-def line_pii(text: str) -> list[Span]:
-    """``find_pii(text)``, without the name finder when no letter is upper case: every person
-    finder (spaCy's spans are cut to their leading capitalised words, the gazetteer needs a
-    capitalised name or title) finds nothing there, so the answer is the same, 100x cheaper."""
-    if any(ch.isupper() for ch in text):
-        return find_pii(text)
-    return find_structured_pii(text)
 
 
 def detector_hits(line: Line, spans: Callable[[str], Sequence[Span]]) -> list[Hit]:

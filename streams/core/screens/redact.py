@@ -25,7 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from schemas.capture_policy import CapturePolicy
-from streams.core.redaction import Span, find_structured_pii
+from streams.core.redaction import Span, find_pii, find_structured_pii
 from streams.core.screens.changes import (
     CELL,
     FULL_SHARE,
@@ -39,7 +39,7 @@ from streams.core.screens.changes import (
 )
 from streams.core.screens.errors import FrameDeadlineError, ScreenRedactionError
 from streams.core.screens.geometry import Box, Removed, WindowLike, snapped, visible_parts, window_box
-from streams.core.screens.matching import Hit, detector_hits, known_hits, line_pii, shape_hits
+from streams.core.screens.matching import Hit, detector_hits, known_hits, shape_hits
 from streams.core.screens.ocr import Line, Word, read_region
 from streams.core.screens.pixels import Canvas, Gray, background
 from streams.core.screens.scrolling import Scroll, find_scroll, shifted
@@ -81,8 +81,8 @@ def redact_frame(
 
     ``scale``: image pixels per screen pixel of ``jpeg``; ``output_scale``: of the returned
     JPEG (``None``: the same as ``scale``), whose pixels the ``Removed`` boxes are in.
-    ``find``: the text detectors (default ``find_pii``, names included, without the name
-    finder on lines with no capital letter, see ``matching.line_pii``).
+    ``find``: the text detectors (default ``find_pii``, names included; spaCy is not run on
+    lines without a capital letter, where it finds no name).
     """
     out_scale = scale if output_scale is None else output_scale
     if not 0 < out_scale <= scale:
@@ -213,7 +213,7 @@ class _Redaction:
     def _spans(self, text: str) -> Sequence[Span]:
         """The detectors' spans for a line's text, remembered in the device's state (a line read
         again, unchanged, costs nothing; a state serves one redactor, so one ``find``)."""
-        find = self.find or line_pii
+        find = self.find or find_pii
         if self.state is None:
             return find(text)
         cached = self.state.spans.get(text)
