@@ -5,6 +5,7 @@ session, read back by OCR at 3x, while a plain word typed beside them stays read
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import time
@@ -92,11 +93,19 @@ def test_typed_pii_is_unreadable_in_every_stored_frame_and_plain_words_stay(
 
     ds = open_dataset(isolated)
     wait_for(lambda: (ds.refresh(), len(ds.sessions()) >= 1)[1], 300, "the session in S3")
-    time.sleep(5)  # frames still on their way
-    ds.refresh()
-    keys = sorted({k for entry in ds.sessions() for k in entry.frame_keys})
-    assert len(keys) >= 3, f"expected the session's frames, got {keys}"
-    texts = {key: read(ds.frame_bytes(key)) for key in keys}
+    texts: dict[str, str] = {}
+
+    def frames_landed() -> bool:
+        """Frames land after the session's steps: read each new one until both plain words have shown up."""
+        ds.refresh()
+        for key in {k for entry in ds.sessions() for k in entry.frame_keys} - texts.keys():
+            texts[key] = read(ds.frame_bytes(key))
+        everything = " ".join(texts.values())
+        return len(texts) >= 3 and all(readable(word, everything) for word in PLAIN)
+
+    with contextlib.suppress(AssertionError):  # the asserts below say what is missing
+        wait_for(frames_landed, 180, "frames showing the plain words")
+    assert len(texts) >= 3, f"expected the session's frames, got {sorted(texts)}"
     assert {key: leaks(text) for key, text in texts.items() if leaks(text)} == {}
     everything = " ".join(texts.values())
     assert all(readable(word, everything) for word in PLAIN), "plain words typed beside the PII must stay readable"
