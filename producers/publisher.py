@@ -43,6 +43,9 @@ class Publisher:
                 "client.id": client_id,
                 "enable.idempotence": True,
                 "acks": "all",
+                # librdkafka's default, named: a device's events and frames land in the same partition number of
+                # interactions.raw and screens.raw, which the stream worker reads co-partitioned
+                "partitioner": "consistent_random",
                 "compression.type": "zstd",
                 "linger.ms": 20,
                 "batch.size": 1_000_000,

@@ -3,14 +3,15 @@
 Agents catch every per-record failure themselves: a faust agent that raises still
 acknowledges its message, so an exception would lose the record silently.
 
-* ``streams.cleaning``: raw interactions and frames to the clean topics, filtered by consent
-  (``streams.privacy``) and policy, and redacted;
-* ``streams.sessionizer``: clean interactions and frames to trajectories;
+* ``streams.cleaning``: one pass over interactions.raw that filters by consent
+  (``streams.privacy``) and policy, redacts, and hands what it releases to the sessions of the
+  same partition (``streams.sessionizer``), whose frames come from screens.clean in the same
+  pass; and the screens stage, raw frames to screens.clean, redacted, in the partition they came from;
 * the clock: every few seconds, on the leader, a ``Tick`` into every partition of
-  interactions.raw. The clean stage closes idle typing segments with it and passes it on to
-  every partition of interactions.clean, held back to the oldest event it still holds; the
-  sessionizer's clock is the slowest of those. Silent devices' sessions close, and a replay
-  of the log sees the same clock.
+  interactions.raw. The clean stage closes idle typing segments with it, and the sessions of
+  the partition follow it, held back to the oldest event the clean stage still holds; it also
+  goes on to the same partition of interactions.clean for its readers. Silent devices'
+  sessions close, and a replay of the log sees the same clock.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from schemas.codec import Codec
 from schemas.control_records import Tick
 from schemas.records import to_avro
 from schemas.topics import spec_for
-from streams import cleaning, sessionizer
+from streams import cleaning
 from streams.core.known import KnownPii
 from streams.core.redaction import default_person_finder
 from streams.core.screen_redactor import ScreenRedactor
@@ -49,7 +50,6 @@ def register(app: faust.App, settings: StreamsSettings) -> None:
     known = KnownPii() if stage == "all" else None
     if stage in ("all", "interactions"):
         cleaning.register_interactions(app, settings, codec, counters, gate, known=known)
-        sessionizer.register(app, settings, codec, counters, gate)
         _register_clock(app, settings, codec)
     if stage in ("all", "screens"):
         names = default_person_finder() if settings.redact_names else None

@@ -1,4 +1,5 @@
-"""The clean agents: raw interactions and frames in, filtered and redacted records out (edge).
+"""The clean agents: raw interactions and frames in, filtered and redacted records out (edge); the
+interactions agent also feeds the sessions (``streams.sessionizer``) in the same pass.
 
 The decisions are in ``streams.core.cleaner`` (interaction events), ``streams.core.frames``
 (screen frames) and ``streams.core.redaction``; consent is checked by ``streams.privacy``.
@@ -36,15 +37,18 @@ from streams.core.known import KnownPii
 from streams.core.redaction import SegmentPolicy, default_person_finder
 from streams.decoding import decode
 from streams.privacy import PrivacyGate
+from streams.sessionizer import Sessionizer
 from streams.settings import StreamsSettings
 from streams.tables import JsonTable
+from streams.writes import KafkaWrites, Writes
 
 log = logging.getLogger(__name__)
 
 
 class Outlets:
     """The channels a clean agent writes to (its clean topic and the dead-letter topic), and how it
-    reports a record it gives up on. The agent tests pass in-memory faust channels instead of topics."""
+    reports a record it gives up on. The agent tests pass in-memory faust channels instead of topics.
+    With ``writes``, records sent to a given partition of the clean topic go there instead of through faust."""
 
     def __init__(
         self,
@@ -54,23 +58,45 @@ class Outlets:
         partitions: int,
         codec: Codec,
         counters: Counter[str],
+        writes: Writes | None = None,
     ) -> None:
         self.stage, self.clean, self.deadletter, self.partitions = stage, clean, deadletter, partitions
-        self.codec, self.counters = codec, counters
+        self.codec, self.counters, self.writes = codec, counters, writes
+        self._topic = "" if writes is None else clean.get_topic_name()
 
     @classmethod
-    def of(cls, app: faust.App, settings: StreamsSettings, codec: Codec, base: str, counters: Counter[str]) -> Outlets:
+    def of(
+        cls,
+        app: faust.App,
+        settings: StreamsSettings,
+        codec: Codec,
+        base: str,
+        counters: Counter[str],
+        writes: Writes | None = None,
+    ) -> Outlets:
         """The outlets of the ``base`` stage (``interactions`` or ``screens``): ``<base>.clean`` and ``deadletter``."""
         spec = spec_for(f"{base}.clean")
         assert spec is not None
         clean = app.topic(settings.topic(f"{base}.clean"), partitions=spec.partitions)
-        return cls(f"{base}.clean", clean, app.topic(settings.topic("deadletter")), spec.partitions, codec, counters)
+        deadletter = app.topic(settings.topic("deadletter"))
+        return cls(f"{base}.clean", clean, deadletter, spec.partitions, codec, counters, writes)
 
-    async def send(self, key: bytes | None, name: str, record: Any, encoded: bytes | None = None) -> None:
-        """Send ``record``; ``encoded``: its bytes as ``codec.encode`` would write them, if known."""
+    async def send(
+        self, key: bytes | None, name: str, record: Any, encoded: bytes | None = None, partition: int | None = None
+    ) -> bytes:
+        """Send ``record`` (to ``partition``, else by key); ``encoded``: its bytes as ``codec.encode`` would write
+        them, if known. Returns the bytes sent."""
         value = encoded if encoded is not None else self.codec.encode(name, to_avro(record))
-        await self.clean.send(key=key, value=value)
+        await self.mark(value, partition, key)
         self.counters[f"{self.stage}.forwarded"] += 1
+        return value
+
+    async def mark(self, value: bytes, partition: int | None, key: bytes | None = None) -> None:
+        """Send ``value`` to the clean topic without counting it as forwarded (the clean clock)."""
+        if self.writes is not None and partition is not None:
+            self.writes.produce(self._topic, value, key, partition)
+        else:
+            await self.clean.send(key=key, value=value, partition=partition)
 
     async def reject(self, msg: Any, reason: str, error_type: str, original: bytes | None = None) -> None:
         value = original if original is not None else msg.value or b""
@@ -83,6 +109,92 @@ class Outlets:
             log.warning("dead-lettered record #%d of %s: %s", count, self.stage, reason[:300])
 
 
+class Interactions:
+    """What the interactions agent does with one record: a raw event or tick is cleaned and what it releases
+    goes to interactions.clean and to the sessions of its partition; a clean frame goes to the sessions."""
+
+    def __init__(
+        self,
+        cleaner: Cleaner,
+        out: Outlets,
+        sessions: Sessionizer,
+        gate: PrivacyGate,
+        newest: int | None,
+        tables: tuple[JsonTable, ...],
+        writes: Writes,
+    ) -> None:
+        self.cleaner, self.out, self.sessions, self.gate = cleaner, out, sessions, gate
+        self.codec, self.counters = out.codec, out.counters
+        self.newest = newest  # raw records of this schema version may go on as they came, if unchanged
+        self.tables, self.writes = tables, writes  # where the cleaner and the sessions keep their state
+
+    async def handle(self, msg: Any) -> None:
+        """One record; its table writes wait for :meth:`flush`."""
+        for table in self.tables:
+            table.partition = msg.partition
+        if self.sessions.seen(msg):
+            return
+        settled = await (self.sessions.frame(msg) if msg.topic == self.sessions.frames else self._raw(msg))
+        self.sessions.handled(msg, settled)
+
+    async def flush(self) -> None:
+        """Return once Kafka has what the records handled so far wrote: clean records and table changes."""
+        for table in self.tables:
+            self.counters["interactions.changelog_records"] += table.flush()
+        await self.writes.flush()
+
+    def forget(self, partition: int) -> None:
+        self.cleaner.forget(partition)
+        self.sessions.forget(partition)
+
+    async def _raw(self, msg: Any) -> bool:
+        """One record of interactions.raw: True if it settled something (a dead letter, a delivery)."""
+        try:
+            decoded = await decode(self.codec, msg.value or b"")
+        except CodecError as exc:
+            await self.out.reject(msg, str(exc), type(exc).__name__)
+            return True
+        if decoded.short_name == "Tick":
+            tick = from_avro(Tick, decoded.value)
+            settled = await self._publish(msg, self.cleaner.tick(msg.partition, tick.stream_time), None)
+            # the clean clock, held back to the oldest event still held
+            clock = Tick(msg.partition, self.cleaner.clock(msg.partition, tick.stream_time), tick.source)
+            await self.out.mark(self.codec.encode("Tick", to_avro(clock)), msg.partition)
+            await self.sessions.tick(msg.partition, clock.stream_time)
+            return settled
+        if decoded.short_name != "InteractionEvent":
+            what = f"expected an InteractionEvent, got a {decoded.short_name}"
+            await self.out.reject(msg, what, "WrongRecordTypeError")
+            return True
+        event = from_avro(InteractionEvent, decoded.value)
+        if not await self.gate.passes(event.user_id, scope_of(event), event.event_time, self.counters, "events"):
+            return False
+        result = self.cleaner.push(msg.partition, event, msg.value)
+        fresh = decoded.writer_version == self.newest  # else re-encoded even if unchanged
+        return await self._publish(msg, result, event if fresh else None)
+
+    async def _publish(self, msg: Any, result: Cleaned, unchanged: InteractionEvent | None) -> bool:
+        """Send what ``msg`` released; True if that settled something besides its own events."""
+        settled = False
+        for e in result.events:
+            if self.gate.erased(e.user_id, e.event_time):  # erasure requested while the event was held
+                self.counters["consent.dropped_events"] += 1
+                continue
+            as_is = msg.value if e is unchanged else None
+            encoded = await self.out.send(e.device_id.encode(), "InteractionEvent", e, as_is, msg.partition)
+            settled |= await self.sessions.event(msg, e, encoded)
+        for q in result.quarantined:
+            for e in q.events:
+                await self.out.reject(
+                    msg, q.reason, "RedactionError", self.codec.encode("InteractionEvent", to_avro(e))
+                )
+            settled = True
+        for name, n in self.cleaner.counts.items():
+            self.counters[name] += n
+        self.cleaner.counts.clear()
+        return settled
+
+
 def register_interactions(
     app: faust.App,
     settings: StreamsSettings,
@@ -91,74 +203,51 @@ def register_interactions(
     gate: PrivacyGate,
     out: Outlets | None = None,
     known: KnownPii | None = None,
+    sessions: Sessionizer | None = None,
+    writes: Writes | None = None,
 ) -> AgentT[Any]:
-    """Add the agent cleaning interactions.raw; ``out``: where it writes (default: its topics); ``known``: where
-    the PII found in typed text goes, for the screen redaction of the same worker."""
+    """Add the agent of the interactions stage: one pass over interactions.raw and screens.clean (co-partitioned
+    by device) that cleans each raw event and hands what it releases to the sessions of the same partition.
+    Clean events also go to interactions.clean, in the partition they came from, for its readers, followed by
+    the partition's clean clock. ``out``, ``sessions``: where it writes (default: the topics); ``known``: where
+    the PII found in typed text goes, for the screen redaction of the same worker; ``writes``: where clean
+    records and table changes are produced (default: a librdkafka producer, ``streams.writes``)."""
     names = default_person_finder() if settings.redact_names else None
-    table = app.Table("redaction", partitions=6)
-    cleaner = Cleaner(CapturePolicy(), SegmentPolicy(), names, codec, JsonTable(table), known)
-    if out is None:
-        out = Outlets.of(app, settings, codec, "interactions", counters)
+    if writes is None:
+        writes = KafkaWrites(settings)
+    table = JsonTable(app.Table("redaction", partitions=6), writes)
+    cleaner = Cleaner(CapturePolicy(), SegmentPolicy(), names, codec, table, known)
+    if sessions is None:
+        sessions = Sessionizer(app, settings, codec, counters, gate, writes)
     # a raw record in the framing and schema version the codec writes can go on as it came, if unchanged
     newest = None if settings.schema_registry_url else codec.registry.latest("InteractionEvent").version
+    stage = Interactions(
+        cleaner,
+        out if out is not None else Outlets.of(app, settings, codec, "interactions", counters, writes),
+        sessions,
+        gate,
+        newest,
+        (table, sessions.table),
+        writes,
+    )
 
-    async def publish(msg: Any, result: Cleaned, tick: Tick | None, unchanged: InteractionEvent | None) -> None:
-        for e in result.events:
-            if gate.erased(e.user_id, e.event_time):  # erasure requested while the event was held
-                counters["consent.dropped_events"] += 1
-                continue
-            await out.send(e.device_id.encode(), "InteractionEvent", e, msg.value if e is unchanged else None)
-        for q in result.quarantined:
-            for e in q.events:
-                await out.reject(msg, q.reason, "RedactionError", codec.encode("InteractionEvent", to_avro(e)))
-        if tick is not None:  # the clean clock, held back to the oldest event still held, to every partition
-            clock = Tick(msg.partition, cleaner.clock(msg.partition, tick.stream_time), tick.source)
-            for partition in range(out.partitions):
-                await out.clean.send(value=codec.encode("Tick", to_avro(clock)), partition=partition)
-        for name, n in cleaner.counts.items():
-            counters[name] += n
-        cleaner.counts.clear()
-
-    async def clean(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+    async def run(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
+        """Records in batches (up to ``streams_batch`` or what came within ``streams_batch_wait_s``): faust
+        acknowledges a batch once the next one is asked for, after its table writes went out."""
         await gate.ready()
-        async for event in stream.events():
-            msg = event.message
-            try:
-                decoded = await decode(codec, msg.value or b"")
-            except CodecError as exc:
-                await out.reject(msg, str(exc), type(exc).__name__)
-                yield None
-                continue
-            tick = from_avro(Tick, decoded.value) if decoded.short_name == "Tick" else None
-            interaction: InteractionEvent | None = None
-            if tick is not None:
-                result = cleaner.tick(msg.partition, tick.stream_time)
-            elif decoded.short_name == "InteractionEvent":
-                interaction = from_avro(InteractionEvent, decoded.value)
-                if not await gate.passes(
-                    interaction.user_id, scope_of(interaction), interaction.event_time, counters, "events"
-                ):
-                    yield None
-                    continue
-                result = cleaner.push(msg.partition, interaction, msg.value)
-                if newest is None or decoded.writer_version != newest:
-                    interaction = None  # re-encode it even if unchanged
-            else:
-                await out.reject(
-                    msg, f"expected an InteractionEvent, got a {decoded.short_name}", "WrongRecordTypeError"
-                )
-                yield None
-                continue
-            await publish(msg, result, tick, interaction)
+        batches = stream.take_events(settings.streams_batch, within=settings.streams_batch_wait_s)  # type: ignore[attr-defined]  # faust.Stream has it, StreamT does not say so
+        async for batch in batches:
+            for event in batch:
+                await stage.handle(event.message)
+            await stage.flush()
             yield None
 
     async def on_revoked(_sender: Any, *args: Any, signal: Any = None, **_: Any) -> None:
         for tp in set(args[0]) if args else set():
-            cleaner.forget(tp.partition)
+            stage.forget(tp.partition)
 
-    agent = app.agent(
-        app.topic(settings.topic("interactions.raw")), name="teachstream.clean-interactions", concurrency=1
-    )(clean)
+    source = app.topic(settings.topic("interactions.raw"), stage.sessions.frames)
+    agent = app.agent(source, name="teachstream.interactions", concurrency=1)(run)
     app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]  # mode's stub wants a sync callable
     return agent
 
@@ -217,7 +306,7 @@ def register_screens(
                     ) from None
                 counters.update(outcome.counts)
                 if isinstance(outcome, CleanedFrame):
-                    await out.send(msg.key, "ScreenFrame", outcome.frame)
+                    await out.send(msg.key, "ScreenFrame", outcome.frame, partition=msg.partition)
             except CodecError as exc:
                 counters["redaction.frame_failed"] += frame is not None
                 await out.reject(msg, str(exc), type(exc).__name__, withheld_image(codec, frame))

@@ -1,25 +1,26 @@
-"""The sessionizer agent: clean events and frames in, trajectories out, state in a faust table (edge).
+"""Sessions of the partitions a worker owns: clean events and frames in, trajectories out, state in a faust
+table (edge).
 
-The decisions are in ``streams.core.sessions``, ``streams.core.steps`` and
-``streams.core.store``; this module only moves records between Kafka and them. A
-trajectory is sent and its delivery awaited before its events leave the table, so a crash
-never loses a session; a worker that takes a partition over rebuilds its open sessions
-from the table's changelog, and skips the records it finds already handled there.
+There is no sessionizer agent of its own: the interactions agent (``streams.cleaning``) hands each event it
+releases straight to :class:`Sessionizer` in the same pass over ``interactions.raw``, and the frames of
+``screens.clean`` come through the same agent (both topics are co-partitioned by device: the screens
+stage writes each frame to the partition its raw frame came from). The decisions are in
+``streams.core.sessions``, ``streams.core.steps`` and ``streams.core.store``. A trajectory is sent and
+its delivery awaited before its events leave the table, so a crash never loses a session; a worker that
+takes a partition over rebuilds its open sessions from the table's changelog, and skips the records it
+finds already handled there.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
-from faust.types import AgentT
 
 from schemas.codec import Codec
-from schemas.control_records import Tick
 from schemas.dead_letters import dead_letter
 from schemas.errors import CodecError
 from schemas.events import InteractionEvent, ScreenFrame
@@ -31,13 +32,14 @@ from streams.decoding import decode
 from streams.privacy import PrivacyGate
 from streams.settings import StreamsSettings
 from streams.tables import JsonTable
+from streams.writes import Writes
 
 log = logging.getLogger(__name__)
 
 
 class Sessionizer:
-    """What the agent does with one record of interactions.clean or screens.clean. It writes to the
-    trajectories and dead-letter topics, or to the channels given instead (the agent tests)."""
+    """Sessionization for the interactions agent. It writes to the trajectories and dead-letter topics,
+    or to the channels given instead (the agent tests); its table changes go through ``writes``."""
 
     def __init__(
         self,
@@ -46,50 +48,59 @@ class Sessionizer:
         codec: Codec,
         counters: Counter[str],
         gate: PrivacyGate,
+        writes: Writes,
         trajectories: faust.ChannelT[Any] | None = None,
         deadletter: faust.ChannelT[Any] | None = None,
     ) -> None:
         self.gate = gate
-        spec = spec_for("interactions.clean")
+        spec = spec_for("interactions.raw")
         assert spec is not None
-        self.partitions, self.codec, self.counters = spec.partitions, codec, counters
-        table = app.Table("sessionizer", partitions=spec.partitions)
-        raw = spec_for("interactions.raw")
-        assert raw is not None
-        self.store = SessionStore(settings.session_config(), codec, JsonTable(table), sources=raw.partitions)
-        clean = settings.topic("interactions.clean")
-        self.source = app.topic(clean, settings.topic("screens.clean"), partitions=spec.partitions)
+        self.codec, self.counters = codec, counters
+        # "sessions", not the "sessionizer" table of the two-pass worker, whose keys count clean partitions
+        self.table = JsonTable(app.Table("sessions", partitions=spec.partitions), writes)
+        self.store = SessionStore(settings.session_config(), codec, self.table)
+        self.frames = settings.topic("screens.clean")
         self.subject = settings.topic("trajectories")  # the schema registry's subject of what is sent there
         self.trajectories = trajectories if trajectories is not None else app.topic(self.subject)
         self.deadletter = deadletter if deadletter is not None else app.topic(settings.topic("deadletter"))
 
-    async def handle(self, msg: Any) -> None:
-        marker = f"{msg.topic}|{msg.partition}"
-        if self.store.seen(marker, msg.offset):
-            return  # handled before a crash or a rebalance: its outcome is in the table already
-        settled = False  # dead-lettered: must not happen twice
+    def seen(self, msg: Any) -> bool:
+        """Handled before a crash or a rebalance: its outcome is in the table already."""
+        return self.store.seen(f"{msg.topic}|{msg.partition}", msg.offset)
+
+    def handled(self, msg: Any, settled: bool) -> None:
+        """``settled``: handling it did more than add its own events or frame (a dead letter, a delivery)."""
+        self.store.handled(f"{msg.topic}|{msg.partition}", msg.offset, settled)
+
+    async def event(self, msg: Any, event: InteractionEvent, encoded: bytes) -> bool:
+        """A clean event of ``msg``'s partition (``encoded``: its bytes on interactions.clean); True if it
+        settled something (a late event dead-lettered)."""
+        closed, rejected = self.store.add_event(msg.partition, event, encoded, datetime.now(UTC))
+        for r in rejected:
+            await self._dead_letter(msg, r.reason, "LateEvent")
+        await self._emit(closed)
+        return bool(rejected)
+
+    async def frame(self, msg: Any) -> bool:
+        """A record of screens.clean; True if it was dead-lettered."""
         try:
-            decoded = await decode(self.codec, msg.value)
+            decoded = await decode(self.codec, msg.value or b"")
         except CodecError as exc:
             await self._dead_letter(msg, str(exc), type(exc).__name__)
-            settled = True
-        else:
-            if decoded.short_name == "InteractionEvent":
-                event = from_avro(InteractionEvent, decoded.value)
-                closed, rejected = self.store.add_event(msg.partition, event, msg.value, datetime.now(UTC))
-                for r in rejected:
-                    await self._dead_letter(msg, r.reason, "LateEvent")
-                settled = bool(rejected)
-                await self._emit(closed)
-            elif decoded.short_name == "ScreenFrame":
-                frame = from_avro(ScreenFrame, decoded.value)
-                m = frame.monitor
-                ref = FrameRef(frame.frame_id, frame.event_time, m.left, m.top, m.width, m.height)
-                self.store.add_frame(msg.partition, frame.device_id, ref)
-            elif decoded.short_name == "Tick":
-                tick = from_avro(Tick, decoded.value)  # the clock of one raw partition, sent by the clean stage
-                await self._emit(self.store.tick(msg.partition, tick.stream_time, source=tick.partition))
-        self.store.handled(marker, msg.offset, settled)
+            return True
+        if decoded.short_name != "ScreenFrame":
+            await self._dead_letter(msg, f"expected a ScreenFrame, got a {decoded.short_name}", "WrongRecordTypeError")
+            return True
+        frame = from_avro(ScreenFrame, decoded.value)
+        m = frame.monitor
+        self.store.add_frame(
+            msg.partition, frame.device_id, FrameRef(frame.frame_id, frame.event_time, m.left, m.top, m.width, m.height)
+        )
+        return False
+
+    async def tick(self, partition: int, stream_time: datetime) -> None:
+        """The stream clock of ``partition``: the sessions it ends go out."""
+        await self._emit(self.store.tick(partition, stream_time))
 
     async def _emit(self, closed: list[Closed]) -> None:
         for c in closed:
@@ -109,31 +120,5 @@ class Sessionizer:
         await self.deadletter.send(key=msg.key, value=self.codec.encode("DeadLetter", to_avro(letter)))
         self.counters["sessionize.dead_lettered"] += 1
 
-    def forget(self, revoked: set[Any]) -> None:
-        for tp in revoked:
-            self.store.forget(tp.partition)
-
-
-def register(
-    app: faust.App,
-    settings: StreamsSettings,
-    codec: Codec,
-    counters: Counter[str],
-    gate: PrivacyGate,
-    trajectories: faust.ChannelT[Any] | None = None,
-    deadletter: faust.ChannelT[Any] | None = None,
-) -> AgentT[Any]:
-    """Add the sessionizer agent; ``trajectories``, ``deadletter``: where it writes (default: the topics)."""
-    sessionizer = Sessionizer(app, settings, codec, counters, gate, trajectories, deadletter)
-
-    async def sessionize(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
-        async for event in stream.events():
-            await sessionizer.handle(event.message)
-            yield None
-
-    async def on_revoked(_sender: Any, *args: Any, signal: Any = None, **_: Any) -> None:
-        sessionizer.forget(set(args[0]) if args else set())
-
-    agent = app.agent(sessionizer.source, name="teachstream.sessionize", concurrency=1)(sessionize)
-    app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]  # mode's stub wants a sync callable
-    return agent
+    def forget(self, partition: int) -> None:
+        self.store.forget(partition)

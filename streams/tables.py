@@ -6,27 +6,65 @@ import base64
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
+from faust.serializers import codecs
+
+from streams.writes import Writes
+
 
 class JsonTable(MutableMapping[str, bytes]):
-    """A faust table (JSON changelog) seen as a mapping of text keys to bytes (stored as base64)."""
+    """A faust table (JSON changelog) seen as a mapping of text keys to bytes (stored as base64).
 
-    def __init__(self, table: Any) -> None:
-        self.table = table
+    Faust keeps the table in memory and restores it from its changelog; the changelog records of writes
+    made here go through ``writes``. A write lands in partition :attr:`partition` of the changelog, which
+    the agent sets to the partition of the record it handles. Writes wait until :meth:`flush`, which the
+    agent calls (and then flushes ``writes``) before the records that made them are acknowledged: a key
+    written and deleted between two flushes never reaches the changelog, and a key written several times
+    goes once, with its last value."""
+
+    def __init__(self, table: Any, writes: Writes) -> None:
+        self.table, self.writes = table, writes
+        self.partition = 0
+        self._topic: str | None = None
+        self._pending: dict[str, tuple[int, str | None, bool]] = {}  # key -> partition, value, in the changelog
 
     def __getitem__(self, key: str) -> bytes:
-        return base64.b64decode(self.table[key])
+        return base64.b64decode(self.table.data[key])
 
     def __setitem__(self, key: str, value: bytes) -> None:
-        self.table[key] = base64.b64encode(value).decode()
+        persisted = self._persisted(key)
+        encoded = base64.b64encode(value).decode()
+        self.table.data[key] = encoded
+        self._pending[key] = (self.partition, encoded, persisted)
 
     def __delitem__(self, key: str) -> None:
-        del self.table[key]
+        persisted = self._persisted(key)
+        del self.table.data[key]
+        self._pending[key] = (self.partition, None, persisted)
 
     def __contains__(self, key: object) -> bool:
-        return key in self.table
+        return key in self.table.data
 
     def __iter__(self) -> Iterator[str]:
-        return iter(list(self.table.keys()))
+        return iter(list(self.table.data.keys()))
 
     def __len__(self) -> int:
-        return len(self.table)
+        return len(self.table.data)
+
+    def flush(self) -> int:
+        """Hand the pending writes to ``writes`` (a delete only if the key was in the changelog); how many."""
+        if self._topic is None:
+            self._topic = self.table.changelog_topic.get_topic_name()
+        sent = 0
+        for key, (partition, value, persisted) in self._pending.items():
+            if value is None and not persisted:
+                continue
+            data = None if value is None else codecs.dumps(self.table.value_serializer, value)
+            self.writes.produce(self._topic, data, codecs.dumps(self.table.key_serializer, key), partition)
+            sent += 1
+        self._pending.clear()
+        return sent
+
+    def _persisted(self, key: str) -> bool:
+        """Whether the changelog holds ``key`` now: it did before this flush's first write to it."""
+        pending = self._pending.get(key)
+        return key in self.table.data if pending is None else pending[2]

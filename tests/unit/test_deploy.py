@@ -51,3 +51,11 @@ def test_workers_get_their_settings_and_secrets_from_the_same_place() -> None:
             {"configMapRef": {"name": "teachstream"}},
             {"secretRef": {"name": "teachstream"}},
         ]
+
+
+def test_the_topics_one_stream_pass_reads_together_have_as_many_partitions() -> None:
+    """A device's events and frames are read co-partitioned: the screens stage writes a frame to the
+    partition number of screens.clean its raw frame had, and the agent's partitioner puts a device in the
+    same partition number of both raw topics."""
+    partitions = {t.name: t.partitions for t in topic_specs()}
+    assert len({partitions[n] for n in ("interactions.raw", "screens.raw", "screens.clean", "interactions.clean")}) == 1

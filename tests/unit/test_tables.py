@@ -1,0 +1,48 @@
+"""A faust table seen as a mapping: its changelog records wait for a flush, coalesced per key."""
+
+from __future__ import annotations
+
+import base64
+import json
+from types import SimpleNamespace
+from typing import Any
+
+from streams.tables import JsonTable
+from tests.unit.test_streams_agents import Changelogs
+
+
+def table(data: dict[str, str] | None = None) -> Any:
+    """The parts of a faust table that :class:`JsonTable` uses: its data, serializers and changelog topic."""
+    topic = SimpleNamespace(get_topic_name=lambda: "app-sessions-changelog")
+    return SimpleNamespace(data=dict(data or {}), key_serializer="json", value_serializer="json", changelog_topic=topic)
+
+
+def value(raw: bytes) -> bytes:
+    return json.dumps(base64.b64encode(raw).decode()).encode()
+
+
+def test_writes_wait_for_the_flush_and_go_once_with_the_last_value_to_the_partition_of_their_record() -> None:
+    writes = Changelogs()
+    t = JsonTable(table(), writes)
+    t.partition = 3
+    t["E|003|d-1|1"] = b"first"
+    t["E|003|d-1|1"] = b"second"
+    assert t["E|003|d-1|1"] == b"second" and writes.records == []
+    assert t.flush() == 1
+    assert writes.records == [("app-sessions-changelog", value(b"second"), b'"E|003|d-1|1"', 3)]
+
+
+def test_a_key_written_and_deleted_between_flushes_never_reaches_the_changelog() -> None:
+    writes = Changelogs()
+    t = JsonTable(table(), writes)
+    t["H|000|d-1|7"] = b"held"
+    del t["H|000|d-1|7"]
+    assert "H|000|d-1|7" not in t and t.flush() == 0 and writes.records == []
+
+
+def test_deleting_a_key_the_changelog_holds_writes_a_tombstone_even_after_a_rewrite() -> None:
+    writes = Changelogs()
+    t = JsonTable(table({"S|d-1": base64.b64encode(b"old").decode()}), writes)
+    t["S|d-1"] = b"new"
+    del t["S|d-1"]
+    assert t.flush() == 1 and writes.records == [("app-sessions-changelog", None, b'"S|d-1"', 0)]
