@@ -129,7 +129,8 @@ class Codec:
             (fp,) = struct.unpack_from("<Q", data, 2)
             writer = self._registry.by_fingerprint(fp)
             reader = self._registry.latest(writer.name)
-            value = self._read(data[_SO_HEADER:], writer.parsed, reader.parsed, writer.short_name)
+            resolve = None if reader.fingerprint == writer.fingerprint else reader.parsed  # no resolution: faster
+            value = self._read(data[_SO_HEADER:], writer.parsed, resolve, writer.short_name)
             return Decoded(writer.name, writer.version, value)
         if data[:1] == CONFLUENT_MAGIC and len(data) >= _CF_HEADER:
             (schema_id,) = struct.unpack_from(">I", data, 1)

@@ -156,7 +156,7 @@ class Interactions:
             return True
         if decoded.short_name == "Tick":
             tick = from_avro(Tick, decoded.value)
-            settled = await self._publish(msg, self.cleaner.tick(msg.partition, tick.stream_time), None)
+            settled = await self._publish(msg, self.cleaner.tick(msg.partition, tick.stream_time))
             # the clean clock, held back to the oldest event still held
             clock = Tick(msg.partition, self.cleaner.clock(msg.partition, tick.stream_time), tick.source)
             await self.out.mark(self.codec.encode("Tick", to_avro(clock)), msg.partition)
@@ -169,18 +169,17 @@ class Interactions:
         event = from_avro(InteractionEvent, decoded.value)
         if not await self.gate.passes(event.user_id, scope_of(event), event.event_time, self.counters, "events"):
             return False
-        result = self.cleaner.push(msg.partition, event, msg.value)
-        fresh = decoded.writer_version == self.newest  # else re-encoded even if unchanged
-        return await self._publish(msg, result, event if fresh else None)
+        fresh = decoded.writer_version == self.newest  # else encoded again even if unchanged
+        return await self._publish(msg, self.cleaner.push(msg.partition, event, msg.value, as_is=fresh))
 
-    async def _publish(self, msg: Any, result: Cleaned, unchanged: InteractionEvent | None) -> bool:
+    async def _publish(self, msg: Any, result: Cleaned) -> bool:
         """Send what ``msg`` released; True if that settled something besides its own events."""
         settled = False
         for e in result.events:
             if self.gate.erased(e.user_id, e.event_time):  # erasure requested while the event was held
                 self.counters["consent.dropped_events"] += 1
                 continue
-            as_is = msg.value if e is unchanged else None
+            as_is = result.unchanged.get(e.seq)
             encoded = await self.out.send(e.device_id.encode(), "InteractionEvent", e, as_is, msg.partition)
             settled |= await self.sessions.event(msg, e, encoded)
         for q in result.quarantined:

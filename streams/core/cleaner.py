@@ -59,10 +59,12 @@ class Quarantined:
 
 @dataclass(frozen=True)
 class Cleaned:
-    """What one input produced: events for the clean topic, and anything quarantined."""
+    """What one input produced: events for the clean topic, and anything quarantined. ``unchanged``: by seq,
+    the bytes an event came in, for the events that go on as they came (no need to encode them again)."""
 
     events: list[InteractionEvent]
     quarantined: list[Quarantined]
+    unchanged: dict[int, bytes] = field(default_factory=dict)
 
 
 @dataclass
@@ -71,6 +73,7 @@ class _Device:
 
     segmenter: Segmenter
     held: dict[int, InteractionEvent] = field(default_factory=dict)
+    raw: dict[int, bytes] = field(default_factory=dict)  # the bytes of held events that may go on as they came
 
 
 class Cleaner:
@@ -91,7 +94,9 @@ class Cleaner:
         self.counts: Counter[str] = Counter()
         self._devices: dict[int, dict[str, _Device]] = {}
 
-    def push(self, partition: int, event: InteractionEvent, raw: bytes) -> Cleaned:
+    def push(self, partition: int, event: InteractionEvent, raw: bytes, as_is: bool = False) -> Cleaned:
+        """One event of the partition (``raw``: its bytes; ``as_is``: in the framing and schema version the
+        clean topic takes, so it may go on as it came if unchanged)."""
         if event.context is not None and not self.policy.decide(event.context).allowed:
             self.counts["filter.denied"] += 1
             return Cleaned([], [])
@@ -105,7 +110,11 @@ class Cleaner:
         out = self._run(partition, device, lambda: device.segmenter.push(event), also=(event,))
         if not out.quarantined and all(e.seq != event.seq for e in out.events):
             device.held[event.seq] = event
+            if as_is:
+                device.raw[event.seq] = raw
             self.table[held_key(partition, event)] = raw
+        elif as_is and any(e is event for e in out.events):
+            out.unchanged[event.seq] = raw
         return out
 
     def tick(self, partition: int, now: datetime) -> Cleaned:
@@ -142,6 +151,7 @@ class Cleaner:
             self._release(partition, device, lost)
             self.counts["redaction.quarantined"] += len(lost)
             return Cleaned([], [Quarantined(lost, f"redaction failed: {type(exc).__name__}: {exc}")])
+        unchanged = {e.seq: device.raw[e.seq] for e in events if e.seq in device.raw and device.held[e.seq] is e}
         if events and device.held:  # the open segment closed: every event it held came out
             self._release(partition, device, tuple(device.held.values()))
         for label, n in device.segmenter.counts.items():
@@ -151,7 +161,7 @@ class Cleaner:
             if self.known is not None and events:
                 self.known.add(events[0].device_id, events[-1].event_time, device.segmenter.found)
             device.segmenter.found.clear()
-        return Cleaned(events, [])
+        return Cleaned(events, [], unchanged)
 
     def _title(self, event: InteractionEvent) -> InteractionEvent:
         ctx = event.context
@@ -164,6 +174,7 @@ class Cleaner:
 
     def _release(self, partition: int, device: _Device, events: tuple[InteractionEvent, ...]) -> None:
         for e in events:
+            device.raw.pop(e.seq, None)
             if device.held.pop(e.seq, None) is not None:
                 self.table.pop(held_key(partition, e), None)
 

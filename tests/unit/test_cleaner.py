@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from schemas.capture_policy import CapturePolicy
 from schemas.codec import Codec
-from schemas.events import InteractionEvent, KeyEvent, TypingPause, WindowContext
+from schemas.events import InteractionEvent, KeyEvent, MouseButton, TypingPause, WindowContext
 from schemas.records import to_avro
 from streams.core.cleaner import Cleaner
 from streams.core.redaction import SegmentPolicy
@@ -98,3 +98,21 @@ def test_redaction_failure_quarantines_the_segment() -> None:
     assert passed == []  # fail closed: nothing of a segment that could not be redacted goes on
     assert quarantined and "model crashed" in quarantined[0].reason
     assert c.counts["redaction.quarantined"] >= 1
+
+
+def test_events_that_go_on_unchanged_come_with_the_bytes_they_came_in_and_redacted_ones_do_not() -> None:
+    notes = WindowContext("gedit", "notes.txt", 3)
+    c, raws, released, unchanged = cleaner({}), {}, [], {}
+    for e in typed("to bob@example.org ok\n", ctx=notes):
+        raws[e.seq] = CODEC.encode("InteractionEvent", to_avro(e))
+        result = c.push(0, e, raws[e.seq], as_is=True)
+        released += result.events
+        unchanged.update(result.unchanged)
+    redacted = {e.seq for e in released if isinstance(e.payload, KeyEvent) and e.payload.redaction is not None}
+    assert redacted and len(released) == 2 * len("to bob@example.org ok\n")
+    assert set(unchanged) == {e.seq for e in released} - redacted
+    assert all(unchanged[seq] == raws[seq] for seq in unchanged)
+    click = InteractionEvent("d-1", "u-1", 1, T0, MouseButton("left", True, 5, 5), notes)
+    data = CODEC.encode("InteractionEvent", to_avro(click))
+    assert cleaner({}).push(0, click, data, as_is=True).unchanged == {1: data}  # not held: on at once
+    assert cleaner({}).push(0, click, data).unchanged == {}  # another schema version: encoded again downstream
