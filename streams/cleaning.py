@@ -120,27 +120,28 @@ class Interactions:
         sessions: Sessionizer,
         gate: PrivacyGate,
         newest: int | None,
-        tables: tuple[JsonTable, ...],
+        table: JsonTable,
         writes: Writes,
     ) -> None:
         self.cleaner, self.out, self.sessions, self.gate = cleaner, out, sessions, gate
         self.codec, self.counters = out.codec, out.counters
         self.newest = newest  # raw records of this schema version may go on as they came, if unchanged
-        self.tables, self.writes = tables, writes  # where the cleaner and the sessions keep their state
+        self.table, self.writes = table, writes  # where the cleaner and the sessions keep their state
 
     async def handle(self, msg: Any) -> None:
-        """One record; its table writes wait for :meth:`flush`."""
-        for table in self.tables:
-            table.partition = msg.partition
+        """One record; its table writes wait for :meth:`flush`, unless it settled something (a trajectory
+        sent, a dead letter): then they go at once, so that a crash does not make it happen twice."""
+        self.table.partition = msg.partition
         if self.sessions.seen(msg):
             return
         settled = await (self.sessions.frame(msg) if msg.topic == self.sessions.frames else self._raw(msg))
         self.sessions.handled(msg, settled)
+        if settled:
+            await self.flush()
 
     async def flush(self) -> None:
         """Return once Kafka has what the records handled so far wrote: clean records and table changes."""
-        for table in self.tables:
-            self.counters["interactions.changelog_records"] += table.flush()
+        self.counters["interactions.changelog_records"] += self.table.flush()
         await self.writes.flush()
 
     def forget(self, partition: int) -> None:
@@ -214,10 +215,11 @@ def register_interactions(
     names = default_person_finder() if settings.redact_names else None
     if writes is None:
         writes = KafkaWrites(settings)
-    table = JsonTable(app.Table("redaction", partitions=6), writes)
+    # one table for the held typing and the open sessions: their changes go to one changelog partition, in order
+    table = sessions.table if sessions is not None else JsonTable(app.Table("interactions", partitions=6), writes)
     cleaner = Cleaner(CapturePolicy(), SegmentPolicy(), names, codec, table, known)
     if sessions is None:
-        sessions = Sessionizer(app, settings, codec, counters, gate, writes)
+        sessions = Sessionizer(app, settings, codec, counters, gate, table)
     # a raw record in the framing and schema version the codec writes can go on as it came, if unchanged
     newest = None if settings.schema_registry_url else codec.registry.latest("InteractionEvent").version
     stage = Interactions(
@@ -226,7 +228,7 @@ def register_interactions(
         sessions,
         gate,
         newest,
-        (table, sessions.table),
+        table,
         writes,
     )
 

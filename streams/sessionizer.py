@@ -32,14 +32,14 @@ from streams.decoding import decode
 from streams.privacy import PrivacyGate
 from streams.settings import StreamsSettings
 from streams.tables import JsonTable
-from streams.writes import Writes
 
 log = logging.getLogger(__name__)
 
 
 class Sessionizer:
-    """Sessionization for the interactions agent. It writes to the trajectories and dead-letter topics,
-    or to the channels given instead (the agent tests); its table changes go through ``writes``."""
+    """Sessionization for the interactions agent, its state in ``table`` (which the clean stage's held
+    events share). It writes to the trajectories and dead-letter topics, or to the channels given instead
+    (the agent tests)."""
 
     def __init__(
         self,
@@ -48,7 +48,7 @@ class Sessionizer:
         codec: Codec,
         counters: Counter[str],
         gate: PrivacyGate,
-        writes: Writes,
+        table: JsonTable,
         trajectories: faust.ChannelT[Any] | None = None,
         deadletter: faust.ChannelT[Any] | None = None,
     ) -> None:
@@ -56,8 +56,7 @@ class Sessionizer:
         spec = spec_for("interactions.raw")
         assert spec is not None
         self.codec, self.counters = codec, counters
-        # "sessions", not the "sessionizer" table of the two-pass worker, whose keys count clean partitions
-        self.table = JsonTable(app.Table("sessions", partitions=spec.partitions), writes)
+        self.table = table
         self.store = SessionStore(settings.session_config(), codec, self.table)
         self.frames = settings.topic("screens.clean")
         self.subject = settings.topic("trajectories")  # the schema registry's subject of what is sent there

@@ -19,7 +19,8 @@ class JsonTable(MutableMapping[str, bytes]):
     the agent sets to the partition of the record it handles. Writes wait until :meth:`flush`, which the
     agent calls (and then flushes ``writes``) before the records that made them are acknowledged: a key
     written and deleted between two flushes never reaches the changelog, and a key written several times
-    goes once, with its last value."""
+    goes once, with its last value. A flush writes before it deletes, so a crash in the middle leaves keys
+    that should have gone (a replay handles them again), never a key missing that should be there."""
 
     def __init__(self, table: Any, writes: Writes) -> None:
         self.table, self.writes = table, writes
@@ -54,15 +55,14 @@ class JsonTable(MutableMapping[str, bytes]):
         """Hand the pending writes to ``writes`` (a delete only if the key was in the changelog); how many."""
         if self._topic is None:
             self._topic = self.table.changelog_topic.get_topic_name()
-        sent = 0
-        for key, (partition, value, persisted) in self._pending.items():
-            if value is None and not persisted:
-                continue
+        pending = self._pending.items()
+        writes = [(k, p, v) for k, (p, v, _) in pending if v is not None]
+        deletes = [(k, p, None) for k, (p, v, persisted) in pending if v is None and persisted]
+        for key, partition, value in writes + deletes:  # a crash between them leaves stale keys, never gaps
             data = None if value is None else codecs.dumps(self.table.value_serializer, value)
             self.writes.produce(self._topic, data, codecs.dumps(self.table.key_serializer, key), partition)
-            sent += 1
         self._pending.clear()
-        return sent
+        return len(writes) + len(deletes)
 
     def _persisted(self, key: str) -> bool:
         """Whether the changelog holds ``key`` now: it did before this flush's first write to it."""

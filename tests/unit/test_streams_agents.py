@@ -34,6 +34,7 @@ from streams.app import create_app
 from streams.privacy import PrivacyGate
 from streams.sessionizer import Sessionizer
 from streams.settings import StreamsSettings
+from streams.tables import JsonTable
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 CODEC = Codec()
@@ -155,7 +156,8 @@ def interactions(
     clean, trajectories, deadletter = out
     outlets = cleaning.Outlets("interactions.clean", clean, deadletter, 6, CODEC, counters)
     writes = Changelogs()
-    sessions = Sessionizer(app, settings, CODEC, counters, gate, writes, trajectories, deadletter)
+    table = JsonTable(app.Table("interactions", partitions=6), writes)
+    sessions = Sessionizer(app, settings, CODEC, counters, gate, table, trajectories, deadletter)
     return cleaning.register_interactions(
         app, settings, CODEC, counters, gate, outlets, sessions=sessions, writes=writes
     )

@@ -46,3 +46,16 @@ def test_deleting_a_key_the_changelog_holds_writes_a_tombstone_even_after_a_rewr
     t["S|d-1"] = b"new"
     del t["S|d-1"]
     assert t.flush() == 1 and writes.records == [("app-sessions-changelog", None, b'"S|d-1"', 0)]
+
+
+def test_a_flush_writes_before_it_deletes() -> None:
+    """Releasing held typing deletes its keys and writes the session's: a crash in between must leave both."""
+    writes = Changelogs()
+    t = JsonTable(table({"H|000|d-1|1": base64.b64encode(b"held").decode()}), writes)
+    del t["H|000|d-1|1"]
+    t["E|000|d-1|1"] = b"clean"
+    assert t.flush() == 2
+    assert [(key, data is None) for _, data, key, _ in writes.records] == [
+        (b'"E|000|d-1|1"', False),
+        (b'"H|000|d-1|1"', True),
+    ]
