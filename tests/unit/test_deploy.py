@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 
+from bench.sizing import BUSY, TYPICAL, markdown, plan
 from runtime.settings import Settings
 from schemas.topics import topic_specs
 
@@ -59,3 +60,8 @@ def test_the_topics_one_stream_pass_reads_together_have_as_many_partitions() -> 
     same partition number of both raw topics."""
     partitions = {t.name: t.partitions for t in topic_specs()}
     assert len({partitions[n] for n in ("interactions.raw", "screens.raw", "screens.clean", "interactions.clean")}) == 1
+
+
+def test_the_readme_sizing_table_is_the_model_s() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    assert markdown([plan(n, p) for n in (1_000, 10_000, 100_000) for p in (BUSY, TYPICAL)]) in readme
