@@ -90,6 +90,36 @@ def topics(ctx: Context, names: tuple[str, ...], as_json: bool) -> None:
 
 
 @cli.command()
+@click.argument("groups", nargs=-1)
+@click.option("--watch", "every", type=float, help="Measure again every this many seconds, until interrupted.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
+@pass_ctx
+def lag(ctx: Context, groups: tuple[str, ...], every: float | None, as_json: bool) -> None:
+    """Consumer lag of GROUPS (default: every group reading a project topic), per topic and partition:
+    records behind the end, and seconds since the oldest record not committed yet was written."""
+    import time
+    from datetime import UTC, datetime
+
+    from teachstream.admin import admin_client
+    from teachstream.lag import measure, project_groups, table
+
+    settings = ctx.settings()
+    names = project_groups(admin_client(settings), settings, groups)
+    if not names:
+        raise TeachstreamError(f"no consumer group has committed offsets in a topic starting {settings.topic_prefix!r}")
+    while True:
+        lags = measure(settings, names, lambda: int(time.time() * 1000))
+        if as_json:
+            for item in lags:
+                click.echo(json.dumps(vars(item)))
+        else:
+            click.echo(table(lags, datetime.now(UTC)))
+        if every is None:
+            return
+        time.sleep(every)
+
+
+@cli.command()
 @pass_ctx
 def provision(ctx: Context) -> None:
     """Create the missing project topics (with their configs) and the S3 bucket; apply the retention settings."""

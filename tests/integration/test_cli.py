@@ -7,7 +7,7 @@ import pytest
 from schemas.topics import TOPIC_NAMES
 from tests.integration.conftest import Isolated
 
-COMMANDS = ["tail", "topics", "provision", "streams", "sink", "simulate"]
+COMMANDS = ["tail", "topics", "lag", "provision", "streams", "sink", "simulate"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

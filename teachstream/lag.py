@@ -1,0 +1,120 @@
+"""Consumer lag per group, topic and partition: in records, and in seconds from record timestamps.
+
+The numbers come from Kafka (committed offsets, end offsets, the timestamp of the oldest record a group
+has not committed yet); :func:`rows` turns them into what ``teachstream lag`` prints, :func:`table` the text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+from runtime.settings import Settings
+from teachstream.admin import admin_client
+
+TP = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class Lag:
+    group: str
+    topic: str
+    partition: int
+    committed: int | None  # None: the group has not committed in this partition yet
+    end: int
+    records: int
+    seconds: float  # age of the oldest record not committed yet; 0 when nothing is behind
+
+
+def rows(
+    group: str,
+    committed: Mapping[TP, int | None],
+    ends: Mapping[TP, tuple[int, int]],
+    oldest: Mapping[TP, int],
+    now_ms: int,
+) -> list[Lag]:
+    """``committed``: the group's next offset per partition; ``ends``: (low, high) watermarks; ``oldest``: the
+    timestamp (ms) of the record at the committed offset, where one is behind. A partition the group never
+    committed counts from the low watermark (what it would read first)."""
+    out = []
+    for (topic, partition), offset in sorted(committed.items()):
+        low, high = ends.get((topic, partition), (0, 0))
+        start = low if offset is None or offset < low else offset
+        behind = max(high - start, 0)
+        stamp = oldest.get((topic, partition))
+        seconds = max((now_ms - stamp) / 1000, 0.0) if behind and stamp is not None else 0.0
+        out.append(Lag(group, topic, partition, offset, high, behind, seconds))
+    return out
+
+
+def table(lags: Iterable[Lag], at: datetime) -> str:
+    lines = [f"consumer lag at {at:%Y-%m-%d %H:%M:%S} UTC"]
+    lines.append(f"{'group':<36} {'topic':<32} {'part':>4} {'committed':>10} {'end':>10} {'records':>9} {'seconds':>9}")
+    for lag in lags:
+        committed = "-" if lag.committed is None else str(lag.committed)
+        lines.append(
+            f"{lag.group:<36} {lag.topic:<32} {lag.partition:>4} {committed:>10} {lag.end:>10} "
+            f"{lag.records:>9} {lag.seconds:>9.1f}"
+        )
+    return "\n".join(lines)
+
+
+def project_groups(client: AdminClient, settings: Settings, wanted: Iterable[str] = ()) -> list[str]:
+    """The consumer groups named in ``wanted``, else every group that has committed offsets in a project
+    topic under this deployment's prefix."""
+    if wanted:
+        return list(wanted)
+    listed = client.list_consumer_groups(request_timeout=10).result()
+    groups = sorted(g.group_id for g in listed.valid)
+    return [g for g in groups if any(t.startswith(settings.topic_prefix) for t, _ in _committed(client, g))]
+
+
+def measure(settings: Settings, groups: list[str], now_ms: Callable[[], int]) -> list[Lag]:
+    client = admin_client(settings)
+    consumer = Consumer(
+        settings.kafka(
+            {"group.id": "teachstream-lag", "enable.auto.commit": False, "enable.partition.eof": True}, quiet=True
+        )
+    )
+    try:
+        out: list[Lag] = []
+        for group in groups:
+            committed = {
+                tp: off for tp, off in _committed(client, group).items() if tp[0].startswith(settings.topic_prefix)
+            }
+            ends = {tp: consumer.get_watermark_offsets(TopicPartition(*tp), timeout=10) for tp in committed}
+            oldest = {}
+            for tp, offset in committed.items():
+                low, high = ends[tp]
+                start = low if offset is None or offset < low else offset
+                if start < high:
+                    stamp = _timestamp_at(consumer, tp, start)
+                    if stamp is not None:
+                        oldest[tp] = stamp
+            out += rows(group, committed, ends, oldest, now_ms())
+        return out
+    finally:
+        consumer.close()
+
+
+def _committed(client: AdminClient, group: str) -> dict[TP, int | None]:
+    request = [ConsumerGroupTopicPartitions(group)]
+    result = client.list_consumer_group_offsets(request, request_timeout=10)[group].result()
+    return {(tp.topic, tp.partition): (tp.offset if tp.offset >= 0 else None) for tp in result.topic_partitions}
+
+
+def _timestamp_at(consumer: Consumer, tp: TP, offset: int) -> int | None:
+    consumer.assign([TopicPartition(tp[0], tp[1], offset)])
+    try:
+        for _ in range(20):
+            msg = consumer.poll(0.5)
+            if msg is None or msg.error():
+                continue
+            return int(msg.timestamp()[1])
+        return None
+    finally:
+        consumer.unassign()

@@ -1,0 +1,35 @@
+"""`teachstream lag` on the real broker: records behind and seconds behind, per group, topic and partition."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from confluent_kafka import Consumer, TopicPartition
+
+from tests.integration.conftest import Isolated
+
+
+def test_lag_counts_the_records_a_group_has_not_committed_and_how_old_the_oldest_is(isolated: Isolated) -> None:
+    topic = isolated.topic("interactions.raw")
+    producer = isolated.producer()
+    for i in range(10):
+        producer.produce(topic, f"record {i}".encode(), partition=2)
+    assert producer.flush(30) == 0
+    group = f"{isolated.settings.topic_prefix}lag-reader"
+    consumer = Consumer({"bootstrap.servers": isolated.settings.kafka_bootstrap, "group.id": group})
+    consumer.commit(offsets=[TopicPartition(topic, 2, 4), TopicPartition(topic, 3, 0)], asynchronous=False)
+    consumer.close()
+    time.sleep(2)  # the oldest record not committed is at least this old
+
+    result = isolated.cli("lag", group, "--json")
+    assert result.returncode == 0, result.stderr
+    rows = {(r["topic"], r["partition"]): r for r in map(json.loads, result.stdout.splitlines())}
+    behind, empty = rows[(topic, 2)], rows[(topic, 3)]
+    assert (behind["committed"], behind["end"], behind["records"]) == (4, 10, 6)
+    assert 2 <= behind["seconds"] < 600
+    assert (empty["records"], empty["seconds"]) == (0, 0)
+
+    table = isolated.cli("lag")  # every group reading a topic of this deployment, as a table
+    assert table.returncode == 0, table.stderr
+    assert any(line.split()[:3] == [group, topic, "2"] for line in table.stdout.splitlines())
