@@ -49,6 +49,10 @@ class Settings(BaseSettings):
         (),
         description="keys used before a rotation; erasure and data export also look for the pseudonyms they gave",
     )
+    metrics_port: int | None = Field(
+        None, description="serve Prometheus metrics on this port at /metrics (stream worker, sink); None: off"
+    )
+    metrics_bind: str = Field("127.0.0.1", description="address the metrics endpoint listens on (0.0.0.0: all)")
     raw_retention_hours: float = Field(
         24.0, gt=0, description="how long interactions.raw and screens.raw keep unredacted records"
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 
 
@@ -17,4 +17,13 @@ class SinkStats:
     frames_missing: int = 0
     withheld: int = 0  # frames and sessions not stored: consent withdrawn or erased
     erasures: int = 0
+    dead_letter_types: Counter[str] = field(default_factory=Counter)
     keys: deque[str] = field(default_factory=lambda: deque(maxlen=1000))  # the latest steps objects
+
+    def counts(self) -> dict[str, float]:
+        """The counts as ``runtime.metrics`` reads them (``sink.<what>``; dead letters as the stream's are)."""
+        out: dict[str, float] = {
+            f"sink.{k}": v for k, v in vars(self).items() if isinstance(v, int) and k != "dead_letters"
+        }
+        out.update({f"sink.dead_lettered.{kind}": n for kind, n in self.dead_letter_types.items()})
+        return out

@@ -25,6 +25,7 @@ from datetime import datetime
 from botocore.exceptions import BotoCoreError, ClientError
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
+from runtime.metrics import serve
 from runtime.privacy_feed import PrivacyFeed
 from schemas.codec import Codec
 from schemas.dataset import dataset_root, frame_key
@@ -105,6 +106,8 @@ class SinkWorker:
     def run(self, idle_exit_s: float | None = None) -> SinkStats:
         """Run until stopped (SIGTERM/SIGINT) or, with ``idle_exit_s``, until idle that long with nothing open."""
         check_bucket(self.s3, self.settings)
+        if self.settings.metrics_port:
+            serve(self.settings.metrics_port, self.settings.metrics_bind, self.stats.counts)
         signal.signal(signal.SIGTERM, self.stop)
         signal.signal(signal.SIGINT, self.stop)
         self.privacy.start()
@@ -182,6 +185,7 @@ class SinkWorker:
         except (CodecError, ValueError) as exc:
             self.deadletters.send(topic, partition, offset, msg.value() or b"", exc)
             self.stats.dead_letters += 1
+            self.stats.dead_letter_types[type(exc).__name__] += 1
             work = None
         item = progress.add(offset, work)
         item.done = work is None

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 import faust
 
+from runtime.metrics import serve
 from schemas.capture_policy import CapturePolicy
 from schemas.codec import Codec
 from schemas.control_records import Tick
@@ -57,6 +58,9 @@ def register(app: faust.App, settings: StreamsSettings) -> None:
             CapturePolicy(), known, names, settings.screens_stored_scale, settings.screens_quality
         )
         cleaning.register_screens(app, settings, codec, counters, gate, redact_pixels=redactor)
+
+    if settings.metrics_port:
+        serve(settings.metrics_port, settings.metrics_bind, lambda: counters)
 
     async def report() -> None:
         if counters:

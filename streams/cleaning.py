@@ -104,6 +104,7 @@ class Outlets:
             self.stage, msg.topic, msg.partition, msg.offset, value, reason, datetime.now(UTC), msg.key, error_type
         )
         await self.deadletter.send(key=msg.key, value=self.codec.encode("DeadLetter", to_avro(letter)))
+        self.counters[f"{self.stage}.dead_lettered.{error_type}"] += 1
         count = self.counters[f"{self.stage}.dead_lettered"] = self.counters[f"{self.stage}.dead_lettered"] + 1
         if count <= 10 or count % 1000 == 0:  # the reasons are in the dead-letter topic; keep logs short
             log.warning("dead-lettered record #%d of %s: %s", count, self.stage, reason[:300])
@@ -135,6 +136,7 @@ class Interactions:
         that closed a typing segment is marked handled in the table (a write, which a flush sends before the
         deletes of the segment's held events): a replay never holds a part of a released segment again."""
         self.table.partition = msg.partition
+        self.counters[self._source(msg.topic)] += 1
         if self.sessions.seen(msg):
             return
         self._released = False
@@ -147,6 +149,9 @@ class Interactions:
         """Return once Kafka has what the records handled so far wrote: clean records and table changes."""
         self.counters["interactions.changelog_records"] += self.table.flush()
         await self.writes.flush()
+
+    def _source(self, topic: str) -> str:
+        return "in.screens.clean" if topic == self.sessions.frames else "in.interactions.raw"
 
     def forget(self, partition: int) -> None:
         self.cleaner.forget(partition)
@@ -291,6 +296,7 @@ def register_screens(
         loop = asyncio.get_running_loop()
         async for event in stream.events():
             msg = event.message
+            counters["in.screens.raw"] += 1
             frame: ScreenFrame | None = None
             try:
                 decoded = await decode(codec, msg.value or b"")

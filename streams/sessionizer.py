@@ -112,12 +112,14 @@ class Sessionizer:
             await delivery  # on the topic before its events leave the table
             self.store.delivered(c)
             self.counters["sessionize.trajectories"] += 1
+            self.counters[f"sessionize.closed.{c.trajectory.end_reason}"] += 1
 
     async def _dead_letter(self, msg: Any, reason: str, error_type: str) -> None:
         value, now, key = msg.value or b"", datetime.now(UTC), msg.key
         letter = dead_letter("sessionize", msg.topic, msg.partition, msg.offset, value, reason, now, key, error_type)
         await self.deadletter.send(key=msg.key, value=self.codec.encode("DeadLetter", to_avro(letter)))
         self.counters["sessionize.dead_lettered"] += 1
+        self.counters[f"sessionize.dead_lettered.{error_type}"] += 1
 
     def forget(self, partition: int) -> None:
         self.store.forget(partition)
