@@ -9,7 +9,8 @@
 #
 # Ports: derived from the checkout's path so that two checkouts on one machine do not collide,
 # remembered in .stack/ports; TS_PORT_BASE=NNNNN overrides (Kafka on base+92, its controller on
-# base+93, S3 on base+33, the S3 server's internal ports on base+34..base+42).
+# base+93, S3 on base+33, the S3 server's internal ports on base+34..base+42, the workers' metrics on
+# base+50 (streams) and base+51 (sink)).
 # STACK_WORKERS=0 starts Kafka and S3 without the pipeline workers.
 set -euo pipefail
 
@@ -36,6 +37,7 @@ ports() {
   fi
   echo "$base" > "$TS_STACK/ports"
   export KAFKA_PORT=$((base + 92)) KAFKA_CONTROLLER_PORT=$((base + 93)) S3_PORT=$((base + 33))
+  export STREAMS_METRICS_PORT=$((base + 50)) SINK_METRICS_PORT=$((base + 51))
 }
 
 check_free() { # check_free NAME PORT SERVICE_SCRIPT
@@ -60,8 +62,8 @@ ENV
 worker_pid() { cat "$TS_STACK/run/$1.pid" 2>/dev/null || true; }
 worker_running() { local pid; pid=$(worker_pid "$1"); [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; }
 
-start_worker() { # start_worker NAME ARGS...
-  local name=$1; shift
+start_worker() { # start_worker NAME METRICS_PORT ARGS...
+  local name=$1 metrics=$2; shift 2
   if worker_running "$name"; then say "$name worker already running"; return; fi
   # the local stack closes sessions after 20 s of inactivity (production: 5 min) so a demo shows them
   ( cd "$ROOT" && set -a && . "$TS_STACK/env" && set +a &&
@@ -69,7 +71,8 @@ start_worker() { # start_worker NAME ARGS...
       TEACHSTREAM_SESSION_GAP_S="${TEACHSTREAM_SESSION_GAP_S:-20}" \
       TEACHSTREAM_SESSION_GRACE_S="${TEACHSTREAM_SESSION_GRACE_S:-5}" \
       TEACHSTREAM_TICK_INTERVAL_S="${TEACHSTREAM_TICK_INTERVAL_S:-2}" \
-      TEACHSTREAM_TICK_LAG_S="${TEACHSTREAM_TICK_LAG_S:-2}" &&
+      TEACHSTREAM_TICK_LAG_S="${TEACHSTREAM_TICK_LAG_S:-2}" \
+      TEACHSTREAM_METRICS_PORT="$metrics" &&
     exec "$TS" "$@" >>"$TS_STACK/logs/$name.log" 2>&1 ) &
   echo $! > "$TS_STACK/run/$name.pid"
   sleep 3
@@ -98,11 +101,13 @@ case "${1:-}" in
     write_env
     ( set -a && . "$TS_STACK/env" && set +a && "$TS" provision ) | sed 's/^/stack: /'
     if [[ "${STACK_WORKERS:-1}" != 0 ]]; then
-      start_worker streams streams
-      start_worker sink sink
+      start_worker streams "$STREAMS_METRICS_PORT" streams
+      start_worker sink "$SINK_METRICS_PORT" sink
     fi
     ms=$(( ($(date +%s%N) - start) / 1000000 ))
     say "up in $((ms / 1000)).$(( (ms % 1000) / 100 ))s: Kafka 127.0.0.1:$KAFKA_PORT, S3 http://127.0.0.1:$S3_PORT"
+    [[ "${STACK_WORKERS:-1}" != 0 ]] && say "metrics: http://127.0.0.1:$STREAMS_METRICS_PORT/metrics (streams)," \
+      "http://127.0.0.1:$SINK_METRICS_PORT/metrics (sink)"
     say "load its settings with: . .stack/env    stop it with: make stack-down"
     ;;
   down)
