@@ -14,6 +14,10 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
+from prometheus_client import CollectorRegistry, Histogram, start_http_server
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
+
 log = logging.getLogger(__name__)
 
 LABEL = r"[A-Z][A-Z0-9_]*"
@@ -123,11 +127,31 @@ def families(counts: Mapping[str, float]) -> dict[str, list[Sample]]:
     return out
 
 
+_registry: CollectorRegistry | None = None
+
+
+def registry() -> CollectorRegistry:
+    """The one registry a process serves: the counters' collector and the histograms."""
+    global _registry  # noqa: PLW0603  # one per process, made on first use
+    if _registry is None:
+        _registry = CollectorRegistry()
+    return _registry
+
+
+_histograms: dict[str, Histogram] = {}
+BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+def seconds(name: str, help_: str, stage: str) -> Histogram:
+    """A histogram of durations in seconds (``name`` ends in ``_seconds``), one family per name, by stage."""
+    family = _histograms.get(name)
+    if family is None:
+        family = _histograms[name] = Histogram(name, help_, ["stage"], registry=registry(), buckets=BUCKETS)
+    return family.labels(stage)
+
+
 def serve(port: int, bind: str, read: Callable[[], Mapping[str, float]]) -> None:
     """Serve ``/metrics`` on ``bind:port`` from a daemon thread; ``read`` gives the counters at each scrape."""
-    from prometheus_client import CollectorRegistry, start_http_server
-    from prometheus_client.core import CounterMetricFamily
-    from prometheus_client.registry import Collector
 
     class Counters(Collector):
         def collect(self) -> Iterator[CounterMetricFamily]:
@@ -139,9 +163,8 @@ def serve(port: int, bind: str, read: Callable[[], Mapping[str, float]]) -> None
                     family.add_metric([v for _, v in s.labels], s.value)
                 yield family
 
-    registry = CollectorRegistry()
-    registry.register(Counters())
-    start_http_server(port, addr=bind, registry=registry)
+    registry().register(Counters())
+    start_http_server(port, addr=bind, registry=registry())
     log.info("Prometheus metrics on http://%s:%d/metrics", bind, port)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,7 @@ from typing import Any
 import faust
 from faust.types import AgentT
 
+from runtime.metrics import seconds
 from schemas.capture_policy import CapturePolicy
 from schemas.codec import Codec
 from schemas.consent import scope_of
@@ -245,11 +247,14 @@ def register_interactions(
         """Records in batches (up to ``streams_batch`` or what came within ``streams_batch_wait_s``): faust
         acknowledges a batch once the next one is asked for, after its table writes went out."""
         await gate.ready()
+        took = seconds("teachstream_batch_seconds", "time to handle a batch of records, with its flush", "interactions")
         batches = stream.take_events(settings.streams_batch, within=settings.streams_batch_wait_s)  # type: ignore[attr-defined]  # faust.Stream has it, StreamT does not say so
         async for batch in batches:
+            start = time.perf_counter()
             for event in batch:
                 await stage.handle(event.message)
             await stage.flush()
+            took.observe(time.perf_counter() - start)
             yield None
 
     async def on_revoked(_sender: Any, *args: Any, signal: Any = None, **_: Any) -> None:
@@ -290,6 +295,7 @@ def register_screens(
     if out is None:
         out = Outlets.of(app, settings, codec, "screens", counters)
     pool = ThreadPoolExecutor(1, thread_name_prefix="screens-redaction")
+    took = seconds("teachstream_frame_seconds", "time to clean and redact one frame (OCR included)", "screens")
 
     async def clean(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         await gate.ready()
@@ -306,7 +312,7 @@ def register_screens(
                 if not await gate.passes(frame.user_id, CaptureScope.SCREENS, frame.event_time, counters, "frames"):
                     yield None
                     continue
-                job = loop.run_in_executor(pool, frames.clean, frame)
+                start, job = time.perf_counter(), loop.run_in_executor(pool, frames.clean, frame)
                 try:
                     outcome = await asyncio.wait_for(asyncio.shield(job), settings.screens_deadline_s)
                 except TimeoutError:
@@ -315,6 +321,7 @@ def register_screens(
                         f"the frame was not redacted within {settings.screens_deadline_s:g} s; "
                         "raise TEACHSTREAM_SCREENS_DEADLINE_S or add screens workers"
                     ) from None
+                took.observe(time.perf_counter() - start)
                 counters.update(outcome.counts)
                 if isinstance(outcome, CleanedFrame):
                     await out.send(msg.key, "ScreenFrame", outcome.frame, partition=msg.partition)

@@ -63,3 +63,4 @@ def test_the_stream_worker_counts_what_it_read_forwarded_redacted_and_dead_lette
         "bob.smith@example.org"
     )
     assert metrics[("teachstream_redactions_total", (("kind", "title"), ("label", "EMAIL")))] >= 1
+    assert metrics[("teachstream_batch_seconds_count", (("stage", "interactions"),))] >= 1  # batches timed
