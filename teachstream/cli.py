@@ -93,20 +93,31 @@ def topics(ctx: Context, names: tuple[str, ...], as_json: bool) -> None:
 @click.argument("groups", nargs=-1)
 @click.option("--watch", "every", type=float, help="Measure again every this many seconds, until interrupted.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of a table.")
+@click.option(
+    "--serve",
+    "port",
+    type=int,
+    help="Serve the lag as Prometheus gauges on this port (TEACHSTREAM_METRICS_BIND), measured at each scrape.",
+)
 @pass_ctx
-def lag(ctx: Context, groups: tuple[str, ...], every: float | None, as_json: bool) -> None:
+def lag(ctx: Context, groups: tuple[str, ...], every: float | None, as_json: bool, port: int | None) -> None:
     """Consumer lag of GROUPS (default: every group reading a project topic), per topic and partition:
     records behind the end, and seconds since the oldest record not committed yet was written."""
     import time
     from datetime import UTC, datetime
 
     from teachstream.admin import admin_client
-    from teachstream.lag import measure, project_groups, table
+    from teachstream.lag import measure, project_groups, serve_lag, table
 
     settings = ctx.settings()
     names = project_groups(admin_client(settings), settings, groups)
     if not names:
         raise TeachstreamError(f"no consumer group has committed offsets in a topic starting {settings.topic_prefix!r}")
+    if port is not None:
+        serve_lag(settings, names, port, settings.metrics_bind, lambda: int(time.time() * 1000))
+        click.echo(f"lag of {', '.join(names)} at http://{settings.metrics_bind}:{port}/metrics")
+        while True:
+            time.sleep(3600)
     while True:
         lags = measure(settings, names, lambda: int(time.time() * 1000))
         if as_json:

@@ -6,7 +6,7 @@ has not committed yet); :func:`rows` turns them into what ``teachstream lag`` pr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -118,3 +118,29 @@ def _timestamp_at(consumer: Consumer, tp: TP, offset: int) -> int | None:
         return None
     finally:
         consumer.unassign()
+
+
+def serve_lag(settings: Settings, groups: list[str], port: int, bind: str, now_ms: Callable[[], int]) -> None:
+    """Serve each group's lag as Prometheus gauges, measured at every scrape (``teachstream lag --serve``)."""
+    from prometheus_client import start_http_server
+    from prometheus_client.core import GaugeMetricFamily
+    from prometheus_client.registry import Collector
+
+    from runtime.metrics import registry
+
+    class Lags(Collector):
+        def collect(self) -> Iterator[GaugeMetricFamily]:
+            labels = ["group", "topic", "partition"]
+            records = GaugeMetricFamily("teachstream_consumer_lag_records", "records behind the end", labels=labels)
+            age = GaugeMetricFamily(
+                "teachstream_consumer_lag_seconds", "age of the oldest record not committed", labels=labels
+            )
+            for lag in measure(settings, groups, now_ms):
+                key = [lag.group, lag.topic, str(lag.partition)]
+                records.add_metric(key, lag.records)
+                age.add_metric(key, lag.seconds)
+            yield records
+            yield age
+
+    registry().register(Lags())
+    start_http_server(port, addr=bind, registry=registry())

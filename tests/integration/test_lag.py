@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 from confluent_kafka import Consumer, TopicPartition
 
-from tests.integration.conftest import Isolated
+from tests.integration.conftest import Isolated, wait_for
+from tests.integration.test_metrics import free_port, scrape
 
 
-def test_lag_counts_the_records_a_group_has_not_committed_and_how_old_the_oldest_is(isolated: Isolated) -> None:
+def test_lag_counts_the_records_a_group_has_not_committed_and_how_old_the_oldest_is(
+    isolated: Isolated, tmp_path: Path
+) -> None:
     topic = isolated.topic("interactions.raw")
     producer = isolated.producer()
     for i in range(10):
@@ -33,3 +37,16 @@ def test_lag_counts_the_records_a_group_has_not_committed_and_how_old_the_oldest
     table = isolated.cli("lag")  # every group reading a topic of this deployment, as a table
     assert table.returncode == 0, table.stderr
     assert any(line.split()[:3] == [group, topic, "2"] for line in table.stdout.splitlines())
+
+    port = free_port()  # and as Prometheus gauges, for alerts on lag
+    isolated.start("lag", group, "--serve", str(port), log=tmp_path / "lag.log")
+    labels = (("group", group), ("partition", "2"), ("topic", topic))
+
+    def served() -> bool:
+        try:
+            return scrape(port).get(("teachstream_consumer_lag_records", labels)) == 6
+        except OSError:
+            return False  # not serving yet
+
+    wait_for(served, 60, "the lag on /metrics")
+    assert scrape(port)[("teachstream_consumer_lag_seconds", labels)] >= 2
