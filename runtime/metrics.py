@@ -138,6 +138,8 @@ def registry() -> CollectorRegistry:
     return _registry
 
 
+BATCH_SECONDS = "teachstream_batch_seconds"  # the interactions agent's batches, with their flush
+FRAME_SECONDS = "teachstream_frame_seconds"  # the screens stage, per frame
 _histograms: dict[str, Histogram] = {}
 BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 

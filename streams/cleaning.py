@@ -23,7 +23,7 @@ from typing import Any
 import faust
 from faust.types import AgentT
 
-from runtime.metrics import seconds
+from runtime.metrics import BATCH_SECONDS, FRAME_SECONDS, seconds
 from schemas.capture_policy import CapturePolicy
 from schemas.codec import Codec
 from schemas.consent import scope_of
@@ -247,7 +247,7 @@ def register_interactions(
         """Records in batches (up to ``streams_batch`` or what came within ``streams_batch_wait_s``): faust
         acknowledges a batch once the next one is asked for, after its table writes went out."""
         await gate.ready()
-        took = seconds("teachstream_batch_seconds", "time to handle a batch of records, with its flush", "interactions")
+        took = seconds(BATCH_SECONDS, "time to handle a batch of records, with its flush", "interactions")
         batches = stream.take_events(settings.streams_batch, within=settings.streams_batch_wait_s)  # type: ignore[attr-defined]  # faust.Stream has it, StreamT does not say so
         async for batch in batches:
             start = time.perf_counter()
@@ -295,7 +295,7 @@ def register_screens(
     if out is None:
         out = Outlets.of(app, settings, codec, "screens", counters)
     pool = ThreadPoolExecutor(1, thread_name_prefix="screens-redaction")
-    took = seconds("teachstream_frame_seconds", "time to clean and redact one frame (OCR included)", "screens")
+    took = seconds(FRAME_SECONDS, "time to clean and redact one frame (OCR included)", "screens")
 
     async def clean(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         await gate.ready()

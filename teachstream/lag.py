@@ -17,6 +17,7 @@ from runtime.settings import Settings
 from teachstream.admin import admin_client
 
 TP = tuple[str, int]
+LAG_RECORDS, LAG_SECONDS = "teachstream_consumer_lag_records", "teachstream_consumer_lag_seconds"
 
 
 @dataclass(frozen=True)
@@ -131,10 +132,8 @@ def serve_lag(settings: Settings, groups: list[str], port: int, bind: str, now_m
     class Lags(Collector):
         def collect(self) -> Iterator[GaugeMetricFamily]:
             labels = ["group", "topic", "partition"]
-            records = GaugeMetricFamily("teachstream_consumer_lag_records", "records behind the end", labels=labels)
-            age = GaugeMetricFamily(
-                "teachstream_consumer_lag_seconds", "age of the oldest record not committed", labels=labels
-            )
+            records = GaugeMetricFamily(LAG_RECORDS, "records behind the end", labels=labels)
+            age = GaugeMetricFamily(LAG_SECONDS, "age of the oldest record not committed", labels=labels)
             for lag in measure(settings, groups, now_ms):
                 key = [lag.group, lag.topic, str(lag.partition)]
                 records.add_metric(key, lag.records)

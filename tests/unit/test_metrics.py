@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
-from runtime.metrics import families
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from runtime.metrics import BATCH_SECONDS, FRAME_SECONDS, RULES, families
 from sinks.stats import SinkStats
+from teachstream.lag import LAG_RECORDS, LAG_SECONDS
 
 
 def test_counter_keys_become_families_with_labels_and_unknown_keys_stay_out() -> None:
@@ -43,3 +50,31 @@ def test_the_sink_counts_as_metrics() -> None:
     assert flat[("teachstream_sink_objects_total", ())] == 5
     assert flat[("teachstream_sink_bytes_total", ())] == 1024
     assert flat[("teachstream_dead_letters_total", (("error", "BadFrameError"), ("stage", "sink")))] == 1
+
+
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
+
+
+def exported() -> set[str]:
+    """Every metric name a teachstream process serves (and Prometheus's own ``up``)."""
+    names = {"up", LAG_RECORDS, LAG_SECONDS}
+    for rule in RULES:
+        sink = [k for k, v in vars(SinkStats()).items() if isinstance(v, int) and k != "dead_letters"]
+        names |= {rule.name.format(what=k) for k in sink} if "{what}" in rule.name else {rule.name}
+    names |= {h + suffix for h in (BATCH_SECONDS, FRAME_SECONDS) for suffix in ("_bucket", "_count", "_sum")}
+    return names
+
+
+def used(expr: str) -> set[str]:
+    """The metric names a PromQL expression reads (ours, and ``up``)."""
+    return set(re.findall(r"\b(teachstream_[a-z_]+|up(?=\{))", expr))
+
+
+def test_the_dashboard_and_the_alert_rules_use_only_metrics_the_code_serves() -> None:
+    dashboard = json.loads((DEPLOY / "grafana" / "teachstream.json").read_text())
+    exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yaml").read_text())
+    exprs += [rule["expr"] for group in rules["groups"] for rule in group["rules"]]
+    names = set().union(*(used(e) for e in exprs))
+    assert names - exported() == set()
+    assert len(names) >= 12  # the regex found them: the dashboard reads most of what is served
