@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -45,6 +46,12 @@ class Duration(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
+FLEET_DEVICES, FLEET_VERSIONS = "teachstream_fleet_devices", "teachstream_fleet_agent_versions"
+FLEET_BEHIND, FLEET_NEWEST_AGE = (
+    "teachstream_fleet_devices_behind_policy",
+    "teachstream_fleet_newest_heartbeat_age_seconds",
+)
+FLEET_GAUGES = (FLEET_DEVICES, FLEET_VERSIONS, FLEET_BEHIND, FLEET_NEWEST_AGE)
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 _STALE_AFTER = click.option(
     "--stale-after",
@@ -175,3 +182,46 @@ def summary(ctx: Context, as_json: bool, stale_after: timedelta) -> None:
         return
     for line in view.summary_lines(counts):
         click.echo(line)
+
+
+@fleet.command()
+@click.option("--port", type=int, required=True, help="Serve on this port (TEACHSTREAM_METRICS_BIND).")
+@_STALE_AFTER
+@pass_ctx
+def serve(ctx: Context, port: int, stale_after: timedelta) -> None:
+    """Serve the fleet's counts as Prometheus gauges, read from the heartbeats at each scrape:
+    devices by state and by agent version, devices behind on policy, and the age of the newest heartbeat."""
+    from prometheus_client import start_http_server
+    from prometheus_client.core import GaugeMetricFamily
+    from prometheus_client.registry import Collector
+
+    from runtime.metrics import registry
+
+    settings: Settings = ctx.settings()
+    codec = Codec.from_url(settings.schema_registry_url)
+
+    class Fleet(Collector):
+        def collect(self) -> Iterator[GaugeMetricFamily]:
+            rows = view.fleet_rows(read_heartbeats(settings, codec).latest.values(), datetime.now(UTC), stale_after)
+            counts = view.summarize(rows)
+            states = GaugeMetricFamily(FLEET_DEVICES, "devices by state (stale: silent)", labels=["state"])
+            for state, n in counts.states.items():
+                states.add_metric([state], n)
+            versions = GaugeMetricFamily(FLEET_VERSIONS, "devices by agent version", labels=["version"])
+            for version, n in counts.agent_versions.items():
+                versions.add_metric([version], n)
+            yield states
+            yield versions
+            yield GaugeMetricFamily(FLEET_BEHIND, "devices not on the newest policy", value=counts.policy_stale)
+            newest = min((row.age_s for row in rows), default=float("inf"))
+            yield GaugeMetricFamily(
+                FLEET_NEWEST_AGE,
+                "age of the newest heartbeat of any device",
+                value=newest,
+            )
+
+    registry().register(Fleet())
+    start_http_server(port, addr=settings.metrics_bind, registry=registry())
+    click.echo(f"fleet metrics at http://{settings.metrics_bind}:{port}/metrics")
+    while True:
+        time.sleep(3600)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from runtime.control_topics import publish
 from schemas.control_records import Heartbeat
-from tests.integration.conftest import Isolated
+from tests.integration.conftest import Isolated, wait_for
+from tests.integration.test_metrics import free_port, scrape
 
 RECENT, SILENT = "d-fleet-recent", "d-fleet-silent"
 
@@ -76,3 +78,26 @@ def test_a_duration_that_cannot_be_read_is_refused_before_kafka_is_asked(isolate
     result = isolated.cli("fleet", "--stale", "5 minutes")
     assert result.returncode == 2
     assert "cannot read '5 minutes' as a duration" in result.stderr
+
+
+def test_fleet_serve_counts_devices_by_state_and_the_newest_heartbeat_age_as_gauges(
+    isolated: Isolated, tmp_path: Path
+) -> None:
+    now = datetime.now(UTC)
+    for beat in (heartbeat(RECENT, now), heartbeat(SILENT, now - timedelta(minutes=10), agent_version="0.3.9")):
+        publish(isolated.settings, "agents.heartbeat", beat.device_id, beat)
+    port = free_port()
+    isolated.start("fleet", "serve", "--port", str(port), log=tmp_path / "fleet.log")
+
+    def served() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        try:
+            return scrape(port)
+        except OSError:
+            return {}  # not serving yet
+
+    wait_for(lambda: bool(served()), 60, "the fleet on /metrics")
+    metrics = served()
+    assert metrics[("teachstream_fleet_devices", (("state", "capturing"),))] == 1
+    assert metrics[("teachstream_fleet_devices", (("state", "stale"),))] == 1
+    assert metrics[("teachstream_fleet_agent_versions", (("version", "0.3.9"),))] == 1
+    assert 0 <= metrics[("teachstream_fleet_newest_heartbeat_age_seconds", ())] < 300

@@ -10,6 +10,7 @@ import yaml
 
 from runtime.metrics import BATCH_SECONDS, FRAME_SECONDS, RULES, families
 from sinks.stats import SinkStats
+from teachstream.fleet_cli import FLEET_GAUGES
 from teachstream.lag import LAG_RECORDS, LAG_SECONDS
 
 
@@ -57,7 +58,7 @@ DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
 def exported() -> set[str]:
     """Every metric name a teachstream process serves (and Prometheus's own ``up``)."""
-    names = {"up", LAG_RECORDS, LAG_SECONDS}
+    names = {"up", LAG_RECORDS, LAG_SECONDS, *FLEET_GAUGES}
     for rule in RULES:
         sink = [k for k, v in vars(SinkStats()).items() if isinstance(v, int) and k != "dead_letters"]
         names |= {rule.name.format(what=k) for k in sink} if "{what}" in rule.name else {rule.name}
