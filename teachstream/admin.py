@@ -119,20 +119,26 @@ def _wait_for_leaders(client: AdminClient, topics: list[str], timeout_s: float =
         time.sleep(0.2)
 
 
-def watermarks(consumer: Consumer, tp: TopicPartition, attempts: int = 10) -> tuple[int, int]:
-    """Low and high offsets of a partition, retrying the transient errors of a cluster that is settling."""
-    for attempt in range(attempts):
+# a broker that has just started may not lead its partitions yet; librdkafka does not always flag these retriable
+_SETTLING = {KafkaError.NOT_LEADER_FOR_PARTITION, KafkaError.LEADER_NOT_AVAILABLE, KafkaError.REQUEST_TIMED_OUT}
+
+
+def watermarks(consumer: Consumer, tp: TopicPartition, settle_s: float = 30.0) -> tuple[int, int]:
+    """Low and high offsets of a partition, retrying for up to ``settle_s`` the transient errors of a cluster
+    that is settling (a restarted broker taking its partitions' leadership back)."""
+    deadline = time.monotonic() + settle_s
+    while True:
         try:
             low, high = consumer.get_watermark_offsets(tp, timeout=TIMEOUT_S)
             return int(low), int(high)
         except KafkaException as exc:
             error = exc.args[0] if exc.args else None
-            if attempt + 1 == attempts or not (isinstance(error, KafkaError) and error.retriable()):
+            transient = isinstance(error, KafkaError) and (error.retriable() or error.code() in _SETTLING)
+            if not transient or time.monotonic() > deadline:
                 raise BrokerUnavailableError(
                     f"cannot read the offsets of {tp.topic}[{tp.partition}]: {error.str() if error else exc}"
                 ) from exc
             time.sleep(0.3)
-    raise AssertionError("unreachable")
 
 
 def describe_topics(settings: Settings, names: list[str]) -> list[TopicInfo]:

@@ -14,7 +14,7 @@ from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartiti
 from confluent_kafka.admin import AdminClient
 
 from runtime.settings import Settings
-from teachstream.admin import admin_client
+from teachstream.admin import admin_client, watermarks
 
 TP = tuple[str, int]
 LAG_RECORDS, LAG_SECONDS = "teachstream_consumer_lag_records", "teachstream_consumer_lag_seconds"
@@ -87,7 +87,7 @@ def measure(settings: Settings, groups: list[str], now_ms: Callable[[], int]) ->
             committed = {
                 tp: off for tp, off in _committed(client, group).items() if tp[0].startswith(settings.topic_prefix)
             }
-            ends = {tp: consumer.get_watermark_offsets(TopicPartition(*tp), timeout=10) for tp in committed}
+            ends = {tp: watermarks(consumer, TopicPartition(*tp)) for tp in committed}
             oldest = {}
             for tp, offset in committed.items():
                 low, high = ends[tp]
