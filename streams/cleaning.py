@@ -130,20 +130,16 @@ class Interactions:
         self.codec, self.counters = out.codec, out.counters
         self.newest = newest  # raw records of this schema version may go on as they came, if unchanged
         self.table, self.writes = table, writes  # where the cleaner and the sessions keep their state
-        self._released = False  # the record being handled closed a typing segment
 
     async def handle(self, msg: Any) -> None:
         """One record; its table writes wait for :meth:`flush`, unless it settled something (a trajectory
-        sent, a dead letter): then they go at once, so that a crash does not make it happen twice. A record
-        that closed a typing segment is marked handled in the table (a write, which a flush sends before the
-        deletes of the segment's held events): a replay never holds a part of a released segment again."""
+        sent, a dead letter): then they go at once, so that a crash does not make it happen twice."""
         self.table.partition = msg.partition
         self.counters[self._source(msg.topic)] += 1
         if self.sessions.seen(msg):
             return
-        self._released = False
         settled = await (self.sessions.frame(msg) if msg.topic == self.sessions.frames else self._raw(msg))
-        self.sessions.handled(msg, settled or self._released)
+        self.sessions.handled(msg, settled)
         if settled:
             await self.flush()
 
@@ -186,7 +182,7 @@ class Interactions:
 
     async def _publish(self, msg: Any, result: Cleaned) -> bool:
         """Send what ``msg`` released; True if that settled something besides its own events."""
-        settled, self._released = False, self._released or result.released
+        settled = False
         for e in result.events:
             if self.gate.erased(e.user_id, e.event_time):  # erasure requested while the event was held
                 self.counters["consent.dropped_events"] += 1

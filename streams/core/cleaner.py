@@ -65,7 +65,6 @@ class Cleaned:
     events: list[InteractionEvent]
     quarantined: list[Quarantined]
     unchanged: dict[int, bytes] = field(default_factory=dict)
-    released: bool = False  # events held before this input came out (a segment closed)
 
 
 @dataclass
@@ -120,14 +119,12 @@ class Cleaner:
 
     def tick(self, partition: int, now: datetime) -> Cleaned:
         """Close idle segments of every device of the partition (``now``: the stream clock)."""
-        events, quarantined, unchanged, released = [], [], {}, False
+        events, quarantined = [], []
         for device in list(self._partition(partition).values()):
             result = self._run(partition, device, functools.partial(device.segmenter.tick, now))
             events += result.events
             quarantined += result.quarantined
-            unchanged.update(result.unchanged)
-            released |= result.released
-        return Cleaned(events, quarantined, unchanged, released)
+        return Cleaned(events, quarantined)
 
     def clock(self, partition: int, now: datetime) -> datetime:
         """How far this partition's stream time may go downstream: not past an event still held."""
@@ -155,8 +152,7 @@ class Cleaner:
             self.counts["redaction.quarantined"] += len(lost)
             return Cleaned([], [Quarantined(lost, f"redaction failed: {type(exc).__name__}: {exc}")])
         unchanged = {e.seq: device.raw[e.seq] for e in events if e.seq in device.raw and device.held[e.seq] is e}
-        released = bool(events and device.held)
-        if released:  # the open segment closed: every event it held came out
+        if events and device.held:  # the open segment closed: every event it held came out
             self._release(partition, device, tuple(device.held.values()))
         for label, n in device.segmenter.counts.items():
             self.counts[f"redaction.{label}"] += n
@@ -165,7 +161,7 @@ class Cleaner:
             if self.known is not None and events:
                 self.known.add(events[0].device_id, events[-1].event_time, device.segmenter.found)
             device.segmenter.found.clear()
-        return Cleaned(events, [], unchanged, released)
+        return Cleaned(events, [], unchanged)
 
     def _title(self, event: InteractionEvent) -> InteractionEvent:
         ctx = event.context
