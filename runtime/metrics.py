@@ -165,7 +165,12 @@ def serve(port: int, bind: str, read: Callable[[], Mapping[str, float]]) -> None
                     family.add_metric([v for _, v in s.labels], s.value)
                 yield family
 
-    registry().register(Counters())
+    expose(Counters(), port, bind)
+
+
+def expose(collector: Collector, port: int, bind: str) -> None:
+    """Serve ``collector`` (with the histograms) at ``/metrics`` on ``bind:port`` from a daemon thread."""
+    registry().register(collector)
     start_http_server(port, addr=bind, registry=registry())
     log.info("Prometheus metrics on http://%s:%d/metrics", bind, port)
 

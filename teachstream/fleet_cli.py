@@ -191,11 +191,10 @@ def summary(ctx: Context, as_json: bool, stale_after: timedelta) -> None:
 def serve(ctx: Context, port: int, stale_after: timedelta) -> None:
     """Serve the fleet's counts as Prometheus gauges, read from the heartbeats at each scrape:
     devices by state and by agent version, devices behind on policy, and the age of the newest heartbeat."""
-    from prometheus_client import start_http_server
     from prometheus_client.core import GaugeMetricFamily
     from prometheus_client.registry import Collector
 
-    from runtime.metrics import registry
+    from runtime.metrics import expose
 
     settings: Settings = ctx.settings()
     codec = Codec.from_url(settings.schema_registry_url)
@@ -220,8 +219,7 @@ def serve(ctx: Context, port: int, stale_after: timedelta) -> None:
                 value=newest,
             )
 
-    registry().register(Fleet())
-    start_http_server(port, addr=settings.metrics_bind, registry=registry())
+    expose(Fleet(), port, settings.metrics_bind)
     click.echo(f"fleet metrics at http://{settings.metrics_bind}:{port}/metrics")
     while True:
         time.sleep(3600)

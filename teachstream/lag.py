@@ -44,8 +44,7 @@ def rows(
     out = []
     for (topic, partition), offset in sorted(committed.items()):
         low, high = ends.get((topic, partition), (0, 0))
-        start = low if offset is None or offset < low else offset
-        behind = max(high - start, 0)
+        behind = max(high - _first_unread(offset, low), 0)
         stamp = oldest.get((topic, partition))
         seconds = max((now_ms - stamp) / 1000, 0.0) if behind and stamp is not None else 0.0
         out.append(Lag(group, topic, partition, offset, high, behind, seconds))
@@ -90,8 +89,7 @@ def measure(settings: Settings, groups: list[str], now_ms: Callable[[], int]) ->
             ends = {tp: watermarks(consumer, TopicPartition(*tp)) for tp in committed}
             oldest = {}
             for tp, offset in committed.items():
-                low, high = ends[tp]
-                start = low if offset is None or offset < low else offset
+                start, high = _first_unread(offset, ends[tp][0]), ends[tp][1]
                 if start < high:
                     stamp = _timestamp_at(consumer, tp, start)
                     if stamp is not None:
@@ -100,6 +98,11 @@ def measure(settings: Settings, groups: list[str], now_ms: Callable[[], int]) ->
         return out
     finally:
         consumer.close()
+
+
+def _first_unread(committed: int | None, low: int) -> int:
+    """The offset a group reads next: its committed one, unless it never committed or retention removed it."""
+    return low if committed is None or committed < low else committed
 
 
 def _committed(client: AdminClient, group: str) -> dict[TP, int | None]:
@@ -123,11 +126,10 @@ def _timestamp_at(consumer: Consumer, tp: TP, offset: int) -> int | None:
 
 def serve_lag(settings: Settings, groups: list[str], port: int, bind: str, now_ms: Callable[[], int]) -> None:
     """Serve each group's lag as Prometheus gauges, measured at every scrape (``teachstream lag --serve``)."""
-    from prometheus_client import start_http_server
     from prometheus_client.core import GaugeMetricFamily
     from prometheus_client.registry import Collector
 
-    from runtime.metrics import registry
+    from runtime.metrics import expose
 
     class Lags(Collector):
         def collect(self) -> Iterator[GaugeMetricFamily]:
@@ -141,5 +143,4 @@ def serve_lag(settings: Settings, groups: list[str], port: int, bind: str, now_m
             yield records
             yield age
 
-    registry().register(Lags())
-    start_http_server(port, addr=bind, registry=registry())
+    expose(Lags(), port, bind)
