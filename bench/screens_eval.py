@@ -21,7 +21,9 @@ pixels per glyph as 3x of the stored frame; it reads more of the small fonts).
 - over-covered: covered area outside the PII words and the visible parts of denied windows
   (a denied window's fill over a window stacked above it counts), share of the frame;
 - CPU ms per frame (``time.process_time``, this process; the OCR engine runs in process):
-  median, p95, max.
+  median, p95, max, mean. Each redactor is timed on its own over the whole set before any
+  oracle reading, the clips' frames in turn (the first frame of every clip, then the second,
+  ...), as one worker serving many devices meets them.
 
 The oracle's readings of the original frames are cached in ``bench-out/`` by the frames'
 digests (they do not depend on the redactor); ``--no-cache`` reads them again.
@@ -206,26 +208,43 @@ class Score:
         )
 
 
+Redacted = tuple[bytes, list[Removed], float]  # the stored frame, what was covered, CPU seconds
+
+
+def redact_all(clips: list[Clip], stateful: bool) -> tuple[list[list[Redacted]], list[FrameState | None]]:
+    """Every frame redacted and timed, before any oracle reading, the clips' frames in turn
+    (the first of every clip, then the second, ...): one worker serving many devices, each
+    with its own state when ``stateful`` (ours), none for the baseline."""
+    states: list[FrameState | None] = [FrameState() if stateful else None for _ in clips]
+    results: list[list[Redacted]] = [[] for _ in clips]
+    for index in range(max(len(clip.frames) for clip in clips)):
+        for clip, state, out in zip(clips, states, results, strict=True):
+            if index < len(clip.frames):
+                frame = clip.frames[index]
+                start = time.process_time()
+                jpeg, removed = redact_frame(
+                    frame.jpeg, frame.windows, None, frame.known, state=state, output_scale=STORED
+                )
+                out.append((jpeg, removed, time.process_time() - start))
+    return results, states
+
+
 def evaluate(clips: list[Clip], oracle: Oracle, baseline_recall: bool) -> dict[tuple[str, str], Score]:
+    ours, states = redact_all(clips, stateful=True)
+    base, _ = redact_all(clips, stateful=False)
     scores: dict[tuple[str, str], Score] = defaultdict(Score)
-    for clip in clips:
-        state = FrameState()
-        for frame in clip.frames:
+    for clip, our_frames, base_frames, state in zip(clips, ours, base, states, strict=True):
+        for frame, (ours_jpeg, ours_removed, ours_cpu), (base_jpeg, base_removed, base_cpu) in zip(
+            clip.frames, our_frames, base_frames, strict=True
+        ):
             before = (oracle.read(stored(frame.jpeg), 3, STORED, True), oracle.read(frame.jpeg, 1.5, 1.0, True))
-            start = time.process_time()
-            base_jpeg, base_removed = redact_frame(frame.jpeg, frame.windows, None, frame.known, output_scale=STORED)
-            base_cpu = time.process_time() - start
-            start = time.process_time()
-            ours_jpeg, ours_removed = redact_frame(
-                frame.jpeg, frame.windows, None, frame.known, state=state, output_scale=STORED
-            )
-            ours_cpu = time.process_time() - start
             base_after = oracle.read(base_jpeg, 3, STORED) if baseline_recall else None
             ours_after = oracle.read(ours_jpeg, 3, STORED)
             for kind in _sets(clip):
                 scores[(kind, "baseline")].add(clip.name, frame, before, base_after, base_removed, base_cpu)
                 scores[(kind, "ours")].add(clip.name, frame, before, ours_after, ours_removed, ours_cpu)
-        print(f"  {clip.name}: {len(clip.frames)} frames, {state.scrolls} scrolls followed", flush=True)
+        scrolls = state.scrolls if state is not None else 0
+        print(f"  {clip.name}: {len(clip.frames)} frames, {scrolls} scrolls followed", flush=True)
         oracle.save()
     return scores
 

@@ -23,6 +23,7 @@ from streams.core.screens import FrameState, redact_frame
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--top", type=int, default=15, help="functions to list")
+    parser.add_argument("--sort", default="tottime", help="pstats order: tottime or cumulative")
     args = parser.parse_args()
     find_pii("warm up Maria Garcia")
     redact_frame(_blank(), [], None, [])
@@ -49,7 +50,7 @@ def main() -> None:
                 profile.disable()
                 profiled += 1
     print(f"profile of the {profiled} frames within 40% of the median (totals over them):")
-    pstats.Stats(profile).sort_stats("tottime").print_stats(args.top)
+    pstats.Stats(profile).sort_stats(args.sort).print_stats(args.top)
 
 
 if __name__ == "__main__":
