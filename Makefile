@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-stack-up: setup ## Start Kafka, S3, topics, bucket and the pipeline workers; writes .stack/env
+stack-up: setup ## Start Kafka, S3, topics, bucket and the pipeline workers; writes .stack/env (SECURE=1: TLS, SASL/SCRAM, ACLs)
 	@deploy/local/stack.sh up
 
 stack-down: ## Stop the local stack (data in .stack/data is kept)

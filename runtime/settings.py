@@ -25,6 +25,7 @@ from schemas.errors import ConfigError
 
 _TOML_FILE: ContextVar[Path | None] = ContextVar("teachstream_toml_file", default=None)
 S = TypeVar("S", bound="Settings")
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 
 
 class Settings(BaseSettings):
@@ -33,6 +34,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TEACHSTREAM_", extra="ignore", frozen=True)
 
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="host:port of the Kafka brokers")
+    kafka_security_protocol: str = Field(
+        "PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL (TLS and SCRAM: SASL_SSL)"
+    )
+    kafka_sasl_mechanism: str = Field("SCRAM-SHA-512", description="SASL mechanism when the protocol is SASL_*")
+    kafka_username: str | None = Field(None, description="this component's Kafka user (SASL)")
+    kafka_password: SecretStr | None = Field(None, description="its password (SASL)")
+    kafka_ca_file: Path | None = Field(None, description="CA certificate (PEM) the brokers' TLS certificates chain to")
     schema_registry_url: str | None = Field(None, description="Confluent framing via this registry when set")
     topic_prefix: str = Field("", description="prefix of every topic name (isolates tests and tenants)")
     s3_endpoint: str | None = Field(None, description="S3 endpoint URL; None means AWS")
@@ -95,6 +103,38 @@ class Settings(BaseSettings):
                 raise ValueError(f"{server!r} is not host:port")
         return value
 
+    @field_validator("kafka_security_protocol")
+    @classmethod
+    def _protocol(cls, value: str) -> str:
+        if value.upper() not in SECURITY_PROTOCOLS:
+            raise ValueError(f"must be one of {', '.join(SECURITY_PROTOCOLS)}")
+        return value.upper()
+
+    def kafka_sasl(self) -> bool:
+        """Whether clients authenticate with SASL (a user name and password are then required)."""
+        return self.kafka_security_protocol.startswith("SASL_")
+
+    def kafka_tls(self) -> bool:
+        return self.kafka_security_protocol in ("SSL", "SASL_SSL")
+
+    def kafka_security(self) -> dict[str, str]:
+        """The librdkafka settings for the security protocol, SASL user and TLS trust (empty: plaintext)."""
+        conf: dict[str, str] = {}
+        if self.kafka_security_protocol != "PLAINTEXT":
+            conf["security.protocol"] = self.kafka_security_protocol.lower()
+        if self.kafka_sasl():
+            if not self.kafka_username or self.kafka_password is None:
+                raise ConfigError(
+                    f"Kafka security protocol {self.kafka_security_protocol} needs TEACHSTREAM_KAFKA_USERNAME "
+                    "and TEACHSTREAM_KAFKA_PASSWORD"
+                )
+            conf["sasl.mechanisms"] = self.kafka_sasl_mechanism
+            conf["sasl.username"] = self.kafka_username
+            conf["sasl.password"] = self.kafka_password.get_secret_value()
+        if self.kafka_tls() and self.kafka_ca_file is not None:
+            conf["ssl.ca.location"] = str(self.kafka_ca_file)
+        return conf
+
     @field_validator("s3_endpoint")
     @classmethod
     def _endpoint(cls, value: str | None) -> str | None:
@@ -112,7 +152,7 @@ class Settings(BaseSettings):
     def kafka(self, extra: dict[str, Any] | None = None, *, quiet: bool = False) -> dict[str, Any]:
         """confluent-kafka client config. ``quiet`` silences librdkafka's own log lines (for
         commands that turn failures into one sentence); otherwise they go to the ``librdkafka`` logger."""
-        conf: dict[str, Any] = {"bootstrap.servers": self.kafka_bootstrap, **(extra or {})}
+        conf: dict[str, Any] = {"bootstrap.servers": self.kafka_bootstrap, **self.kafka_security(), **(extra or {})}
         if quiet:
             conf["log_level"] = 0
         else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,25 @@ from schemas.topics import SCREEN_MAX_BYTES
 from streams.settings import StreamsSettings
 
 log = logging.getLogger(__name__)
+
+
+def credentials(settings: StreamsSettings) -> faust.types.auth.CredentialsT | None:
+    """Faust's view of the Kafka security settings (aiokafka: TLS through an ``ssl`` context)."""
+    protocol = settings.kafka_security_protocol
+    if protocol == "PLAINTEXT":
+        return None
+    context = None
+    if settings.kafka_tls():
+        context = ssl.create_default_context(cafile=str(settings.kafka_ca_file) if settings.kafka_ca_file else None)
+    if not settings.kafka_sasl():
+        return faust.SSLCredentials(context)
+    security = settings.kafka_security()  # checks that a user and a password are set
+    return faust.SASLCredentials(
+        username=security["sasl.username"],
+        password=security["sasl.password"],
+        ssl_context=context,
+        mechanism=settings.kafka_sasl_mechanism,
+    )
 
 
 def create_app(
@@ -27,6 +47,7 @@ def create_app(
     app = faust.App(
         settings.app_id(),
         broker=[f"kafka://{b.strip()}" for b in settings.kafka_bootstrap.split(",")],
+        broker_credentials=credentials(settings),
         datadir=settings.streams_data_dir,
         key_serializer="raw",
         value_serializer="raw",

@@ -231,12 +231,14 @@ def simulate(ctx: Context, devices: int, duration: float, seed: int, fast: bool)
 
 
 def _register_components() -> None:
+    from teachstream.acl_cli import acl
     from teachstream.agent_cli import agent, consent
     from teachstream.dataset_cli import dataset, view
     from teachstream.fleet_cli import fleet
     from teachstream.policy_cli import policy
     from teachstream.privacy_cli import erase, my_data
 
+    cli.add_command(acl)
     cli.add_command(agent)
     cli.add_command(consent)
     cli.add_command(dataset)

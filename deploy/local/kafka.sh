@@ -16,6 +16,9 @@
 #   KAFKA_PORT             9092    PLAINTEXT listener on 127.0.0.1
 #   KAFKA_CONTROLLER_PORT  9093    KRaft controller listener on 127.0.0.1
 #   KAFKA_HEAP_OPTS        -Xms256m -Xmx768m
+#   KAFKA_SECURE           0       1: TLS and SASL/SCRAM-SHA-512 on KAFKA_PORT, ACLs enforced (StandardAuthorizer),
+#                                  one user per component (admin, agent, streams, sink, ops), a local CA; data in
+#                                  $TS_STACK/data/kafka-secure, certificates and passwords in $TS_STACK/secure
 #   KAFKA_START_TIMEOUT    90      seconds to wait for readiness
 #   KAFKA_STOP_TIMEOUT     30      seconds to wait after SIGTERM before SIGKILL
 # Needs java (17+) and mvn (fetch only) on PATH.
@@ -35,9 +38,14 @@ KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}
 KAFKA_START_TIMEOUT=${KAFKA_START_TIMEOUT:-90}
 KAFKA_STOP_TIMEOUT=${KAFKA_STOP_TIMEOUT:-30}
 
+KAFKA_SECURE=${KAFKA_SECURE:-0}
+
 KAFKA_HOME=$TS_CACHE/kafka-$KAFKA_VERSION
 LIBS=$KAFKA_HOME/libs
 DATA=$TS_STACK/data/kafka
+SECRETS=$TS_STACK/secure
+USERS=(admin agent streams sink ops)  # SCRAM users; the controller listener has its own PLAIN user
+[[ $KAFKA_SECURE == 1 ]] && DATA=$TS_STACK/data/kafka-secure
 LOG_DIRS=$DATA/log              # Kafka's log.dirs (topic data and the KRaft metadata log)
 CLUSTER_ID_FILE=$DATA/cluster.id
 FORMATTED_BY=$DATA/formatted-by-version
@@ -110,6 +118,74 @@ fetch() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# secure mode: a local CA, the broker's certificate (127.0.0.1, localhost) and a password per user
+
+secure_material() {
+  [[ -f $SECRETS/.complete ]] && return 0
+  command -v openssl >/dev/null || die "openssl not found (KAFKA_SECURE=1 makes its certificates with it)"
+  local tmp
+  tmp=$(mktemp -d "$TS_STACK/.secure.XXXXXX")
+  chmod 700 "$tmp"
+  (
+    cd "$tmp"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj "/CN=teachstream local CA" \
+      -keyout ca.key -out ca.crt 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout broker.key -out broker.csr 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >san.ext
+    openssl x509 -req -in broker.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 825 \
+      -extfile san.ext -out broker.crt 2>/dev/null
+    cat broker.key broker.crt ca.crt >broker.pem
+    rm -f broker.csr san.ext ca.srl
+    for user in "${USERS[@]}" controller; do
+      printf '%s=%s\n' "$user" "$(head -c 24 /dev/urandom | base64 | tr -d '/+=\n')"
+    done >passwords
+    chmod 600 ./*
+    chmod 644 ca.crt
+  ) || { rm -rf "$tmp"; die "could not make the TLS certificates in $SECRETS"; }
+  touch "$tmp/.complete"
+  rm -rf "$SECRETS"
+  mv "$tmp" "$SECRETS"
+  say "made a local CA, the broker's certificate and passwords for ${USERS[*]} in $SECRETS"
+}
+
+password() { sed -n "s/^$1=//p" "$SECRETS/passwords"; }
+
+secure_props() {
+  local admin controller
+  admin=$(password admin)
+  controller=$(password controller)
+  cat <<EOF
+listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT
+inter.broker.listener.name=SASL_SSL
+listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:SASL_PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$admin";
+# KRaft controllers cannot use SCRAM (its credentials live in the metadata they serve): PLAIN, on loopback
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="controller" password="$controller" user_controller="$controller";
+ssl.keystore.type=PEM
+ssl.keystore.location=$SECRETS/broker.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$SECRETS/ca.crt
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:admin;User:controller
+EOF
+}
+
+plaintext_props() {
+  cat <<EOF
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+EOF
+}
+
+# ---------------------------------------------------------------------------------------------
 # start
 
 write_props() {
@@ -120,10 +196,7 @@ process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
 controller.listener.names=CONTROLLER
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
-inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+$(if [[ $KAFKA_SECURE == 1 ]]; then secure_props; else plaintext_props; fi)
 log.dirs=$LOG_DIRS
 
 # single node
@@ -147,6 +220,7 @@ message.max.bytes=16777216
 replica.fetch.max.bytes=16777216
 replica.fetch.response.max.bytes=16777216
 EOF
+  chmod 600 "$PROPS.tmp"  # passwords, in secure mode
   mv "$PROPS.tmp" "$PROPS"
 }
 
@@ -171,8 +245,13 @@ format_if_needed() {
     echo "$cid" >"$CLUSTER_ID_FILE"
   fi
   say "formatting $LOG_DIRS (Kafka $KAFKA_VERSION, cluster id $cid)"
+  local -a scram=()
+  if [[ $KAFKA_SECURE == 1 ]]; then
+    local user
+    for user in "${USERS[@]}"; do scram+=(--add-scram "SCRAM-SHA-512=[name=$user,password=$(password "$user")]"); done
+  fi
   if ! out=$("$JAVA" -cp "$LIBS/*" "${LOG_OPTS[@]}" kafka.tools.StorageTool format \
-      -t "$cid" -c "$PROPS" 2>&1 8>&- 9>&-); then
+      -t "$cid" -c "$PROPS" "${scram[@]}" 2>&1 8>&- 9>&-); then
     echo "$out" >&2
     die "formatting the Kafka storage in $LOG_DIRS failed"
   fi
@@ -220,6 +299,7 @@ start() {
       "stop it or set KAFKA_PORT / KAFKA_CONTROLLER_PORT"
   done
   mkdir -p "$DATA" "$LOGS" "$RUN"
+  [[ $KAFKA_SECURE == 1 ]] && secure_material
   write_props
   format_if_needed
 

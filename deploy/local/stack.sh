@@ -12,6 +12,9 @@
 # base+93, S3 on base+33, the S3 server's internal ports on base+34..base+42, the workers' metrics on
 # base+50 (streams) and base+51 (sink)).
 # STACK_WORKERS=0 starts Kafka and S3 without the pipeline workers.
+# SECURE=1 (at `up`; remembered): Kafka with TLS and SASL/SCRAM, one user per component and
+# least-privilege ACLs (`teachstream acl show`); .stack/env is the administrator, .stack/env.<user>
+# each component (agent, streams, sink, ops); the workers run as their own users.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -46,7 +49,32 @@ check_free() { # check_free NAME PORT SERVICE_SCRIPT
   fi
 }
 
+security() { # the Kafka security of this stack: SECURE=1 at `up` (remembered for the other commands)
+  [[ "${1:-}" == up ]] && echo "${SECURE:-0}" > "$TS_STACK/secure-mode"
+  KAFKA_SECURE=$(cat "$TS_STACK/secure-mode" 2>/dev/null || echo 0)
+  export KAFKA_SECURE
+}
+
+password() { sed -n "s/^$1=//p" "$TS_STACK/secure/passwords"; }
+
+write_secure_env() { # TLS + SCRAM: .stack/env as the administrator, .stack/env.<user> as each component
+  chmod 600 "$TS_STACK/env"
+  cat >> "$TS_STACK/env" <<ENV
+export TEACHSTREAM_KAFKA_SECURITY_PROTOCOL=SASL_SSL
+export TEACHSTREAM_KAFKA_CA_FILE=$TS_STACK/secure/ca.crt
+export TEACHSTREAM_KAFKA_USERNAME=admin
+export TEACHSTREAM_KAFKA_PASSWORD=$(password admin)
+ENV
+  local user
+  for user in agent streams sink ops; do
+    ( umask 077
+      printf '. %s\nexport TEACHSTREAM_KAFKA_USERNAME=%s\nexport TEACHSTREAM_KAFKA_PASSWORD=%s\n' \
+        "$TS_STACK/env" "$user" "$(password "$user")" > "$TS_STACK/env.$user" )
+  done
+}
+
 write_env() {
+  rm -f "$TS_STACK"/env.*
   cat > "$TS_STACK/env" <<ENV
 # teachstream local stack; load with: . .stack/env
 export TEACHSTREAM_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT
@@ -57,6 +85,7 @@ export AWS_SECRET_ACCESS_KEY=${S3_SECRET_KEY:-teachstream-secret}
 export AWS_REGION=${S3_REGION:-us-east-1}
 export PATH="$ROOT/.venv/bin:\$PATH"
 ENV
+  if [[ $KAFKA_SECURE == 1 ]]; then write_secure_env; fi
 }
 
 worker_pid() { cat "$TS_STACK/run/$1.pid" 2>/dev/null || true; }
@@ -66,7 +95,9 @@ start_worker() { # start_worker NAME METRICS_PORT ARGS...
   local name=$1 metrics=$2; shift 2
   if worker_running "$name"; then say "$name worker already running"; return; fi
   # the local stack closes sessions after 20 s of inactivity (production: 5 min) so a demo shows them
-  ( cd "$ROOT" && set -a && . "$TS_STACK/env" && set +a &&
+  local env="$TS_STACK/env"
+  [[ -f "$TS_STACK/env.$name" ]] && env="$TS_STACK/env.$name"  # its own Kafka user on a secure stack
+  ( cd "$ROOT" && set -a && . "$env" && set +a &&
     export TEACHSTREAM_STREAMS_DATA_DIR="$TS_STACK/data/streams" \
       TEACHSTREAM_SESSION_GAP_S="${TEACHSTREAM_SESSION_GAP_S:-20}" \
       TEACHSTREAM_SESSION_GRACE_S="${TEACHSTREAM_SESSION_GRACE_S:-5}" \
@@ -92,6 +123,7 @@ case "${1:-}" in
   up)
     [[ -x "$TS" ]] || die "the Python environment is missing; run \`make setup\` first"
     ports
+    security up
     check_free kafka "$KAFKA_PORT" "$HERE/kafka.sh"
     check_free kafka-controller "$KAFKA_CONTROLLER_PORT" "$HERE/kafka.sh"
     check_free s3 "$S3_PORT" "$HERE/s3.sh"
@@ -100,18 +132,24 @@ case "${1:-}" in
     "$HERE/s3.sh" start
     write_env
     ( set -a && . "$TS_STACK/env" && set +a && "$TS" provision ) | sed 's/^/stack: /'
+    if [[ $KAFKA_SECURE == 1 ]]; then
+      ( set -a && . "$TS_STACK/env" && set +a && "$TS" acl apply ) | sed 's/^/stack: /'
+    fi
     if [[ "${STACK_WORKERS:-1}" != 0 ]]; then
       start_worker streams "$STREAMS_METRICS_PORT" streams
       start_worker sink "$SINK_METRICS_PORT" sink
     fi
     ms=$(( ($(date +%s%N) - start) / 1000000 ))
     say "up in $((ms / 1000)).$(( (ms % 1000) / 100 ))s: Kafka 127.0.0.1:$KAFKA_PORT, S3 http://127.0.0.1:$S3_PORT"
+    [[ $KAFKA_SECURE == 1 ]] && say "Kafka: TLS and SASL/SCRAM, ACLs enforced; .stack/env is the administrator," \
+      "\`. .stack/env.<agent|streams|sink|ops>\` a component"
     [[ "${STACK_WORKERS:-1}" != 0 ]] && say "metrics: http://127.0.0.1:$STREAMS_METRICS_PORT/metrics (streams)," \
       "http://127.0.0.1:$SINK_METRICS_PORT/metrics (sink)"
     say "load its settings with: . .stack/env    stop it with: make stack-down"
     ;;
   down)
     ports
+    security
     stop_worker sink
     stop_worker streams
     "$HERE/s3.sh" stop
@@ -129,6 +167,7 @@ case "${1:-}" in
     ;;
   kafka-stop|kafka-start|s3-stop|s3-start)  # one service, for outage drills and tests
     ports
+    security
     "$HERE/${1%%-*}.sh" "${1#*-}"
     ;;
   *)
