@@ -22,6 +22,9 @@
 #   S3_ACCESS_KEY      teachstream
 #   S3_SECRET_KEY      teachstream-secret
 #   S3_REGION          us-east-1  (SeaweedFS accepts any region in a SigV4 signature; used by the probe)
+#   S3_USERS_FILE      (none)  more identities, one line each: "sink|reader ACCESS_KEY SECRET_KEY BUCKET":
+#                      sink may read, write, list and tag objects of BUCKET, reader read and list them;
+#                      S3_ACCESS_KEY stays the administrator (buckets, lifecycle rules)
 #   S3_GOMEMLIMIT      512MiB  soft heap limit of the weed process (Go GOMEMLIMIT)
 #   S3_START_TIMEOUT   60      seconds to wait for readiness
 #   S3_STOP_TIMEOUT    30      seconds to wait after SIGTERM before SIGKILL
@@ -152,8 +155,27 @@ fetch() {
 # ---------------------------------------------------------------------------------------------
 # start
 
+# the identities of S3_USERS_FILE, as JSON objects each preceded by a comma
+component_identities() {
+  [[ -n ${S3_USERS_FILE:-} ]] || return 0
+  [[ -r $S3_USERS_FILE ]] || die "S3_USERS_FILE=$S3_USERS_FILE cannot be read"
+  local role key secret bucket actions
+  while read -r role key secret bucket; do
+    [[ -z $role || $role == \#* ]] && continue
+    case $role in
+      sink) actions="\"Read:$bucket\", \"Write:$bucket\", \"List:$bucket\", \"Tagging:$bucket\"" ;;
+      reader) actions="\"Read:$bucket\", \"List:$bucket\"" ;;
+      *) die "S3_USERS_FILE: unknown role '$role' (sink or reader)" ;;
+    esac
+    printf ',\n    {"name": "%s", "credentials": [{"accessKey": "%s", "secretKey": "%s"}], "actions": [%s]}' \
+      "$role" "$key" "$secret" "$actions"
+  done <"$S3_USERS_FILE"
+}
+
 write_identities() {
   mkdir -p "$RUN"
+  local more
+  more=$(component_identities)
   (umask 077 && cat >"$IDENTITIES.tmp" <<EOF
 {
   "identities": [
@@ -161,7 +183,7 @@ write_identities() {
       "name": "teachstream",
       "credentials": [{"accessKey": "$S3_ACCESS_KEY", "secretKey": "$S3_SECRET_KEY"}],
       "actions": ["Admin", "Read", "Write", "List", "Tagging"]
-    }
+    }$more
   ]
 }
 EOF

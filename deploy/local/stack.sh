@@ -13,8 +13,9 @@
 # base+50 (streams) and base+51 (sink)).
 # STACK_WORKERS=0 starts Kafka and S3 without the pipeline workers.
 # SECURE=1 (at `up`; remembered): Kafka with TLS and SASL/SCRAM, one user per component and
-# least-privilege ACLs (`teachstream acl show`); .stack/env is the administrator, .stack/env.<user>
-# each component (agent, streams, sink, ops); the workers run as their own users.
+# least-privilege ACLs (`teachstream acl show`), and S3 keys per component (the sink reads and
+# writes the bucket, readers read it); .stack/env is the administrator, .stack/env.<user> each
+# component (agent, streams, sink, ops, reader); the workers run as their own users.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -57,6 +58,20 @@ security() { # the Kafka security of this stack: SECURE=1 at `up` (remembered fo
 
 password() { sed -n "s/^$1=//p" "$TS_STACK/secure/passwords"; }
 
+s3_users() { # SECURE=1: S3 keys for the sink (read, write) and for readers (read), made once
+  local file="$TS_STACK/secure/s3-users" role
+  if [[ ! -s "$file" ]]; then
+    mkdir -p "$TS_STACK/secure"
+    ( umask 077
+      for role in sink reader; do
+        printf '%s teachstream-%s %s teachstream\n' "$role" "$role" "$(head -c 24 /dev/urandom | base64 | tr -d '/+=\n')"
+      done > "$file" )
+  fi
+  echo "$file"
+}
+
+s3_key() { awk -v r="$1" -v f="$2" '$1 == r { print $f }' "$TS_STACK/secure/s3-users"; }
+
 write_secure_env() { # TLS + SCRAM: .stack/env as the administrator, .stack/env.<user> as each component
   chmod 600 "$TS_STACK/env"
   cat >> "$TS_STACK/env" <<ENV
@@ -65,11 +80,28 @@ export TEACHSTREAM_KAFKA_CA_FILE=$TS_STACK/secure/ca.crt
 export TEACHSTREAM_KAFKA_USERNAME=admin
 export TEACHSTREAM_KAFKA_PASSWORD=$(password admin)
 ENV
-  local user
-  for user in agent streams sink ops; do
+  local user s3
+  for user in agent streams sink ops reader; do
+    case $user in  # S3: the sink writes the dataset, operators and ML readers read it, the rest has no key
+      sink | reader) s3=$user ;;
+      ops) s3=reader ;;
+      *) s3="" ;;
+    esac
     ( umask 077
-      printf '. %s\nexport TEACHSTREAM_KAFKA_USERNAME=%s\nexport TEACHSTREAM_KAFKA_PASSWORD=%s\n' \
-        "$TS_STACK/env" "$user" "$(password "$user")" > "$TS_STACK/env.$user" )
+      exec > "$TS_STACK/env.$user"
+      echo ". $TS_STACK/env"
+      if [[ $user == reader ]]; then
+        echo "unset TEACHSTREAM_KAFKA_USERNAME TEACHSTREAM_KAFKA_PASSWORD"
+      else
+        echo "export TEACHSTREAM_KAFKA_USERNAME=$user"
+        echo "export TEACHSTREAM_KAFKA_PASSWORD=$(password "$user")"
+      fi
+      if [[ -n $s3 ]]; then
+        echo "export AWS_ACCESS_KEY_ID=$(s3_key "$s3" 2)"
+        echo "export AWS_SECRET_ACCESS_KEY=$(s3_key "$s3" 3)"
+      else
+        echo "unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY"
+      fi )
   done
 }
 
@@ -129,7 +161,7 @@ case "${1:-}" in
     check_free s3 "$S3_PORT" "$HERE/s3.sh"
     start=$(date +%s%N)
     "$HERE/kafka.sh" start
-    "$HERE/s3.sh" start
+    if [[ $KAFKA_SECURE == 1 ]]; then S3_USERS_FILE=$(s3_users) "$HERE/s3.sh" start; else "$HERE/s3.sh" start; fi
     write_env
     ( set -a && . "$TS_STACK/env" && set +a && "$TS" provision ) | sed 's/^/stack: /'
     if [[ $KAFKA_SECURE == 1 ]]; then
@@ -141,8 +173,8 @@ case "${1:-}" in
     fi
     ms=$(( ($(date +%s%N) - start) / 1000000 ))
     say "up in $((ms / 1000)).$(( (ms % 1000) / 100 ))s: Kafka 127.0.0.1:$KAFKA_PORT, S3 http://127.0.0.1:$S3_PORT"
-    [[ $KAFKA_SECURE == 1 ]] && say "Kafka: TLS and SASL/SCRAM, ACLs enforced; .stack/env is the administrator," \
-      "\`. .stack/env.<agent|streams|sink|ops>\` a component"
+    [[ $KAFKA_SECURE == 1 ]] && say "Kafka: TLS and SASL/SCRAM, ACLs enforced; S3: a key per component;" \
+      ".stack/env is the administrator, \`. .stack/env.<agent|streams|sink|ops|reader>\` a component"
     [[ "${STACK_WORKERS:-1}" != 0 ]] && say "metrics: http://127.0.0.1:$STREAMS_METRICS_PORT/metrics (streams)," \
       "http://127.0.0.1:$SINK_METRICS_PORT/metrics (sink)"
     say "load its settings with: . .stack/env    stop it with: make stack-down"
@@ -168,6 +200,7 @@ case "${1:-}" in
   kafka-stop|kafka-start|s3-stop|s3-start)  # one service, for outage drills and tests
     ports
     security
+    if [[ $KAFKA_SECURE == 1 && -s "$TS_STACK/secure/s3-users" ]]; then export S3_USERS_FILE="$TS_STACK/secure/s3-users"; fi
     "$HERE/${1%%-*}.sh" "${1#*-}"
     ;;
   *)
