@@ -30,7 +30,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -183,6 +183,8 @@ class Agent:
         self.waker.set()
 
     def run(self) -> None:
+        if self.settings.metrics_port:
+            self._serve_metrics(self.settings.metrics_port)
         self.sender.start()
         self.control.start()
         self.directives.start()
@@ -258,7 +260,14 @@ class Agent:
             self._waiting_since = None
         elif self._waiting_since is None:
             self._waiting_since = now
-        reading = Reading(
+        reading = self._reading(now, status)
+        heartbeat = beat(status, _version(), reading, self._beat)
+        self._beat = reading
+        self._to_spool("agents.heartbeat", self.device_id, heartbeat, now)
+
+    def _reading(self, now: float, status: AgentStatus) -> Reading:
+        """The agent's counters at ``now`` (for a heartbeat, or a scrape of its metrics)."""
+        return Reading(
             now,
             self.outbox.events,
             self.outbox.frames,
@@ -269,9 +278,30 @@ class Agent:
             self.spool.size,
             self._waiting_since,
         )
-        heartbeat = beat(status, _version(), reading, self._beat)
-        self._beat = reading
-        self._to_spool("agents.heartbeat", self.device_id, heartbeat, now)
+
+    def _serve_metrics(self, port: int) -> None:
+        """Prometheus metrics on 127.0.0.1:``port`` only (``metrics_bind`` is for servers: the device's
+        numbers stay on the device), read at each scrape. Imported here: off by default, it costs nothing."""
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+        from prometheus_client.registry import Collector
+
+        from producers.core.metrics import metrics
+        from runtime.metrics import expose
+
+        agent = self
+
+        class AgentMetrics(Collector):
+            def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+                status = agent.status()
+                families: dict[str, CounterMetricFamily | GaugeMetricFamily] = {}
+                for m in metrics(agent._reading(agent.clock(), status), status):
+                    if m.name not in families:
+                        kind = CounterMetricFamily if m.kind == "counter" else GaugeMetricFamily
+                        families[m.name] = kind(m.name, m.help, labels=[k for k, _ in m.labels])
+                    families[m.name].add_metric([v for _, v in m.labels], m.value)
+                yield from families.values()
+
+        expose(AgentMetrics(), port, "127.0.0.1")
 
     def _to_spool(self, topic: str, key: str, record: AvroRecord, now: float) -> None:
         """A control or health record to ``topic`` through the spool, committed at once."""

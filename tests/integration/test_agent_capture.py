@@ -15,14 +15,23 @@ from PIL import Image
 
 from tests.integration.conftest import Isolated, wait_for
 from tests.integration.display import AgentProc, Display, agent_env, decode_all, display, kind, typed
+from tests.integration.test_metrics import free_port, scrape
 
 __all__ = ["display"]
+
+
+METRICS_PORT = free_port()  # the agent's own endpoint, on 127.0.0.1 (off unless set)
 
 
 @pytest.fixture
 def agent(isolated: Isolated, display: Display, tmp_path: Path) -> Iterator[AgentProc]:
     env = agent_env(
-        {**isolated.env, "TEACHSTREAM_TOPIC_PREFIX": isolated.settings.topic_prefix},
+        {
+            **isolated.env,
+            "TEACHSTREAM_TOPIC_PREFIX": isolated.settings.topic_prefix,
+            "TEACHSTREAM_METRICS_PORT": str(METRICS_PORT),
+            "TEACHSTREAM_METRICS_BIND": "0.0.0.0",  # ignored: the agent's numbers stay on the device
+        },
         display,
         tmp_path / "state",
         host=isolated.name,
@@ -78,6 +87,15 @@ def test_typing_clicks_scrolls_and_a_frame_of_the_screen(
     assert r > 200 and g < 60 and b < 60, (r, g, b)  # the red xterm where X says it is
     r, g, b = img.getpixel((5, display.height - 5))
     assert max(r, g, b) < 60  # the dark desktop
+
+    metrics = scrape(METRICS_PORT)  # what was handed to Kafka, as the agent counts it
+    assert metrics[("teachstream_agent_events_sent_total", ())] >= len(events)
+    assert metrics[("teachstream_agent_frames_sent_total", ())] >= len(frames)
+    assert metrics[("teachstream_agent_state", (("state", "capturing"),))] == 1
+    assert metrics[("teachstream_agent_state", (("state", "paused"),))] == 0
+    assert metrics[("teachstream_agent_resident_memory_bytes", ())] > 10 * 2**20
+    listening = subprocess.run(["ss", "-Hltn", f"sport = :{METRICS_PORT}"], capture_output=True, text=True, check=True)
+    assert listening.stdout.split()[3] == f"127.0.0.1:{METRICS_PORT}", listening.stdout  # not 0.0.0.0
 
 
 def test_denied_window_gets_no_characters_and_no_frames(isolated: Isolated, display: Display, agent: AgentProc) -> None:

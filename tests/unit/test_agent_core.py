@@ -175,3 +175,29 @@ def test_status_says_what_and_why() -> None:
     assert describe(paused, 0).startswith("Paused") and paused.state == "paused"
     denied = AgentStatus(GRANT, None, "keepassxc", "app 'keepassxc' is on the deny list", False, True)
     assert "deny list" in describe(denied, 0) and denied.state == "suppressed"
+
+
+def test_the_agent_s_metrics_are_its_totals_and_its_state_now() -> None:
+    from producers.core.heartbeat import Reading
+    from producers.core.metrics import STATES, metrics
+
+    reading = Reading(1000.0, 120, 7, 5, 2, 3.5, 80 * 2**20, 4096, 990.0)
+    status = AgentStatus(GRANT, None, "xterm", "app 'xterm' is allowed", True, True, spooled=4)
+    by_name = {(m.name, m.labels): m for m in metrics(reading, status)}
+    values = {name: m.value for (name, labels), m in by_name.items() if not labels}
+    assert values == {
+        "teachstream_agent_events_sent_total": 120,
+        "teachstream_agent_frames_sent_total": 7,
+        "teachstream_agent_dropped_total": 3,  # frames counted apart
+        "teachstream_agent_frames_dropped_total": 2,
+        "teachstream_agent_cpu_seconds_total": 3.5,
+        "teachstream_agent_resident_memory_bytes": 80 * 2**20,
+        "teachstream_agent_spool_bytes": 4096,
+        "teachstream_agent_spooled_records": 4,
+        "teachstream_agent_oldest_spooled_seconds": 10.0,
+    }
+    states = {dict(labels)["state"]: m.value for (name, labels), m in by_name.items() if labels}
+    assert states == {s: float(s == "capturing") for s in STATES}
+    paused = AgentStatus(GRANT, float("inf"), "xterm", "", True, True)
+    assert [dict(m.labels)["state"] for m in metrics(reading, paused) if m.labels and m.value] == ["paused"]
+    assert all(m.name.endswith("_total") == (m.kind == "counter") for m in metrics(reading, status))
