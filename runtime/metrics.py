@@ -98,7 +98,7 @@ RULES = (
         "teachstream_changelog_records_total",
         "table changes written to the changelog",
     ),
-    _rule(r"^sink\.(?P<what>[a-z_]+)$", "teachstream_sink_{what}_total", "the sink's {what}"),
+    _rule(r"^sink\.(?P<what>[a-z][a-z0-9_]*)$", "teachstream_sink_{what}_total", "the sink's {what}"),
 )
 
 
@@ -140,15 +140,17 @@ def registry() -> CollectorRegistry:
 
 BATCH_SECONDS = "teachstream_batch_seconds"  # the interactions agent's batches, with their flush
 FRAME_SECONDS = "teachstream_frame_seconds"  # the screens stage, per frame
+ERASURE_SECONDS = "teachstream_erasure_seconds"  # an erasure request until the sink deleted what it names
 _histograms: dict[str, Histogram] = {}
 BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+SLOW_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 6 * 3600.0, 24 * 3600.0, 72 * 3600.0)
 
 
-def seconds(name: str, help_: str, stage: str) -> Histogram:
+def seconds(name: str, help_: str, stage: str, buckets: tuple[float, ...] = BUCKETS) -> Histogram:
     """A histogram of durations in seconds (``name`` ends in ``_seconds``), one family per name, by stage."""
     family = _histograms.get(name)
     if family is None:
-        family = _histograms[name] = Histogram(name, help_, ["stage"], registry=registry(), buckets=BUCKETS)
+        family = _histograms[name] = Histogram(name, help_, ["stage"], registry=registry(), buckets=buckets)
     return family.labels(stage)
 
 

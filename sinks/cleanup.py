@@ -13,10 +13,11 @@ import logging
 import queue
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from runtime.metrics import ERASURE_SECONDS, SLOW_BUCKETS, seconds
 from schemas.control_records import ConsentRecord, ErasureRequest
 from schemas.errors import StorageUnavailableError
 from schemas.privacy import Change, Erasure, Withdrawal
@@ -27,6 +28,9 @@ from sinks.stats import SinkStats
 log = logging.getLogger(__name__)
 
 RETRY_S = 10.0
+
+
+ERASURE_HELP = "from an erasure request to the sink having deleted what it names"
 
 
 @dataclass
@@ -65,7 +69,10 @@ class Cleanup:
             try:
                 if task.request is not None:
                     done = self.janitor.erase(task.request, task.already)
-                    self.stats.erasures += done is not None
+                    if done is not None:
+                        self.stats.erasures += 1
+                        took = (datetime.now(UTC) - task.request.requested_at).total_seconds()  # wall clocks
+                        seconds(ERASURE_SECONDS, ERASURE_HELP, "sink", SLOW_BUCKETS).observe(max(0.0, took))
                 else:
                     assert task.since is not None
                     done = self.janitor.withdraw(task.user_id, task.since)

@@ -105,8 +105,10 @@ def put_until_stored(
     keep_trying: Callable[[], bool],
     metadata: dict[str, str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    on_retry: Callable[[], None] | None = None,
 ) -> bool:
-    """Upload, waiting out outages with capped backoff; False only if ``keep_trying`` turned false."""
+    """Upload, waiting out outages with capped backoff; False only if ``keep_trying`` turned false.
+    ``on_retry`` is called for each failed attempt that is tried again."""
     delay = 0.5
     failures = 0
     while True:
@@ -119,6 +121,8 @@ def put_until_stored(
             failures += 1
             if not keep_trying():
                 return False
+            if on_retry is not None:
+                on_retry()
             if failures == 1 or failures % 10 == 0:
                 log.warning(
                     "S3 upload of %s failed (%s); retrying every %.0fs, nothing is committed meanwhile",

@@ -17,6 +17,7 @@ class SinkStats:
     frames_missing: int = 0
     withheld: int = 0  # frames and sessions not stored: consent withdrawn or erased
     erasures: int = 0
+    s3_retries: int = 0  # S3 calls that failed and were tried again (an upload is never given up)
     dead_letter_types: Counter[str] = field(default_factory=Counter)
     keys: deque[str] = field(default_factory=lambda: deque(maxlen=1000))  # the latest steps objects
 

@@ -73,11 +73,18 @@ class Uploads:
         self.landed: dict[str, FrameInfo] = {}  # frame key -> info, for frames this worker stored lately
 
     def put(self, key: str, body: bytes, content_type: str, metadata: dict[str, str] | None = None) -> None:
-        if not put_until_stored(self.s3, self.bucket, self.root + key, body, content_type, self.keep_trying, metadata):
+        stored = put_until_stored(
+            self.s3, self.bucket, self.root + key, body, content_type, self.keep_trying, metadata, on_retry=self._retry
+        )
+        if not stored:
             raise StorageStopped(key)
         with self.stats_lock:
             self.stats.objects += 1
             self.stats.bytes += len(body)
+
+    def _retry(self) -> None:
+        with self.stats_lock:
+            self.stats.s3_retries += 1
 
     def delete(self, key: str) -> None:
         delete_key(self.s3, self.bucket, self.root + key)

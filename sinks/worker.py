@@ -270,6 +270,7 @@ class SinkWorker:
             return
         except (BotoCoreError, ClientError) as exc:
             log.warning("S3 failed while storing session %s (%s); retrying", work.trajectory.session_id, exc)
+            self.stats.s3_retries += 1
             work.retry_at = now + 2.0
             return
         if entry is None:

@@ -19,6 +19,7 @@ from schemas.trajectory import Trajectory
 from sinks.s3 import list_keys, s3_client
 from teachstream import dataset
 from tests.integration.conftest import STACK, Isolated, wait_for
+from tests.integration.test_metrics import free_port, scrape
 from tests.integration.test_sessions import FAST_SESSIONS
 from tests.samples import SampleSession, sample_sessions
 
@@ -151,7 +152,8 @@ def test_sink_killed_between_upload_and_commit_duplicates_and_loses_nothing(isol
 def test_sink_waits_out_an_s3_outage_and_catches_up(isolated: Isolated, tmp_path: Path) -> None:
     first, second = list(sample_sessions(10, 6, seed=8, start=START)), []
     publish(isolated, first)
-    sink = isolated.start("sink", log=tmp_path / "sink.log")
+    port = free_port()
+    sink = isolated.start("sink", log=tmp_path / "sink.log", extra_env={"TEACHSTREAM_METRICS_PORT": str(port)})
     ds = open_dataset(isolated)
     wait_for(lambda: (ds.refresh(), len(ds.sessions()) == 10)[1], 60, "the first sessions")
 
@@ -170,6 +172,7 @@ def test_sink_waits_out_an_s3_outage_and_catches_up(isolated: Isolated, tmp_path
     assert_exactly(ds, [s.trajectory for s in first + second])
     log = (tmp_path / "sink.log").read_text()
     assert "retrying" in log and "S3 is back" in log
+    assert scrape(port)[("teachstream_sink_s3_retries_total", ())] > 0  # what operators see of the outage
 
 
 def test_simulated_devices_through_streams_and_sink_become_the_dataset(isolated: Isolated, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from sinks.s3 import list_keys, s3_client
 from teachstream.admin import describe_topics
 from tests.integration.conftest import Isolated, wait_for
 from tests.integration.test_dataset import BUCKET, assert_exactly, open_dataset, publish
+from tests.integration.test_metrics import free_port, scrape
 from tests.integration.test_sessions import FAST_SESSIONS, scripted_device
 from tests.samples import sample_sessions
 
@@ -65,7 +66,8 @@ def test_erase_removes_every_object_and_manifest_entry_and_leaves_an_audit(isola
     alice, bob = pseudonym(isolated, "alice"), pseudonym(isolated, "bob")
     sessions = list(sample_sessions(8, 6, seed=4, start=START, users=(alice, bob)))
     publish(isolated, sessions)
-    isolated.start("sink", log=tmp_path / "sink.log")
+    port = free_port()
+    isolated.start("sink", log=tmp_path / "sink.log", extra_env={"TEACHSTREAM_METRICS_PORT": str(port)})
     ds = open_dataset(isolated)
     wait_for(lambda: (ds.refresh(), len(ds.sessions()) == 8)[1], 60, "the sessions")
     assert any(f"user={alice}/" in k for k in stored_keys(isolated))
@@ -96,6 +98,10 @@ def test_erase_removes_every_object_and_manifest_entry_and_leaves_an_audit(isola
     assert audit["user_id"] == alice and audit["requested_by"] == "hr-test" and audit["reason"] == "asked by email"
     assert audit["sessions_removed"] == 4 and audit["objects_deleted"] >= 4 + 4 * 3
     print(f"erasure: request to done {audit['duration_ms']} ms (command returned after {took:.1f} s)")
+    metrics = scrape(port)
+    assert metrics[("teachstream_sink_erasures_total", ())] == 1
+    assert metrics[("teachstream_erasure_seconds_count", (("stage", "sink"),))] == 1
+    assert 0 < metrics[("teachstream_erasure_seconds_sum", (("stage", "sink"),))] < took + 60
 
     publish(isolated, sessions)  # a replay of the topics does not bring the person back
     time.sleep(5)

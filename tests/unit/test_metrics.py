@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from runtime.metrics import BATCH_SECONDS, FRAME_SECONDS, RULES, families
+from runtime.metrics import BATCH_SECONDS, ERASURE_SECONDS, FRAME_SECONDS, RULES, families
 from sinks.stats import SinkStats
 from teachstream.fleet_cli import FLEET_GAUGES
 from teachstream.lag import LAG_RECORDS, LAG_SECONDS
@@ -45,11 +45,12 @@ def test_counter_keys_become_families_with_labels_and_unknown_keys_stay_out() ->
 
 
 def test_the_sink_counts_as_metrics() -> None:
-    stats = SinkStats(sessions=2, objects=5, bytes=1024, dead_letters=1)
+    stats = SinkStats(sessions=2, objects=5, bytes=1024, dead_letters=1, s3_retries=3)
     stats.dead_letter_types["BadFrameError"] += 1
     flat = {(name, s.labels): s.value for name, samples in families(stats.counts()).items() for s in samples}
     assert flat[("teachstream_sink_objects_total", ())] == 5
     assert flat[("teachstream_sink_bytes_total", ())] == 1024
+    assert flat[("teachstream_sink_s3_retries_total", ())] == 3
     assert flat[("teachstream_dead_letters_total", (("error", "BadFrameError"), ("stage", "sink")))] == 1
 
 
@@ -62,13 +63,15 @@ def exported() -> set[str]:
     for rule in RULES:
         sink = [k for k, v in vars(SinkStats()).items() if isinstance(v, int) and k != "dead_letters"]
         names |= {rule.name.format(what=k) for k in sink} if "{what}" in rule.name else {rule.name}
-    names |= {h + suffix for h in (BATCH_SECONDS, FRAME_SECONDS) for suffix in ("_bucket", "_count", "_sum")}
+    names |= {
+        h + suffix for h in (BATCH_SECONDS, FRAME_SECONDS, ERASURE_SECONDS) for suffix in ("_bucket", "_count", "_sum")
+    }
     return names
 
 
 def used(expr: str) -> set[str]:
     """The metric names a PromQL expression reads (ours, and ``up``)."""
-    return set(re.findall(r"\b(teachstream_[a-z_]+|up(?=\{))", expr))
+    return set(re.findall(r"\b(teachstream_[a-z0-9_]+|up(?=\{))", expr))
 
 
 def test_the_dashboard_and_the_alert_rules_use_only_metrics_the_code_serves() -> None:
