@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from bench.sizing import BUSY, TYPICAL, markdown, plan
+from runtime.kafka_acls import grants, strimzi_users
 from runtime.settings import Settings
 from schemas.topics import topic_specs
 
@@ -25,6 +26,30 @@ def test_every_topic_is_declared_with_the_code_s_partitions_and_configs() -> Non
         topic = declared[spec.name]
         assert topic["partitions"] == spec.partitions
         assert {k: v for k, v in topic["config"].items() if k != "min.insync.replicas"} == spec.config
+
+
+def test_the_kafka_users_are_the_code_s_grants() -> None:
+    """deploy/kubernetes/users.yaml is `teachstream acl show --format strimzi --user-prefix teachstream-`."""
+    assert documents("users.yaml") == strimzi_users(grants(user_prefix="teachstream-"), admin="teachstream-admin")
+
+
+def test_each_workload_reaches_kafka_as_its_own_user_over_tls() -> None:
+    (config,) = [d for d in documents("pipeline.yaml") if d["kind"] == "ConfigMap"]
+    assert config["data"]["TEACHSTREAM_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+    users = {d["metadata"]["name"] for d in documents("users.yaml")}
+    expected = {"teachstream-streams": "teachstream-streams", "teachstream-sink": "teachstream-sink"}
+    for d in (d for d in documents("pipeline.yaml") if d["kind"] in {"Deployment", "Job"}):
+        pod = d["spec"]["template"]["spec"]
+        (container,) = pod["containers"]
+        env = {e["name"]: e for e in container["env"]}
+        user = env["TEACHSTREAM_KAFKA_USERNAME"]["value"]
+        assert user == expected.get(d["metadata"]["name"], "teachstream-admin")
+        assert user in users  # teachstream-admin too: a super user, without ACLs
+        assert env["TEACHSTREAM_KAFKA_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": user, "key": "password"}
+        mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+        ca = next(v for v in pod["volumes"] if v["name"] == "kafka-ca")
+        assert ca["secret"]["secretName"] == "teachstream-cluster-ca-cert"
+        assert config["data"]["TEACHSTREAM_KAFKA_CA_FILE"] == mounts["kafka-ca"] + "/ca.crt"
 
 
 def test_retention_settings_agree_between_topics_and_workers() -> None:
