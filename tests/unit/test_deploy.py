@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,24 @@ def test_each_workload_reaches_kafka_as_its_own_user_over_tls() -> None:
         ca = next(v for v in pod["volumes"] if v["name"] == "kafka-ca")
         assert ca["secret"]["secretName"] == "teachstream-cluster-ca-cert"
         assert config["data"]["TEACHSTREAM_KAFKA_CA_FILE"] == mounts["kafka-ca"] + "/ca.crt"
+
+
+def test_prometheus_scrapes_every_worker_as_the_alert_rules_name_it() -> None:
+    (monitor,) = documents("monitoring.yaml")
+    (config,) = [d for d in documents("pipeline.yaml") if d["kind"] == "ConfigMap"]
+    port = int(config["data"]["TEACHSTREAM_METRICS_PORT"])
+    workers = [d for d in documents("pipeline.yaml") if d["kind"] == "Deployment"]
+    (selector,) = monitor["spec"]["selector"]["matchExpressions"]
+    apps = {d["spec"]["template"]["metadata"]["labels"]["app"] for d in workers}
+    assert set(selector["values"]) == apps and monitor["spec"]["jobLabel"] == "app"
+    (endpoint,) = monitor["spec"]["podMetricsEndpoints"]
+    for d in workers:
+        (container,) = d["spec"]["template"]["spec"]["containers"]
+        assert {"containerPort": port, "name": endpoint["port"]} in container["ports"]
+    rules = yaml.safe_load((DEPLOY.parent / "prometheus" / "alerts.yaml").read_text())
+    (down,) = [r for g in rules["groups"] for r in g["rules"] if r["alert"] == "TeachstreamWorkerDown"]
+    job = re.search(r'job=~"([^"]+)"', down["expr"])
+    assert job is not None and all(re.fullmatch(job.group(1), app) for app in apps)
 
 
 def test_retention_settings_agree_between_topics_and_workers() -> None:
