@@ -29,7 +29,7 @@ stack-status: ## Say what parts of the local stack run
 	@deploy/local/stack.sh status
 
 demo: stack-up ## Run the pipeline end to end on the local stack and show what landed in S3
-	@set -a && . .stack/env && set +a && $(PY) -m teachstream.demo
+	@set -a && . .stack/env && set +a && $(PY) -m teachstream.demo $$(test -f .stack/env.agent && echo --agent-env .stack/env.agent)
 
 test: setup ## Unit tests and integration tests on the real local stack (started if needed)
 	$(PY) -m pytest

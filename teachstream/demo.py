@@ -10,6 +10,7 @@ keeps running afterwards.
 
 from __future__ import annotations
 
+import argparse
 import json
 import random
 import sys
@@ -71,7 +72,32 @@ def wait(label: str, done: Callable[[], bool], timeout_s: float = 120.0) -> None
         time.sleep(0.5)
 
 
+def exports(path: Path) -> dict[str, str]:
+    """The ``export NAME=VALUE`` lines of a shell settings file (``.stack/env.agent``)."""
+    out: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        if line.startswith("export ") and "=" in line:
+            name, _, value = line[len("export ") :].partition("=")
+            out[name] = value
+    return out
+
+
+def _arguments() -> dict[str, str] | None:
+    """The desktop agent's own Kafka settings, if ``--agent-env`` names a file of them."""
+    parser = argparse.ArgumentParser(description="the whole product on the local stack, in one run")
+    parser.add_argument(
+        "--agent-env",
+        type=Path,
+        help="the desktop agent's own settings file (a secure stack's .stack/env.agent: its Kafka user)",
+    )
+    args = parser.parse_args()
+    if args.agent_env is None:
+        return None
+    return {k: v for k, v in exports(args.agent_env).items() if k.startswith("TEACHSTREAM_KAFKA_")}
+
+
 def main() -> None:
+    agent_env = _arguments()
     settings = load(SinkSettings)
     t = settings.topic
     offsets = Offsets(settings.kafka({"group.id": settings.sink_group}), existing_topics(settings))
@@ -81,7 +107,12 @@ def main() -> None:
     raw_start, clean_start = offsets.ends(t("interactions.raw")), offsets.ends(t("interactions.clean"))
 
     say("a person works on a virtual X display, with the real capture agent running (consent given)")
-    desktop = run_desktop_demo(settings)
+    if agent_env and settings.kafka_sasl():
+        say(
+            f"Kafka speaks TLS with SASL/SCRAM only: the agent runs as its own user "
+            f"({agent_env.get('TEACHSTREAM_KAFKA_USERNAME', '?')}), which may write what it captures and nothing else"
+        )
+    desktop = run_desktop_demo(settings, agent_env=agent_env)
 
     say(
         f"{DEVICES} simulated employees work for {DURATION_S:.0f}s: they type (emails and card numbers too), "

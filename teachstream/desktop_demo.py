@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -35,15 +35,16 @@ def say(text: str) -> None:
     print(f"demo: {text}", flush=True)
 
 
-def run_desktop_demo(settings: Settings, seconds: float = 15) -> str:
-    """Run the scripted desktop session for about ``seconds``; returns the device pseudonym."""
+def run_desktop_demo(settings: Settings, seconds: float = 15, agent_env: Mapping[str, str] | None = None) -> str:
+    """Run the scripted desktop session for about ``seconds``; returns the device pseudonym.
+    ``agent_env``: settings of the agent on top of the demo's (a secure stack's agent user)."""
     missing = [tool for tool in TOOLS if shutil.which(tool) is None]
     if missing:
         raise ConfigError(
             f"the desktop demo needs {', '.join(missing)}: run `make setup` (deploy/local/system-packages.sh)"
         )
     with tempfile.TemporaryDirectory(prefix="teachstream-desktop-") as tmp, _display() as display:
-        env = _agent_env(settings, display, Path(tmp))
+        env = {**_agent_env(settings, display, Path(tmp)), **(agent_env or {})}
         _teachstream(env, "consent", "accept")
         log = Path(tmp) / "agent.log"
         with log.open("wb") as out:

@@ -20,6 +20,7 @@ command -v tesseract >/dev/null || need+=(tesseract-ocr)
 [[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || need+=(fonts-dejavu-core)
 # the session view's test renders its HTML in a headless browser
 command -v chromium >/dev/null || need+=(chromium)
+command -v npm >/dev/null || need+=(nodejs npm)  # the manifests' schema validation (deploy/local/kubevalidate.sh)
 
 if ((${#need[@]})); then
   echo "setup: installing ${need[*]} with apt"

@@ -71,6 +71,33 @@ def test_prometheus_scrapes_every_worker_as_the_alert_rules_name_it() -> None:
     assert job is not None and all(re.fullmatch(job.group(1), app) for app in apps)
 
 
+def test_keda_scales_each_worker_on_its_own_group_and_lag_up_to_its_partitions() -> None:
+    from sinks.settings import SinkSettings
+    from streams.settings import StreamsSettings
+
+    docs = documents("scaling.yaml")
+    scaled = {d["spec"]["scaleTargetRef"]["name"]: d for d in docs if d["kind"] == "ScaledObject"}
+    auths = {d["metadata"]["name"]: d for d in docs if d["kind"] == "TriggerAuthentication"}
+    workers = {d["metadata"]["name"]: d for d in documents("pipeline.yaml") if d["kind"] == "Deployment"}
+    assert set(scaled) == set(workers)
+    groups = {
+        "teachstream-streams": StreamsSettings.model_fields["streams_app_id"].default,
+        "teachstream-sink": SinkSettings.model_fields["sink_group"].default,
+    }
+    partitions = {t.name: t.partitions for t in topic_specs()}
+    for name, obj in scaled.items():
+        (trigger,) = obj["spec"]["triggers"]
+        meta = trigger["metadata"]
+        assert meta["consumerGroup"] == groups[name]
+        assert obj["spec"]["maxReplicaCount"] <= partitions[meta["topic"]]
+        (container,) = workers[name]["spec"]["template"]["spec"]["containers"]
+        auth = auths[trigger["authenticationRef"]["name"]]["spec"]
+        assert [e["containerName"] for e in auth["env"]] == [container["name"]]
+        password = next(r for r in auth["secretTargetRef"] if r["parameter"] == "password")
+        user = next(e["value"] for e in container["env"] if e["name"] == "TEACHSTREAM_KAFKA_USERNAME")
+        assert password["name"] == user  # the Secret Strimzi makes for the worker's own user
+
+
 def test_retention_settings_agree_between_topics_and_workers() -> None:
     (config,) = [d for d in documents("pipeline.yaml") if d["kind"] == "ConfigMap"]
     hours = float(config["data"]["TEACHSTREAM_RAW_RETENTION_HOURS"])
