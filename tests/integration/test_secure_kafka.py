@@ -133,7 +133,8 @@ def test_each_component_may_do_only_what_it_needs(secure: SecureKafka) -> None:
     assert _produce(agent, "agents.heartbeat") is None
     for topic in ("trajectories", "interactions.clean", "control.policy", "control.erasure"):
         assert "authorization failed" in (_produce(agent, topic) or ""), topic
-    assert "authorization failed" in (_fetch_error(agent, "interactions.raw") or "")
+    for topic in ("interactions.raw", "interactions.clean", "trajectories"):
+        assert "authorization failed" in (_fetch_error(agent, topic) or ""), topic
     assert "authorization failed" in (_produce(sink, "interactions.raw") or "")
     assert "authorization failed" in (_fetch_error(sink, "interactions.raw") or "")
     assert _fetch_error(sink, "trajectories") is None
