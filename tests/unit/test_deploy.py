@@ -11,7 +11,7 @@ import yaml
 from bench.sizing import BUSY, TYPICAL, markdown, plan
 from runtime.kafka_acls import grants, strimzi_users
 from runtime.settings import Settings
-from schemas.topics import topic_specs
+from schemas.topics import SCREEN_MAX_BYTES, topic_specs
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "kubernetes"
 
@@ -96,6 +96,21 @@ def test_keda_scales_each_worker_on_its_own_group_and_lag_up_to_its_partitions()
         password = next(r for r in auth["secretTargetRef"] if r["parameter"] == "password")
         user = next(e["value"] for e in container["env"] if e["name"] == "TEACHSTREAM_KAFKA_USERNAME")
         assert password["name"] == user  # the Secret Strimzi makes for the worker's own user
+
+
+def test_the_cluster_listens_as_the_workers_connect_and_holds_a_frame() -> None:
+    (kafka,) = [d for d in documents("kafka.yaml") if d["kind"] == "Kafka"]
+    (config,) = [d for d in documents("pipeline.yaml") if d["kind"] == "ConfigMap"]
+    host, port = config["data"]["TEACHSTREAM_KAFKA_BOOTSTRAP"].rsplit(":", 1)
+    assert host == f"{kafka['metadata']['name']}-kafka-bootstrap"  # Strimzi's bootstrap Service
+    (listener,) = kafka["spec"]["kafka"]["listeners"]
+    assert (listener["port"], listener["tls"], listener["authentication"]["type"]) == (int(port), True, "scram-sha-512")
+    assert kafka["spec"]["kafka"]["authorization"]["superUsers"] == ["teachstream-admin"]
+    settings = kafka["spec"]["kafka"]["config"]
+    assert settings["message.max.bytes"] >= SCREEN_MAX_BYTES and settings["auto.create.topics.enable"] is False
+    topics = [d for d in documents("topics.yaml") if d["kind"] == "KafkaTopic"]
+    assert all(int(t["spec"]["config"]["min.insync.replicas"]) == settings["min.insync.replicas"] for t in topics)
+    assert all(t["metadata"]["labels"]["strimzi.io/cluster"] == kafka["metadata"]["name"] for t in topics)
 
 
 def test_retention_settings_agree_between_topics_and_workers() -> None:
