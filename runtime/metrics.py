@@ -84,6 +84,11 @@ RULES = (
         "sessions closed and sent to trajectories, by end reason",
     ),
     _rule(
+        r"^sessionize\.opened$",
+        "teachstream_sessions_opened_total",
+        "sessions begun (a device's first event with none open, or events left after a session closed)",
+    ),
+    _rule(
         r"^sessionize\.erased_sessions$",
         "teachstream_sessions_erased_total",
         "open sessions dropped unsent: erasure",

@@ -74,10 +74,13 @@ class Sessionizer:
     async def event(self, msg: Any, event: InteractionEvent, encoded: bytes) -> bool:
         """A clean event of ``msg``'s partition (``encoded``: its bytes on interactions.clean); True if it
         settled something (a late event dead-lettered)."""
+        was_open = self.store.has_open(msg.partition, event.device_id)
         closed, rejected = self.store.add_event(msg.partition, event, encoded, datetime.now(UTC))
+        if not rejected and not was_open:
+            self.counters["sessionize.opened"] += 1  # on a device with none open
         for r in rejected:
             await self._dead_letter(msg, r.reason, "LateEvent")
-        await self._emit(closed)
+        await self._emit(closed, msg.partition)
         return bool(rejected)
 
     async def frame(self, msg: Any) -> bool:
@@ -99,9 +102,11 @@ class Sessionizer:
 
     async def tick(self, partition: int, stream_time: datetime) -> None:
         """The stream clock of ``partition``: the sessions it ends go out."""
-        await self._emit(self.store.tick(partition, stream_time))
+        await self._emit(self.store.tick(partition, stream_time), partition)
 
-    async def _emit(self, closed: list[Closed]) -> None:
+    async def _emit(self, closed: list[Closed], partition: int) -> None:
+        """Send the closed sessions; a device with events after one of them has its next session open,
+        counted as opened now (so sessions opened, less those closed or erased, are those open)."""
         for c in closed:
             if self.gate.erased(c.trajectory.user_id, c.trajectory.start_time):
                 self.store.delivered(c)  # the person asked for erasure: their open session goes, unsent
@@ -113,6 +118,9 @@ class Sessionizer:
             self.store.delivered(c)
             self.counters["sessionize.trajectories"] += 1
             self.counters[f"sessionize.closed.{c.trajectory.end_reason}"] += 1
+        per_device = Counter(c.trajectory.device_id for c in closed)
+        for device, n in per_device.items():  # each closed session with one after it: that one began
+            self.counters["sessionize.opened"] += n - 1 + self.store.has_open(partition, device)
 
     async def _dead_letter(self, msg: Any, reason: str, error_type: str) -> None:
         value, now, key = msg.value or b"", datetime.now(UTC), msg.key

@@ -149,6 +149,11 @@ class SessionStore:
     def open_events(self) -> int:
         return sum(p.state.open_events() for p in self._parts.values())
 
+    def has_open(self, partition: int, device: str) -> bool:
+        """Whether ``device`` has events not yet in a closed session (a session of it is open)."""
+        found = self._part(partition).state.devices.get(device)
+        return found is not None and bool(found.events)
+
     # -- internals ----------------------------------------------------------------------
     def _part(self, partition: int) -> _Partition:
         part = self._parts.get(partition)

@@ -27,6 +27,7 @@ def test_counter_keys_become_families_with_labels_and_unknown_keys_stay_out() ->
             "redaction.quarantined": 1,
             "consent.dropped_frames": 5,
             "sessionize.closed.gap": 7,
+            "sessionize.opened": 9,
             "something.new": 1,
         }
     )
@@ -41,6 +42,7 @@ def test_counter_keys_become_families_with_labels_and_unknown_keys_stay_out() ->
         ("teachstream_redaction_failures_total", (("failure", "quarantined"),)): 1,
         ("teachstream_consent_dropped_total", (("record", "frames"),)): 5,
         ("teachstream_sessions_closed_total", (("reason", "gap"),)): 7,
+        ("teachstream_sessions_opened_total", ()): 9,
     }
 
 

@@ -319,6 +319,7 @@ def test_interactions_agent_sends_a_closed_session_with_its_frame_and_dead_lette
         assert letter["reason"].startswith("unit-screens.clean[0]@7: not an Avro record")
         assert len(await stage.forwarded()) == len(events)
         assert await stage.sessions() == []  # the session is open until the clock passes its gap
+        assert stage.counters["sessionize.opened"] == 1  # its first event, and no more for the others
         await stage.put(encoded(Tick(0, T0 + timedelta(hours=1), "unit")))
         (sent,) = await stage.sessions()
         trajectory = CODEC.decode_named(sent.value, "Trajectory")
@@ -326,6 +327,7 @@ def test_interactions_agent_sends_a_closed_session_with_its_frame_and_dead_lette
         assert trajectory["end_reason"] == "gap" and sent.key == trajectory["session_id"].encode()
         assert {s["frame_id"] for s in trajectory["steps"]} == {"d-1-1"}  # the frame from screens.clean
         assert stage.counters["sessionize.trajectories"] == 1 and stage.counters["sessionize.dead_lettered"] == 1
+        assert stage.counters["sessionize.opened"] == 1  # none open after it
 
     drive(tmp_path, interactions, consent("u-1"), scenario)
 
