@@ -146,6 +146,7 @@ def registry() -> CollectorRegistry:
 BATCH_SECONDS = "teachstream_batch_seconds"  # the interactions agent's batches, with their flush
 FRAME_SECONDS = "teachstream_frame_seconds"  # the screens stage, per frame
 ERASURE_SECONDS = "teachstream_erasure_seconds"  # an erasure request until the sink deleted what it names
+PUT_SECONDS = "teachstream_put_seconds"  # the sink, per object stored in S3 (its retries included)
 _histograms: dict[str, Histogram] = {}
 BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 SLOW_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 6 * 3600.0, 24 * 3600.0, 72 * 3600.0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from datetime import datetime
 
 from mypy_boto3_s3 import S3Client
 
+from runtime.metrics import PUT_SECONDS, seconds
 from schemas.dataset import SessionEntry, decode_boxes, encode_boxes
 from schemas.events import ScreenFrame
 from schemas.trajectory import Trajectory
@@ -70,14 +72,17 @@ class Uploads:
         self.frame_cache = settings.sink_frame_cache
         self.frame_wait_s = settings.sink_frame_wait_seconds
         self.stats_lock = threading.Lock()
+        self._put_seconds = seconds(PUT_SECONDS, "time to store one object in S3, retries included", "sink")
         self.landed: dict[str, FrameInfo] = {}  # frame key -> info, for frames this worker stored lately
 
     def put(self, key: str, body: bytes, content_type: str, metadata: dict[str, str] | None = None) -> None:
+        started = time.monotonic()
         stored = put_until_stored(
             self.s3, self.bucket, self.root + key, body, content_type, self.keep_trying, metadata, on_retry=self._retry
         )
         if not stored:
             raise StorageStopped(key)
+        self._put_seconds.observe(time.monotonic() - started)
         with self.stats_lock:
             self.stats.objects += 1
             self.stats.bytes += len(body)

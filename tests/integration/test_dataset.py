@@ -172,7 +172,11 @@ def test_sink_waits_out_an_s3_outage_and_catches_up(isolated: Isolated, tmp_path
     assert_exactly(ds, [s.trajectory for s in first + second])
     log = (tmp_path / "sink.log").read_text()
     assert "retrying" in log and "S3 is back" in log
-    assert scrape(port)[("teachstream_sink_s3_retries_total", ())] > 0  # what operators see of the outage
+    metrics = scrape(port)  # what operators see of the outage
+    assert metrics[("teachstream_sink_s3_retries_total", ())] > 0
+    stored = metrics[("teachstream_sink_objects_total", ())]
+    assert metrics[("teachstream_put_seconds_count", (("stage", "sink"),))] == stored > 0
+    assert metrics[("teachstream_put_seconds_bucket", (("le", "+Inf"), ("stage", "sink")))] == stored
 
 
 def test_simulated_devices_through_streams_and_sink_become_the_dataset(isolated: Isolated, tmp_path: Path) -> None:

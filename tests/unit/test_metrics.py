@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from runtime.metrics import BATCH_SECONDS, ERASURE_SECONDS, FRAME_SECONDS, RULES, families
+from runtime.metrics import BATCH_SECONDS, ERASURE_SECONDS, FRAME_SECONDS, PUT_SECONDS, RULES, families
 from sinks.stats import SinkStats
 from teachstream.fleet_cli import FLEET_GAUGES
 from teachstream.lag import LAG_RECORDS, LAG_SECONDS
@@ -66,7 +66,9 @@ def exported() -> set[str]:
         sink = [k for k, v in vars(SinkStats()).items() if isinstance(v, int) and k != "dead_letters"]
         names |= {rule.name.format(what=k) for k in sink} if "{what}" in rule.name else {rule.name}
     names |= {
-        h + suffix for h in (BATCH_SECONDS, FRAME_SECONDS, ERASURE_SECONDS) for suffix in ("_bucket", "_count", "_sum")
+        h + suffix
+        for h in (BATCH_SECONDS, FRAME_SECONDS, ERASURE_SECONDS, PUT_SECONDS)
+        for suffix in ("_bucket", "_count", "_sum")
     }
     return names
 
