@@ -79,3 +79,27 @@ def test_every_grant_becomes_a_kafka_acl_binding() -> None:
         AclOperation.READ,
     )
     assert {b.permission_type for b in bindings} == {AclPermissionType.ALLOW} and {b.host for b in bindings} == {"*"}
+
+
+def test_faust_gets_the_same_security() -> None:
+    import faust
+    from faust.types.auth import AuthProtocol, SASLMechanism
+
+    from streams.app import credentials
+    from streams.settings import StreamsSettings
+
+    assert credentials(StreamsSettings.model_validate({"kafka_security_protocol": "PLAINTEXT"})) is None
+    sasl = credentials(
+        StreamsSettings.model_validate(
+            {"kafka_security_protocol": "SASL_SSL", "kafka_username": "streams", "kafka_password": "pw"}
+        )
+    )
+    assert isinstance(sasl, faust.SASLCredentials)
+    assert (sasl.username, sasl.password, sasl.protocol, sasl.mechanism) == (
+        "streams",
+        "pw",
+        AuthProtocol.SASL_SSL,
+        SASLMechanism.SCRAM_SHA_512,
+    )
+    tls = credentials(StreamsSettings.model_validate({"kafka_security_protocol": "SSL"}))
+    assert isinstance(tls, faust.SSLCredentials)
