@@ -20,6 +20,7 @@ from urllib.parse import quote
 import phonenumbers
 from faker import Faker
 
+from bench.names_by_origin import NON_NAMES, ORIGINS, family, given
 from streams.core.redaction import Span
 
 LOCALES = ("en_US", "en_GB", "fr_FR", "de_DE")
@@ -135,8 +136,9 @@ class Values:
         return self.rng.choice(makers)()
 
     def person(self) -> str:
-        f = self.fake
-        return f"{f.first_name()} {f.last_name()}"
+        """A given and a family name of one origin (``bench.names_by_origin``: not the detector's lists)."""
+        origin = self.rng.choice(list(ORIGINS))
+        return f"{self.rng.choice(given(origin))} {self.rng.choice(family(origin))}"
 
 
 def _sentence(v: Values) -> list[Part]:
@@ -223,6 +225,8 @@ def _negative(v: Values) -> list[Part]:
                 f"see https://{f.domain_name()}/{f.uri_path()} for details",
                 f"the meeting is in room {r.randrange(100, 999)} at {r.randrange(8, 18)}:{r.choice(('00', '30'))}",
                 f"Sprint {r.randrange(1, 60)} retro - Confluence",
+                r.choice(NON_NAMES),
+                r.choice(NON_NAMES),
             ]
         )
     ]

@@ -34,7 +34,8 @@ from streams.core.redaction import (
     find_pii,
     redact_segment,
 )
-from streams.core.redaction.names import SPACY_MODEL, census_first_names, spacy_model_installed
+from streams.core.redaction.namebook import census_first_names
+from streams.core.redaction.names import SPACY_MODEL, spacy_model_installed
 
 PRESIDIO_LABELS = {
     "EMAIL_ADDRESS": "EMAIL",

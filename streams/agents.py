@@ -53,7 +53,7 @@ def register(app: faust.App, settings: StreamsSettings) -> None:
         cleaning.register_interactions(app, settings, codec, counters, gate, known=known)
         _register_clock(app, settings, codec)
     if stage in ("all", "screens"):
-        names = default_person_finder() if settings.redact_names else None
+        names = default_person_finder(settings.names_ner) if settings.redact_names else None
         redactor = ScreenRedactor(
             CapturePolicy(), known, names, settings.screens_stored_scale, settings.screens_quality
         )

@@ -219,7 +219,7 @@ def register_interactions(
     the partition's clean clock. ``out``, ``sessions``: where it writes (default: the topics); ``known``: where
     the PII found in typed text goes, for the screen redaction of the same worker; ``writes``: where clean
     records and table changes are produced (default: a librdkafka producer, ``streams.writes``)."""
-    names = default_person_finder() if settings.redact_names else None
+    names = default_person_finder(settings.names_ner) if settings.redact_names else None
     if writes is None:
         writes = KafkaWrites(settings)
     # one table for the held typing and the open sessions: their changes go to one changelog partition, in order
@@ -286,7 +286,9 @@ def register_screens(
     not done within ``screens_deadline_s`` is dead-lettered. Dead letters of this stage never
     carry the image."""
     frames = FrameCleaner(
-        CapturePolicy(), TitleRedactor(default_person_finder() if settings.redact_names else None), redact_pixels
+        CapturePolicy(),
+        TitleRedactor(default_person_finder(settings.names_ner) if settings.redact_names else None),
+        redact_pixels,
     )
     if out is None:
         out = Outlets.of(app, settings, codec, "screens", counters)

