@@ -421,6 +421,7 @@ class Agent:
         self.capture.stop()
         self.control.stop()
         self.directives.stop()
+        self.outbox.flush(held=True)  # key events held as a possible typed identity go too
         self._commit(self.clock())
         self.sender.stop()
         self.spool.close()

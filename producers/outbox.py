@@ -3,7 +3,9 @@
 Events and frames of a device share one sequence (:class:`SeqAllocator`), whose
 reservations are fsynced to ``<state>/seq`` before use, so numbers keep increasing across
 restarts. Ids leave the device only as keyed-hash pseudonyms, and window titles only after
-the person's user name, host name and emails were replaced (:class:`Identities`).
+the person's user name, host name and emails were replaced (:class:`Identities`); the same
+names typed as text leave as redacted key events (:class:`TypedIdentities`, which may hold a
+few key events back while a word could still become one of them).
 
 Events are numbered at once but encoded and appended to the spool in batches, by
 :meth:`Outbox.flush` (the agent calls it every 0.2 s, and before every frame, so the spool
@@ -18,7 +20,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from producers.core.identity import Identities
+from producers.core.identity import Identities, TypedIdentities
 from producers.core.sequence import SeqAllocator
 from producers.screen import Shot
 from producers.spool import Spool
@@ -44,6 +46,7 @@ class Outbox:
         self.seq = SeqAllocator.resume(persisted)
         self.events = self.frames = 0
         self._queued: list[InteractionEvent] = []
+        self.typed = TypedIdentities(identities)
 
     @property
     def queued(self) -> int:
@@ -61,12 +64,17 @@ class Outbox:
             self.identities.context(context),
             time.localtime(t).tm_gmtoff // 60,
         )
-        self._queued.append(event)
+        self._queued += self.typed.push(event)
         self.events += 1
         return seq
 
-    def flush(self) -> int:
-        """Encode the queued events into the spool; returns how many."""
+    def flush(self, held: bool = False) -> int:
+        """Encode the queued events into the spool; returns how many.
+
+        Events held while they may be a typed identity go too once held long enough, or when
+        ``held`` (before a frame, whose number is higher, and at shutdown).
+        """
+        self._queued += self.typed.release(None if held else _utc(time.time()))
         queued, self._queued = self._queued, []
         encode = self.codec.encode
         for event in queued:
@@ -82,7 +90,7 @@ class Outbox:
         windows: list[VisibleWindow],
         redactions: tuple[str, ...],
     ) -> int:
-        self.flush()
+        self.flush(held=True)
         seq = self._next()
         frame = ScreenFrame(
             self.device_id,

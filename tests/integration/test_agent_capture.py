@@ -98,6 +98,32 @@ def test_typing_clicks_scrolls_and_a_frame_of_the_screen(
     assert listening.stdout.split()[3] == f"127.0.0.1:{METRICS_PORT}", listening.stdout  # not 0.0.0.0
 
 
+def test_the_persons_host_name_typed_as_text_leaves_the_device_redacted(
+    isolated: Isolated, display: Display, agent: AgentProc
+) -> None:
+    assert agent.cli("consent", "accept").returncode == 0
+    display.window("notes", "#ff0000", 100, 80)
+    agent.wait_capturing()
+    display.type(f"ssh {isolated.name} now")
+    display.xdotool("mousemove", "700", "500", "click", "1")  # a click ends the word
+
+    def pressed() -> list[dict[str, Any]]:
+        events = decode_all(isolated.codec, isolated.read_all("interactions.raw", 40, timeout_s=5), "InteractionEvent")
+        in_notes = [e for e in events if e["context"] and e["context"]["title"] == "notes"]
+        return [e["payload"][1] for e in in_notes if kind(e) == "KeyEvent" and e["payload"][1]["pressed"]]
+
+    keys: list[dict[str, Any]] = []
+
+    def all_typed() -> bool:
+        keys[:] = pressed()
+        return len(keys) >= len("ssh  now") + len(isolated.name)
+
+    wait_for(all_typed, 60, "every key typed in the notes window")
+    assert "".join(k["char"] or "" for k in keys) == "ssh  now"
+    assert [k["redaction"] for k in keys].count("HOST") == len(isolated.name)
+    assert isolated.name not in str(keys)
+
+
 def test_denied_window_gets_no_characters_and_no_frames(isolated: Isolated, display: Display, agent: AgentProc) -> None:
     agent.cli("consent", "accept")
     work = display.window("work", "#0000ff", 50, 50)
