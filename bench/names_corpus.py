@@ -98,7 +98,7 @@ def _held_out_contexts(n: _Names) -> list[list[Part]]:
 
 
 def _unseen_contexts(n: _Names) -> list[list[Part]]:
-    """Written last and run once, after every change to the finder: the numbers reported as unseen."""
+    """Written after the first round of changes and run once after it (recall 0.933); looked at since."""
     full, first, full2 = n.full(), n.given(), n.full()
     p = "PERSON"
     return [
@@ -117,7 +117,30 @@ def _unseen_contexts(n: _Names) -> list[list[Part]]:
     ]
 
 
-DEV, HELD_OUT, UNSEEN = "dev", "held-out", "unseen"
+def _unseen_2_contexts(n: _Names) -> list[list[Part]]:
+    """Written before the second round of changes (after "unseen" had been looked at), and run once after it."""
+    full, first, first2 = n.full(), n.given(), n.given()
+    p = "PERSON"
+    return [
+        ["Looping in ", (full, p), " who owns the billing service"],
+        [(first, p), " is out sick today, please reach out to ", (first2, p), " instead"],
+        ["Great work on the launch, ", (first, p), "!"],
+        ["Action items: ", (first, p), " to update the deck, ", (first2, p), " to book the room"],
+        ["Interviewer feedback - ", (full, p), ".pdf"],
+        ["Call with ", (first, p), " re: contract renewal"],
+        ["Can you share the doc with ", (full, p), "?"],
+        ["Shoutout to ", (first, p), " for fixing the flaky test"],
+        ["Per ", (first, p), "'s email, the deadline moved"],
+        ["Hey, is ", (first, p), " around?"],
+        ["Organizer: ", (full, p)],
+        [(full, p), " shared a file with you"],
+        ["Escalated to ", (full, p), " (on call)"],
+        ["I'll sync with ", (first, p), " tomorrow"],
+        ["Lunch order: ", (first, p), " - veggie wrap"],
+    ]
+
+
+DEV, HELD_OUT, UNSEEN, UNSEEN_2 = "dev", "held-out", "unseen", "unseen-2"
 
 
 def by_origin(n: int = 120, seed: int = 11, contexts: str = DEV) -> dict[str, list[Sample]]:
@@ -126,7 +149,9 @@ def by_origin(n: int = 120, seed: int = 11, contexts: str = DEV) -> dict[str, li
     ``contexts``: ``"dev"``, the places the finder's cues were written for; ``"held-out"``, written after
     them and run once before a last round of changes (so no longer unseen); ``"unseen"``, run once at the end.
     """
-    make = {DEV: _contexts, HELD_OUT: _held_out_contexts, UNSEEN: _unseen_contexts}[contexts]
+    make = {DEV: _contexts, HELD_OUT: _held_out_contexts, UNSEEN: _unseen_contexts, UNSEEN_2: _unseen_2_contexts}[
+        contexts
+    ]
     out: dict[str, list[Sample]] = {}
     for i, origin in enumerate(ORIGINS):
         rng = random.Random(seed * 1000 + i)

@@ -88,6 +88,8 @@ def redacted(*actions, context: WindowContext = TERMINAL, secret_input: bool = F
         ("mysql -u root -pS3cret! shop", [("S3cret!", "PASSWORD")]),
         ("PGPASSWORD=hunter2 psql -h db", [("hunter2", "PASSWORD")]),
         ("vault --password 'correct horse' x", [("correct horse", "PASSWORD")]),
+        ("psql --password=$KH82HGj -h db", [("$KH82HGj", "PASSWORD")]),  # mixed case: a password, not a variable
+        ('mysql -u app -p"$DB_PASS" shop', []),  # a variable names a secret and holds none
         ("lunch with John Smith at noon", [("John Smith", "PERSON")]),
     ],
 )
@@ -148,6 +150,12 @@ def test_spans_are_sorted_and_never_overlap():
         ("Cc: Aigerim Nurlanovna, Fetu Faleolo", ["Aigerim Nurlanovna", "Fetu Faleolo"]),
         ("Reviewer: Seo-yeon Park", ["Seo-yeon Park"]),
         ("Sefo: can you review my PR?", []),  # a colon after one unknown word could be a field label
+        ("I think Sefo already fixed that bug", ["Sefo"]),  # one unknown word inside an English sentence
+        ("Sent from my phone. Sefo", ["Sefo"]),  # a sign-off
+        ("cc'ing Sefo for visibility", ["Sefo"]),
+        ("Great work on the launch, Sefo!", ["Sefo"]),
+        ("Sefo is out sick today", ["Sefo"]),
+        ("Wir haben Apfel Brot gekauft", []),  # German capitalises nouns: unknown words say nothing there
         # name-like words that are not names
         ("Grant Access", []),
         ("Will Smith Street", []),
@@ -179,7 +187,8 @@ def test_names_come_from_the_book_and_the_context():
     assert names("Kwame will review") == ["Kwame"]  # a known name that is not a word stands alone
     assert names("Will review") == []  # a known name that is a word does not
     assert names("Ofori Atta is here") == ["Ofori Atta"]  # two unknown, name-shaped words
-    assert names("Ofori is here") == []  # one unknown word without a cue
+    assert names("see Ofori") == []  # one unknown word without a cue
+    assert names("Ofori is here") == ["Ofori"]  # ... the subject of an English sentence
     assert names("thanks Ofori!") == ["Ofori"]  # ... with one
     assert names("Accra is hot, ask Accra") == ["Accra"]  # a place is a name only where the context says so
 

@@ -80,7 +80,9 @@ _PASSWORD_RULES = (
     # "my password is hunter2"
     re.compile(r"(?i)\b(?:password|passcode|pin|passphrase)\s+(?:is|was|=)\s+(\S+)"),
 )
-_VARIABLE = re.compile(r"\$\{?[A-Za-z_]\w*\}?|\$\(.*\)")  # -p "$DB_PASS" names a secret, holds none
+# -p "$DB_PASS" names a secret and holds none; a name in mixed case ("$KH82HGj") is more likely a password typed
+# in another program than a shell variable, and redacting a variable name costs little
+_VARIABLE = re.compile(r"\$\{?(?:[A-Z_][A-Z0-9_]*|[a-z_][a-z0-9_]*)\}?|\$\(.*\)")
 _PASSWORD_CUES = ("-p", "pass", "Pass", "PASS", "-a", "pwd", "PWD", "pin", "PIN", "Pin")
 
 
@@ -93,5 +95,5 @@ def passwords(text: str) -> Iterator[Span]:
             start, end = m.start(1), m.end(1)
             if value[:1] in "\"'" and len(value) > 2:
                 start, end = start + 1, end - 1
-            if end > start and not _VARIABLE.fullmatch(value):
+            if end > start and not _VARIABLE.fullmatch(text, start, end):
                 yield Span(start, end, "PASSWORD")

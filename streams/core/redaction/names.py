@@ -98,19 +98,44 @@ def _name_prefix(text: str, start: int, end: int) -> Span | None:
 _TITLES = frozenset(["mr", "mrs", "ms", "miss", "mx", "dr", "prof", "mme", "mlle", "herr", "frau", "sir", "madam"])
 _SURNAME_PLACES = frozenset(["park", "hall", "lane", "hill", "church"])  # also common family names
 _LETTERS = r"[^\W\d_]+"
-# "Jean-Pierre", "O'Sullivan", "Ji-woo"; not letters inside a token ("ghp_MH0wd", "-pVc9Neve(")
-_WORD = re.compile(rf"(?<![\w])(?:{_LETTERS}(?:['’-]{_LETTERS})*)(?![\w])")
+# "Jean-Pierre", "O'Sullivan", "Ji-woo"; between spaces or punctuation, not inside a token ("ghp_MH0wd", "*Zu%rZ")
+_WORD = re.compile(rf"(?<![^\s(\"'“‘\[<@/:,;])(?:{_LETTERS}(?:['’-]{_LETTERS})*)(?![^\s)\"'”’\]>.,;:!?|/])")
 # Before a name. Strong cues (a greeting, a mail header, a mention, a sign-off) make even a name that is also
 # a word ("Hi Will,") a name; weak ones ("with", "ask", "to", a field label) only a name-shaped unknown word.
 _STRONG = (
     r"dear|hi|hello|hey|thanks|thank you|thx|thanks again|regards|cheers|best|from:|to:|cc:?|bcc:?|welcome|bye|"
     r"congrats|congratulations|happy birthday|well done|good luck|good morning|good night|see you|love"
 )
-_WEAK = r"with|ask|asked|ping|pinged|to|for|by|name:|contact person:|contact:|attendees?:|organi[sz]er:|assignee:|1:1"
+_WEAK = (
+    r"with|ask|asked|ping|pinged|to|for|by|per|cc'?ing|cc'?d|loop(?:ing|ed)? in|tag(?:ging)?|name:|contact person:|"
+    r"contact:|attendees?:|organi[sz]er:|assignee:|1:1"
+)
 _CUE_STRONG = re.compile(rf"(?i)(?:(?<![\w@])(?:{_STRONG})[,!]?|@)\s*$")
 _CUE_WEAK = re.compile(rf"(?i)(?<![\w@])(?:{_WEAK})\s*$|\s/\s*$")
 _FIELD = re.compile(r"(?m)^[ \t]*[A-Z][a-z]+(?: [a-z]+)?:[ \t]*$")  # "Reviewer: ", "Emergency contact: "
 _JOIN = re.compile(r"(?:,|\band|&)\s*$")  # "Cc: A B, C D", "lunch with A and B": a cue only after a name
+# Words around a single unknown capitalised word that make it a proper noun in an English sentence ("I think
+# Oluwadamilare already fixed it"); the name book's words count too.
+_FUNCTION_WORDS = """
+    i you we they he she it me us them my your our their his her its the a an this that is am are was were be
+    been will would can could should shall may might must do does did have has had not no and or but so if then
+    than as at on in of to for from by with about into over after before already also just still only even really
+    think thought guess know knew hope feel said says told tell asked ask let lets got get gets around here there
+    today tomorrow now back away out up down off available free busy online offline sick ok okay"""
+# After an unknown capitalised word at the start of a sentence, what makes it the subject ("Sefo is out today").
+_SUBJECT_VERB = re.compile(
+    r"\s+(?:is|was|has|had|will|would|can|could|should|says|said|thinks|thought|wants|needs|asked|told|and I)\b"
+)
+_VOCATIVE = re.compile(r",\s*$")  # "Great work on the launch, Sefo!"
+_FUNCTION = frozenset(_FUNCTION_WORDS.split())
+# German capitalises every noun: in German text, capitalised words the book does not know are no sign of a name.
+_GERMAN = re.compile(
+    r"(?i)\b(?:und|ist|nicht|ich|wir|ihr|sie|der|die|das|dem|den|des|ein|eine|einen|mit|auf|für|von|zu|zum|zur|im|"
+    r"ins|sich|auch|noch|nur|wie|aber|oder|sehr|kein|keine|ohne|durch|seit|unser|mich|dir|wenn|weil|dass|schon)\b"
+)
+_WORD_BEFORE = re.compile(r"(?<![\w'])([a-z]+)\s+$")
+_WORD_AFTER = re.compile(r"\s+([a-z]+)\b")
+_SENTENCE_END = re.compile(r"(?:[.!?]\s+|\n\s*|--\s*|—\s*)$")  # a sign-off: the last word after a sentence
 # After a name: what people do in chats and trackers, an address, a role.
 _CUE_AFTER = re.compile(
     r"(?:'s)?(?:\s+(?:said|says|wrote|approved|joined|left|commented|replied|asked|added|shared|invited|mentioned|"
@@ -142,7 +167,10 @@ class GazetteerPersonFinder:
     - its words are unknown and shaped like names, and the context marks a person: a title, a
       greeting, a mail header, a mention, a sign-off, "with", "ask" or "to" before it; "said",
       "joined", an address or a role after it ("meeting with Tevita Fifita"); or there are two
-      of them ("Tevita Fifita approved it").
+      of them ("Tevita Fifita approved it"); or it is one word inside an English sentence ("I
+      think Sefo already fixed it"), alone after one (a sign-off), spoken to at its end ("thanks
+      for the review, Sefo!") or its subject ("Sefo is out today"). The last two rules are off
+      in German text, which capitalises every noun.
     """
 
     def __init__(self, book: Namebook | None = None) -> None:
@@ -208,8 +236,27 @@ class GazetteerPersonFinder:
             return keys[0] not in book.places or self._cued(text, words, before, found)
         if len(words) == 1 and known[0]:  # a name that is also a word: "Will", "Grant"
             return _CUE_STRONG.search(before) is not None
-        unknown = not any(map(book.is_word, keys)) and _shaped(text, words)
-        return unknown and (len(words) > 1 or self._cued(text, words, before, found))
+        if any(map(book.is_word, keys)) or not _shaped(text, words):
+            return False
+        if self._cued(text, words, before, found):
+            return True
+        if _GERMAN.search(text):
+            return False
+        return len(words) > 1 or (keys[0] not in book.places and self._placed(text, words[0]))
+
+    def _placed(self, text: str, word: _Word) -> bool:
+        """One unknown word inside an English sentence ("I think X already"), or alone after one (a sign-off)."""
+        before, after = text[max(0, word.start - 30) : word.start], text[word.end : word.end + 30]
+        ends = not after.strip(" .!?")
+        if ends and (_SENTENCE_END.search(before) or _VOCATIVE.search(before)):
+            return True  # a sign-off, or the person a sentence speaks to
+        if (not before.strip() or _SENTENCE_END.search(before)) and _SUBJECT_VERB.match(after):
+            return True
+        b, a = _WORD_BEFORE.search(before), _WORD_AFTER.match(after)
+        return b is not None and a is not None and all(self._english(m.group(1)) for m in (b, a))
+
+    def _english(self, word: str) -> bool:
+        return word in _FUNCTION or self.book.is_word(word)
 
     @staticmethod
     def _cued(text: str, words: list[_Word], before: str, found: list[Span]) -> bool:
