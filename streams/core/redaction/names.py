@@ -113,7 +113,7 @@ _WEAK = (
 _CUE_STRONG = re.compile(rf"(?i)(?:(?<![\w@])(?:{_STRONG})[,!]?|@)\s*$")
 _CUE_WEAK = re.compile(rf"(?i)(?<![\w@])(?:{_WEAK})\s*$|\s/\s*$")
 _FIELD = re.compile(r"(?m)^[ \t]*[A-Z][a-z]+(?: [a-z]+)?:[ \t]*$")  # "Reviewer: ", "Emergency contact: "
-_JOIN = re.compile(r"(?:,|\band|&)\s*$")  # "Cc: A B, C D", "lunch with A and B": a cue only after a name
+_JOIN = re.compile(r"\s*(?:,|and|&)\s*")  # between two names: "Cc: A B, C D", "lunch with A and B"
 # Words around a single unknown capitalised word that make it a proper noun in an English sentence ("I think
 # Oluwadamilare already fixed it"); the name book's words count too.
 _FUNCTION_WORDS = """
@@ -169,8 +169,8 @@ class GazetteerPersonFinder:
       "joined", an address or a role after it ("meeting with Tevita Fifita"); or there are two
       of them ("Tevita Fifita approved it"); or it is one word inside an English sentence ("I
       think Sefo already fixed it"), alone after one (a sign-off), spoken to at its end ("thanks
-      for the review, Sefo!") or its subject ("Sefo is out today"). The last two rules are off
-      in German text, which capitalises every noun.
+      for the review, Sefo!") or its subject ("Sefo is out today"). Without a cue, unknown
+      words are no name in German text, which capitalises every noun.
     """
 
     def __init__(self, book: Namebook | None = None) -> None:
@@ -262,7 +262,7 @@ class GazetteerPersonFinder:
     def _cued(text: str, words: list[_Word], before: str, found: list[Span]) -> bool:
         if _CUE_STRONG.search(before) or _CUE_WEAK.search(before) or _FIELD.search(before):
             return True
-        if _JOIN.search(before) and found and not text[found[-1].end : words[0].start].strip(" ,&").strip("and"):
+        if found and _JOIN.fullmatch(text, found[-1].end, words[0].start):  # "A B, C D", "A and B"
             return True
         # (not a chat speaker's colon, "Tamati: can you review?": field labels look the same, "Compass: north")
         return _CUE_AFTER.match(text, words[-1].end) is not None
@@ -292,7 +292,8 @@ def _runs(text: str) -> list[list[_Word]]:
             word, end = word[:-2], end - 2
         if len(word) == 1:
             if not (run and text.startswith(".", end)):  # an initial inside a name ("Mary J. Blige"), or nothing
-                runs.append(run) if run else None
+                if run:
+                    runs.append(run)
                 run, pending = [], []
                 continue
             end += 1
