@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -70,8 +71,14 @@ def mark_published(state_dir: Path, rec: ConsentRecord) -> None:
 
 
 def _write(state_dir: Path, name: str, text: str) -> None:
+    """Atomically, through a temporary file of this writer's own: the agent and ``teachstream consent`` may both
+    mark the same record published at once, and a shared temporary name made one of them fail."""
     state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = state_dir / f"{name}.tmp"
-    tmp.write_text(text)
-    os.chmod(tmp, 0o600)
-    tmp.replace(state_dir / name)
+    fd, tmp_name = tempfile.mkstemp(dir=state_dir, prefix=f".{name}.", suffix=".tmp")  # created 0600
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp_name, state_dir / name)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
