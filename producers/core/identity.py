@@ -44,6 +44,11 @@ class Identities:
         object.__setattr__(self, "_regex", regex)
         object.__setattr__(self, "_tokens", tokens)
 
+    @property
+    def tokens(self) -> dict[str, str]:
+        """Each name to remove, lower case, and its placeholder."""
+        return dict(self._tokens)
+
     def scrub(self, text: str) -> str:
         """``text`` with every known name replaced by its placeholder."""
         if self._regex is None or not text:
@@ -63,6 +68,7 @@ class Identities:
 
 TYPOS = 2  # letters typed past a name's prefix that are held, waiting for a backspace ("jdx<-oe")
 _BOUNDARY_KEYS = frozenset({"space", "enter", "tab", "escape", "up", "down", "left", "right", "home", "end"})
+_MODIFIER_KEYS = frozenset({"shift", "shift_l", "shift_r", "caps_lock"})
 _LABELS = {USER: "USER", HOST: "HOST", EMAIL: "EMAIL"}
 
 
@@ -74,14 +80,14 @@ class TypedIdentities:
     later one are held, in order, while the typed word stays a prefix of a name (backspace
     included, and up to two mistyped letters past it). A whole name followed by a boundary (a
     non-alphanumeric character, enter, tab, a click, a focus change: any other event) or by
-    :meth:`release` is sent with its key events
-    redacted (``key=""``, ``char=None``, ``redaction="USER"``, ``"HOST"`` or ``"EMAIL"``), as the
-    stream would; anything else is sent unchanged. The stream knows only pseudonyms, so it could
+    :meth:`release` is sent with its key events redacted (``key=""``, ``char=None``,
+    ``redaction="USER"``, ``"HOST"`` or ``"EMAIL"``), as the stream would; anything else is sent
+    unchanged. The stream knows only pseudonyms, so it could
     not find these names itself.
     """
 
     def __init__(self, identities: Identities, hold_s: float = 10.0) -> None:
-        self._tokens = dict(identities._tokens)
+        self._tokens = identities.tokens
         self._prefixes = {name[:i] for name in self._tokens for i in range(1, len(name) + 1)}
         self.hold_s = hold_s
         self._held: list[InteractionEvent] = []
@@ -158,9 +164,6 @@ class TypedIdentities:
             else:
                 out.append(event)
         return out
-
-
-_MODIFIER_KEYS = frozenset({"shift", "shift_l", "shift_r", "caps_lock"})
 
 
 def _typed_char(key: KeyEvent) -> str | None:

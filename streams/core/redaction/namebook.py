@@ -31,7 +31,6 @@ import importlib.resources
 import importlib.util
 import json
 import logging
-import os
 import pkgutil
 import re
 import subprocess
@@ -190,9 +189,7 @@ def namebook() -> Namebook:
     would otherwise stay in this process (about 30 MiB more). In-process if the child fails.
     """
     try:
-        child = subprocess.run(
-            [sys.executable, "-m", __name__], capture_output=True, check=True, timeout=300, env=os.environ.copy()
-        )
+        child = subprocess.run([sys.executable, "-m", __name__], capture_output=True, check=True, timeout=300)
         given, family, words, places = json.loads(child.stdout)
         return Namebook(frozenset(given), frozenset(family), frozenset(words), frozenset(places))
     except (OSError, subprocess.SubprocessError, ValueError) as exc:

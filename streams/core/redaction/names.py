@@ -122,12 +122,12 @@ _FUNCTION_WORDS = """
     than as at on in of to for from by with about into over after before already also just still only even really
     think thought guess know knew hope feel said says told tell asked ask let lets got get gets around here there
     today tomorrow now back away out up down off available free busy online offline sick ok okay"""
+_FUNCTION = frozenset(_FUNCTION_WORDS.split())
 # After an unknown capitalised word at the start of a sentence, what makes it the subject ("Sefo is out today").
 _SUBJECT_VERB = re.compile(
     r"\s+(?:is|was|has|had|will|would|can|could|should|says|said|thinks|thought|wants|needs|asked|told|and I)\b"
 )
 _VOCATIVE = re.compile(r",\s*$")  # "Great work on the launch, Sefo!"
-_FUNCTION = frozenset(_FUNCTION_WORDS.split())
 # German capitalises every noun: in German text, capitalised words the book does not know are no sign of a name.
 _GERMAN = re.compile(
     r"(?i)\b(?:und|ist|nicht|ich|wir|ihr|sie|der|die|das|dem|den|des|ein|eine|einen|mit|auf|für|von|zu|zum|zur|im|"
