@@ -102,7 +102,7 @@ class TypedIdentities:
             return [event]
         if not isinstance(key, KeyEvent) or key.redaction is not None:
             return [*self._finish(), self._seen_other(event)]  # a click, a focus change: the word ends
-        if not key.pressed or key.key in _MODIFIER_KEYS:  # shift for "@" or a capital neither ends nor starts a word
+        if not key.pressed:
             if self._held:
                 self._held.append(event)
                 return []

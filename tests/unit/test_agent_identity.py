@@ -90,26 +90,6 @@ def test_typed_user_host_and_email_leave_the_device_redacted() -> None:
     assert squeeze(text_of(out)) == "ssh <USER>@<HOST> and mail <EMAIL>\n"
 
 
-def test_shift_for_a_capital_or_an_at_sign_keeps_the_name_whole() -> None:
-    """The recorder sends shift as its own key event, around "@" and capitals, as a real keyboard types them."""
-    events: list[InteractionEvent] = []
-    for ch in "mail Jane.Doe@example.com now":
-        shifted = ch.isupper() or ch == "@"
-        for pressed, name, char in [(True, "shift", None)] * shifted + [
-            (True, ch.lower(), ch),
-            (False, ch.lower(), None),
-        ]:
-            payload = KeyEvent(pressed, name, char, ("shift",) if shifted and name != "shift" else ())
-            events.append(
-                InteractionEvent("d", "u", len(events), T0 + timedelta(milliseconds=50 * len(events)), payload)
-            )
-        if shifted:
-            events.append(InteractionEvent("d", "u", len(events), T0, KeyEvent(False, "shift", None)))
-    out = through(TypedIdentities(ME), events)
-    assert [e.seq for e in out] == [e.seq for e in events]
-    assert squeeze(text_of(out)) == "mail <EMAIL> now"
-
-
 def test_words_that_only_start_like_a_name_are_sent_unchanged() -> None:
     ann = TypedIdentities(Identities("ann", "box"))
     assert text_of(through(ann, keys("annual plan, joann and boxes"))) == "annual plan, joann and boxes"
