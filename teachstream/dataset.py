@@ -16,16 +16,20 @@ writing is never returned. S3 settings come from the arguments, else from
 
 from __future__ import annotations
 
+import hashlib
 import io
+import itertools
+import json
 import os
 import shutil
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import urlparse
 
 import pyarrow as pa
@@ -33,8 +37,37 @@ import pyarrow.parquet as pq
 
 from schemas.dataset import CARD_NAME, DATASET_DIR, Manifest, SessionEntry
 from schemas.errors import ConfigError, StorageUnavailableError, TeachstreamError
+from teachstream.quality import FLAGS, Thresholds, flags
+from teachstream.snapshots import (
+    SNAPSHOT_DIR,
+    Audit,
+    Finding,
+    SessionErasedError,
+    Snapshot,
+    SnapshotError,
+    check,
+    latest_key,
+    pin,
+    refreshed,
+    refusal,
+    snapshot_prefix,
+    version_of,
+)
+
+__all__ = [
+    "Dataset",
+    "PinnedDataset",
+    "SessionErasedError",
+    "SessionNotFoundError",
+    "SnapshotError",
+    "open",
+    "torch_shard",
+]
 
 _FETCHERS = 8  # frames fetched at once by iter_steps
+_PREFETCH = 4  # sessions iter_steps fetches ahead of the one being read
+
+FrameForm = Literal["image", "lazy", "bytes"]
 
 
 class SessionNotFoundError(TeachstreamError, KeyError):
@@ -53,6 +86,18 @@ class Storage(Protocol):
 
     def describe(self) -> str: ...
 
+    def etags(self, prefix: str) -> dict[str, str]:
+        """Key -> ETag (quotes removed) of every object under ``prefix``."""
+        ...
+
+    def write_new(self, key: str, data: bytes) -> bool:
+        """Create an object only if there is none under ``key``; False if there was."""
+        ...
+
+    def beside(self, name: str) -> Storage:
+        """The storage of ``name/`` next to the dataset directory (the deployment's ``audit/``)."""
+        ...
+
 
 @dataclass(frozen=True)
 class LocalStorage:
@@ -60,6 +105,25 @@ class LocalStorage:
 
     def read(self, key: str) -> bytes:
         return (self.root / key).read_bytes()
+
+    def etags(self, prefix: str) -> dict[str, str]:
+        return {
+            key: hashlib.md5((self.root / key).read_bytes(), usedforsecurity=False).hexdigest()
+            for key in self.list(prefix)
+        }
+
+    def write_new(self, key: str, data: bytes) -> bool:
+        path = self.root / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with path.open("xb") as out:
+                out.write(data)
+        except FileExistsError:
+            return False
+        return True
+
+    def beside(self, name: str) -> Storage:
+        return LocalStorage(self.root.parent.parent / name)
 
     def list(self, prefix: str) -> Iterator[str]:
         base = self.root / prefix
@@ -90,6 +154,34 @@ class S3Storage:
                 for item in page.get("Contents", [])
             ]
         return iter(keys)
+
+    def etags(self, prefix: str) -> dict[str, str]:
+        with self._translated(prefix):
+            paginator = self.client.get_paginator("list_objects_v2")
+            return {
+                item["Key"][len(self.root) :]: item["ETag"].strip('"')
+                for page in paginator.paginate(Bucket=self.bucket, Prefix=self.root + prefix)
+                for item in page.get("Contents", [])
+            }
+
+    def write_new(self, key: str, data: bytes) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            with self._translated(key):
+                try:
+                    self.client.put_object(Bucket=self.bucket, Key=self.root + key, Body=data, IfNoneMatch="*")
+                except ClientError as exc:
+                    if exc.response.get("Error", {}).get("Code") == "PreconditionFailed":
+                        return False
+                    raise
+        except FileNotFoundError:  # 404 on a write: the bucket is missing
+            raise StorageUnavailableError(f"cannot write {self.describe()}{key}: no bucket {self.bucket}") from None
+        return True
+
+    def beside(self, name: str) -> Storage:
+        base = self.root[: -len(DATASET_DIR)] if self.root.endswith(DATASET_DIR) else self.root
+        return S3Storage(self.bucket, f"{base}{name}/", self.client)
 
     @contextmanager
     def _translated(self, key: str) -> Iterator[None]:
@@ -214,11 +306,14 @@ class Dataset:
         return self._image(key) if key else None
 
     def _image(self, key: str) -> Any:
-        from PIL import Image
-
-        image = Image.open(io.BytesIO(self.frame_bytes(key)))
+        image = self._lazy_image(key)
         image.load()
         return image
+
+    def _lazy_image(self, key: str) -> Any:
+        from PIL import Image
+
+        return Image.open(io.BytesIO(self.frame_bytes(key)))
 
     def to_table(self, sessions: Iterable[SessionEntry] | None = None) -> pa.Table:
         """Every step of the sessions (default: all) as one pyarrow table."""
@@ -232,10 +327,16 @@ class Dataset:
     def iter_steps(
         self,
         sessions: Iterable[SessionEntry] | None = None,
-        frames: bool = True,
+        frames: bool | FrameForm = True,
         shard: tuple[int, int] = (0, 1),
+        prefetch: int = _PREFETCH,
     ) -> Iterator[dict[str, Any]]:
-        """Steps as dicts, session by session; ``frame`` holds the decoded image when ``frames``.
+        """Steps as dicts, session by session, with the frame each step saw in ``step["frame"]``.
+
+        ``frames``: ``True`` or ``"image"``, a decoded PIL image; ``"lazy"``, a PIL image whose pixels
+        are decoded when first used (in a DataLoader worker, say); ``"bytes"``, the JPEG as stored
+        (for a GPU decoder); ``False``, none. Steps sharing a frame share the object. The steps and
+        frames of the next ``prefetch`` sessions are fetched while the current one is consumed.
 
         ``shard=(i, n)`` yields only every n-th session from the i-th, so that n readers (torch
         DataLoader workers, hosts) split a dataset without overlap; see :func:`torch_shard`.
@@ -243,16 +344,39 @@ class Dataset:
         index, count = shard
         if not 0 <= index < count:
             raise ValueError(f"shard {index} of {count} does not exist")
+        form: FrameForm | None = "image" if frames is True else (frames or None)
+        if form not in (None, "image", "lazy", "bytes"):
+            raise ValueError(f"frames={frames!r}: use True, False, 'image', 'lazy' or 'bytes'")
         chosen = self.sessions() if sessions is None else list(sessions)
-        with ThreadPoolExecutor(_FETCHERS) as pool:
-            for entry in chosen[index::count]:
-                steps = self.steps(entry)
-                if frames:  # fetched in parallel, decoded once: steps sharing a frame share the image
-                    keys = sorted({s["frame_key"] for s in steps if s["frame_key"]})
-                    images = dict(zip(keys, pool.map(self._image, keys), strict=True))
+        todo = iter(chosen[index::count])
+        fetchers, loaders = ThreadPoolExecutor(_FETCHERS), ThreadPoolExecutor(2)
+        ahead: deque[Future[tuple[list[dict[str, Any]], dict[str, Future[Any]]]]] = deque()
+        try:
+            for entry in itertools.islice(todo, max(1, prefetch)):
+                ahead.append(loaders.submit(self._load, entry, form, fetchers))
+            while ahead:
+                steps, pending = ahead.popleft().result()
+                if (following := next(todo, None)) is not None:
+                    ahead.append(loaders.submit(self._load, following, form, fetchers))
+                loaded = {key: future.result() for key, future in pending.items()}
+                if form is not None:
                     for step in steps:
-                        step["frame"] = images.get(step["frame_key"])
+                        step["frame"] = loaded.get(step["frame_key"])
                 yield from steps
+        finally:
+            loaders.shutdown(wait=True, cancel_futures=True)
+            fetchers.shutdown(wait=True, cancel_futures=True)
+
+    def _load(
+        self, entry: SessionEntry, form: FrameForm | None, fetchers: ThreadPoolExecutor
+    ) -> tuple[list[dict[str, Any]], dict[str, Future[Any]]]:
+        """A session's steps, and its frames on their way (in ``form``)."""
+        steps = self.steps(entry)
+        if form is None:
+            return steps, {}
+        fetch = {"image": self._image, "lazy": self._lazy_image, "bytes": self.frame_bytes}[form]
+        keys = sorted({s["frame_key"] for s in steps if s["frame_key"]})
+        return steps, {key: fetchers.submit(fetch, key) for key in keys}
 
     def to_hf(self, sessions: Iterable[SessionEntry] | None = None) -> Any:
         """A Hugging Face ``datasets.Dataset`` of the steps (frames stay as keys; load them with :meth:`frame`)."""
@@ -261,6 +385,76 @@ class Dataset:
         except ImportError as exc:
             raise ConfigError("to_hf needs the `datasets` package: pip install datasets") from exc
         return datasets.Dataset(self.to_table(sessions))
+
+    # quality
+
+    def flags(self, session: SessionEntry, limits: Thresholds | None = None) -> tuple[str, ...]:
+        """The session's quality flags (see :mod:`teachstream.quality`); empty if it looks useful."""
+        rows = self.steps_table(session).select(["action", "text", "frame_key"]).to_pylist()
+        return flags(session, rows, limits or Thresholds())
+
+    def without_flagged(
+        self, sessions: Iterable[SessionEntry], drop: Iterable[str] = FLAGS, limits: Thresholds | None = None
+    ) -> list[SessionEntry]:
+        """The sessions that have none of the quality flags in ``drop`` (default: any flag)."""
+        unwanted = set(drop)
+        return [s for s in sessions if not unwanted.intersection(self.flags(s, limits))]
+
+    # snapshots
+
+    def snapshot(self, name: str, version: int | None = None) -> PinnedDataset:
+        """Exactly the sessions snapshot ``name`` (its latest version, or ``version``) pinned.
+
+        Reading a pinned session that was erased, cut by a withdrawal or removed since raises
+        :class:`~teachstream.snapshots.SessionErasedError` before any of its data is returned."""
+        key = latest_key(self.storage.list(snapshot_prefix(name)), name, version)
+        return PinnedDataset(self.storage, Snapshot.from_bytes(key, self.storage.read(key)), key)
+
+    def snapshot_keys(self, name: str | None = None) -> list[str]:
+        """Every stored snapshot version (of ``name``), oldest version first."""
+        prefix = snapshot_prefix(name) if name else SNAPSHOT_DIR
+        return sorted(
+            (k for k in self.storage.list(prefix) if version_of(k) > 0), key=lambda k: (k.split("/")[1], version_of(k))
+        )
+
+    def create_snapshot(self, name: str, sessions: Sequence[SessionEntry], filters: dict[str, Any]) -> str:
+        """Pin ``sessions`` as snapshot ``name`` (a new name); returns the key written."""
+        if any(True for _ in self.storage.list(snapshot_prefix(name))):
+            raise SnapshotError(f"snapshot {name!r} exists; `snapshot refresh {name}` makes its next version")
+        etags = self.storage.etags("steps/") | self.storage.etags("frames/")
+        snap = pin(name, sessions, etags, datetime.now(UTC), filters)
+        return self._write_snapshot(snap)
+
+    def check_snapshot(self, name: str, version: int | None = None) -> tuple[PinnedDataset, list[Finding]]:
+        """The snapshot and its sessions that were erased, cut or removed since it was made."""
+        pinned = self.snapshot(name, version)
+        return pinned, pinned.findings()
+
+    def refresh_snapshot(self, name: str) -> tuple[str, list[Finding]]:
+        """Write the next version of snapshot ``name`` without the sessions :meth:`check_snapshot` names."""
+        pinned, findings = self.check_snapshot(name)
+        snap = refreshed(pinned.pinned, findings, pinned.key, datetime.now(UTC))
+        return self._write_snapshot(snap), findings
+
+    def _write_snapshot(self, snap: Snapshot) -> str:
+        key = snap.key()
+        if not self.storage.write_new(key, snap.body()):
+            raise SnapshotError(f"{key} was written by someone else at the same time; run the command again")
+        return key
+
+    def _current(self) -> tuple[dict[str, SessionEntry], dict[str, str], list[Audit]]:
+        """The sessions listed now, the ETag of every stored object, and the sink's audit records."""
+        self.refresh()
+        current = {s.session_id: s for s in self._all_sessions(None, None)}
+        etags = self.storage.etags("steps/") | self.storage.etags("frames/")
+        audit = self.storage.beside("audit")
+        audits = [
+            Audit.from_json(kind, json.loads(audit.read(key)))
+            for kind in ("erasure", "withdrawal")
+            for key in audit.list(f"{kind}/")
+            if key.endswith(".json")
+        ]
+        return current, etags, audits
 
     def card(self) -> str:
         """The dataset card (README.md at the root) as the sink last wrote it."""
@@ -285,6 +479,57 @@ class Dataset:
             path.write_bytes(manifest.to_bytes())
             written += 1
         return written
+
+
+class PinnedDataset(Dataset):
+    """The sessions of one snapshot version, refusing those that may no longer be served."""
+
+    def __init__(self, storage: Storage, pinned: Snapshot, key: str) -> None:
+        super().__init__(storage)
+        self.pinned, self.key = pinned, key
+        self._refused: dict[str, Finding] | None = None
+
+    def __repr__(self) -> str:
+        return f"PinnedDataset({self.storage.describe()}{self.key}, {len(self.pinned.sessions)} sessions)"
+
+    def findings(self) -> list[Finding]:
+        """The pinned sessions erased, cut by a withdrawal or removed since the snapshot (looked up now)."""
+        current, etags, audits = Dataset(self.storage)._current()
+        found = check(self.pinned, current, etags, audits)
+        self._refused = {f.session_id: f for f in found}
+        return found
+
+    def refresh(self) -> None:
+        self._refused = None
+
+    def _all_sessions(self, low: str | None, high: str | None) -> list[SessionEntry]:
+        entries = sorted(self.pinned.entries, key=lambda e: (e.start_time, e.session_id))
+        return [s for s in entries if (low is None or s.dt >= low) and (high is None or s.dt <= high)]
+
+    def guard(self, sessions: Iterable[SessionEntry]) -> None:
+        """Raise :class:`SessionErasedError` for the first of ``sessions`` that may not be served."""
+        if self._refused is None:
+            self.findings()
+        assert self._refused is not None
+        for entry in sessions:
+            if (finding := self._refused.get(entry.session_id)) is not None:
+                raise refusal(self.pinned, finding)
+
+    def steps_table(self, session: SessionEntry | str) -> pa.Table:
+        entry = self.session(session) if isinstance(session, str) else session
+        self.guard([entry])
+        return super().steps_table(entry)
+
+    def iter_steps(
+        self,
+        sessions: Iterable[SessionEntry] | None = None,
+        frames: bool | FrameForm = True,
+        shard: tuple[int, int] = (0, 1),
+        prefetch: int = _PREFETCH,
+    ) -> Iterator[dict[str, Any]]:
+        chosen = self.sessions() if sessions is None else list(sessions)
+        self.guard(chosen)  # before the first step: a training run never sees half a refused snapshot
+        return super().iter_steps(chosen, frames, shard, prefetch)
 
 
 def torch_shard() -> tuple[int, int]:

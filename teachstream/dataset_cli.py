@@ -1,9 +1,8 @@
-"""``teachstream dataset ls|show|stats|export`` and ``teachstream view`` (edge)."""
+"""``teachstream dataset ls|show|stats|export|snapshot`` and ``teachstream view`` (edge)."""
 
 from __future__ import annotations
 
 import json
-from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,20 +39,52 @@ def _filters(func: Any) -> Any:
         click.option("--app", help="Only sessions with a step in this app."),
         click.option("--device", help="Only this device pseudonym."),
         click.option("--user", help="Only this person's pseudonym."),
+        click.option(
+            "--drop-flagged",
+            "drop",
+            multiple=True,
+            help="Leave out sessions with these quality flags (withheld, no_frames, short, idle, redacted; "
+            "comma-separated, or all).",
+        ),
     ):
         func = option(func)
     return func
 
 
-def _select(ds: Dataset, date: str | None, app: str | None, device: str | None, user: str | None) -> list[SessionEntry]:
+_SNAPSHOT = click.option("--snapshot", help="Read only the sessions of this snapshot (its latest version).")
+
+
+def _source(ctx: Context, uri: str | None, snapshot: str | None) -> Dataset:
+    ds = _open(ctx, uri)
+    return ds.snapshot(snapshot) if snapshot else ds
+
+
+def _select(
+    ds: Dataset, date: str | None, app: str | None, device: str | None, user: str | None, drop: tuple[str, ...] = ()
+) -> list[SessionEntry]:
+    from teachstream.quality import parse_drop
+
+    try:
+        unwanted = parse_drop(drop)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--drop-flagged") from None
     days: str | tuple[str, str] | None = date
     if date and ".." in date:
         low, high = date.split("..", 1)
         days = (low, high)
-    return ds.sessions(date=days, app=app, device=device, user=user)
+    chosen = ds.sessions(date=days, app=app, device=device, user=user)
+    return ds.without_flagged(chosen, unwanted) if unwanted else chosen
 
 
-Filters = str | None
+def _described(
+    date: str | None, app: str | None, device: str | None, user: str | None, drop: tuple[str, ...]
+) -> dict[str, Any]:
+    """The filters as a snapshot records them."""
+    given = {"date": date, "app": app, "device": device, "user": user, "drop_flagged": ",".join(drop) or None}
+    return {k: v for k, v in given.items() if v}
+
+
+Filters = Any
 
 
 @click.group()
@@ -63,20 +94,28 @@ def dataset() -> None:
 
 @dataset.command("ls")
 @_FROM
+@_SNAPSHOT
 @_filters
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per session.")
+@click.option("--flags", "show_flags", is_flag=True, help="Show each session's quality flags (reads its steps).")
 @pass_ctx
-def ls(ctx: Context, /, uri: str | None, as_json: bool, **filters: Filters) -> None:
+def ls(
+    ctx: Context, /, uri: str | None, snapshot: str | None, as_json: bool, show_flags: bool, **filters: Filters
+) -> None:
     """List complete sessions, oldest first."""
-    sessions = _select(_open(ctx, uri), **filters)
+    ds = _source(ctx, uri, snapshot)
+    sessions = _select(ds, **filters)
     for s in sessions:
+        found = ds.flags(s) if show_flags else ()
         if as_json:
-            click.echo(json.dumps(s.__dict__, default=list))
+            data = s.__dict__ | ({"flags": list(found)} if show_flags else {})
+            click.echo(json.dumps(data, default=list))
         else:
             minutes = (s.end - s.start).total_seconds() / 60
+            marks = f"  [{', '.join(found)}]" if found else ""
             click.echo(
                 f"{s.session_id}  {s.start_time[:19]}  {minutes:5.1f} min  {s.steps:4d} steps  "
-                f"{s.frames:3d} frames  {s.redactions:3d} redacted  {', '.join(s.apps)}"
+                f"{s.frames:3d} frames  {s.redactions:3d} redacted  {', '.join(s.apps)}{marks}"
             )
     if not as_json:
         click.echo(f"{len(sessions)} sessions", err=True)
@@ -115,45 +154,110 @@ def _describe(step: dict[str, Any]) -> str:
 
 @dataset.command()
 @_FROM
+@_SNAPSHOT
 @_filters
+@click.option("--html", type=click.Path(path_type=Path), help="Also write an HTML report with plots to this file.")
 @pass_ctx
-def stats(ctx: Context, /, uri: str | None, **filters: Filters) -> None:
-    """Counts of sessions, steps, frames, actions and redactions."""
-    ds = _open(ctx, uri)
-    sessions = _select(ds, **filters)
-    actions: Counter[str] = Counter()
-    for s in sessions:
-        actions.update(ds.steps_table(s).column("action").to_pylist())
-    labels: Counter[str] = Counter()
-    for s in sessions:
-        labels.update(s.labels)
-    hours = sum((s.end - s.start).total_seconds() for s in sessions) / 3600
-    summary = {
-        "sessions": len(sessions),
-        "steps": sum(s.steps for s in sessions),
-        "frames": sum(s.frames for s in sessions),
-        "people": len({s.user_id for s in sessions}),
-        "devices": len({s.device_id for s in sessions}),
-        "hours": round(hours, 2),
-        "bytes": sum(s.bytes for s in sessions),
-        "redacted_key_events": sum(s.redactions for s in sessions),
-        "placeholders": dict(sorted(labels.items())),
-        "actions": dict(actions.most_common()),
-    }
-    click.echo(json.dumps(summary, indent=2))
+def stats(ctx: Context, /, uri: str | None, snapshot: str | None, html: Path | None, **filters: Filters) -> None:
+    """Counts and distributions: sessions, steps, frames, actions, apps, redactions, quality flags."""
+    from teachstream import report
+
+    ds = _source(ctx, uri, snapshot)
+    found = report.collect(ds, _select(ds, **filters))
+    click.echo(json.dumps(found.summary(), indent=2))
+    if html:
+        html.write_text(
+            report.html(found, f"teachstream dataset: {snapshot or ds.storage.describe()}"), encoding="utf-8"
+        )
+        click.echo(f"wrote {html}", err=True)
 
 
 @dataset.command()
 @_FROM
+@_SNAPSHOT
 @_filters
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["teachstream", "agentnet", "osworld", "hf"]),
+    default="teachstream",
+    show_default=True,
+    help="teachstream: a copy the reader opens; agentnet, osworld, hf: the training formats.",
+)
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Local directory to write.")
 @pass_ctx
-def export(ctx: Context, /, uri: str | None, output: Path, **filters: Filters) -> None:
-    """Copy sessions (all, or the filtered ones) with their frames to a local directory readable by the reader."""
+def export(ctx: Context, /, uri: str | None, snapshot: str | None, fmt: str, output: Path, **filters: Filters) -> None:
+    """Write sessions (all, or the filtered ones) with their frames to a local directory."""
+    ds = _source(ctx, uri, snapshot)
+    sessions = _select(ds, **filters)
+    if fmt == "teachstream":
+        files = ds.export(output, sessions)
+        click.echo(f"exported {len(sessions)} sessions ({files} files) to {output}")
+        return
+    from teachstream.exports import export as export_to
+
+    done = export_to(ds, sessions, fmt, output)
+    left = f"; {done.left_out} steps before a session's first frame left out" if done.left_out else ""
+    click.echo(
+        f"exported {done.sessions} sessions, {done.steps} steps and {done.images} images as {fmt} to {output}{left}"
+    )
+
+
+@dataset.group()
+def snapshot() -> None:
+    """Pinned, immutable sets of sessions for training runs, checked against erasures and withdrawals."""
+
+
+@snapshot.command("create")
+@_FROM
+@_filters
+@click.argument("name")
+@pass_ctx
+def snapshot_create(ctx: Context, /, uri: str | None, name: str, **filters: Filters) -> None:
+    """Pin the sessions that match the filters (and the ETags of their objects) as snapshot NAME."""
     ds = _open(ctx, uri)
     sessions = _select(ds, **filters)
-    files = ds.export(output, sessions)
-    click.echo(f"exported {len(sessions)} sessions ({files} files) to {output}")
+    key = ds.create_snapshot(name, sessions, _described(**filters))
+    click.echo(f"snapshot {name} v1: {len(sessions)} sessions, {sum(s.steps for s in sessions)} steps -> {key}")
+
+
+@snapshot.command("list")
+@_FROM
+@pass_ctx
+def snapshot_list(ctx: Context, uri: str | None) -> None:
+    """Every snapshot version."""
+    for key in _open(ctx, uri).snapshot_keys():
+        click.echo(key)
+
+
+@snapshot.command("check")
+@_FROM
+@click.argument("name")
+@click.option("--version", type=int, help="A version other than the latest.")
+@pass_ctx
+def snapshot_check(ctx: Context, uri: str | None, name: str, version: int | None) -> None:
+    """Name the sessions of snapshot NAME erased, cut by a withdrawal or removed since; exit 1 if there are any."""
+    pinned, findings = _open(ctx, uri).check_snapshot(name, version)
+    for f in findings:
+        click.echo(f"{f.session_id}  person {f.user_id}  {f.kind}: {f.detail}")
+    click.echo(
+        f"snapshot {name} v{pinned.pinned.version}: {len(pinned.pinned.sessions)} sessions, "
+        f"{len(findings)} may no longer be used"
+        + (f"; `teachstream dataset snapshot refresh {name}`" if findings else ""),
+        err=True,
+    )
+    if findings:
+        raise SystemExit(1)
+
+
+@snapshot.command("refresh")
+@_FROM
+@click.argument("name")
+@pass_ctx
+def snapshot_refresh(ctx: Context, uri: str | None, name: str) -> None:
+    """Write the next version of snapshot NAME without the sessions `snapshot check` names."""
+    key, findings = _open(ctx, uri).refresh_snapshot(name)
+    click.echo(f"{key}: {len(findings)} sessions dropped ({', '.join(sorted({f.kind for f in findings})) or 'none'})")
 
 
 @click.command()

@@ -1,0 +1,73 @@
+"""What ML teams do with the dataset on the real stack: snapshots that honour erasure, exports, statistics."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import datasets
+import pytest
+from PIL import Image
+
+from teachstream.snapshots import SessionErasedError
+from tests.integration.conftest import Isolated, wait_for
+from tests.integration.test_dataset import open_dataset, publish
+from tests.integration.test_privacy import pseudonym
+from tests.samples import sample_sessions
+
+START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+def test_a_snapshot_outlives_an_erasure_lawfully_and_exports_load(isolated: Isolated, tmp_path: Path) -> None:
+    alice, bob = pseudonym(isolated, "alice"), pseudonym(isolated, "bob")
+    sessions = list(sample_sessions(6, 8, seed=6, start=START, users=(alice, bob)))
+    publish(isolated, sessions)
+    isolated.start("sink", log=tmp_path / "sink.log")
+    ds = open_dataset(isolated)
+    wait_for(lambda: (ds.refresh(), len(ds.sessions()) == 6)[1], 60, "the sessions")
+    ids = {s.session_id: s.user_id for s in ds.sessions()}
+
+    created = isolated.cli("dataset", "snapshot", "create", "train-1", "--drop-flagged", "withheld,no_frames")
+    assert created.returncode == 0 and "snapshot train-1 v1: 6 sessions, 48 steps" in created.stdout, created.stderr
+    again = isolated.cli("dataset", "snapshot", "create", "train-1")
+    assert again.returncode == 1 and "exists" in again.stderr
+    stats = isolated.cli("dataset", "stats", "--snapshot", "train-1", "--html", str(tmp_path / "report.html"))
+    assert stats.returncode == 0, stats.stderr
+    assert json.loads(stats.stdout)["steps"] == 48 and (tmp_path / "report.html").read_text().count("<img") == 7
+    hf = isolated.cli("dataset", "export", "--snapshot", "train-1", "--format", "hf", "-o", str(tmp_path / "hf"))
+    assert hf.returncode == 0 and "exported 6 sessions, 48 steps" in hf.stdout, hf.stderr
+    loaded = datasets.load_from_disk(str(tmp_path / "hf"))
+    assert len(loaded) == 48 and isinstance(loaded[0]["image"], Image.Image)
+
+    erase = isolated.cli("erase", "--user", "alice", "--by", "hr-test", "--reason", "asked by email", "--wait", "90")
+    assert erase.returncode == 0, erase.stderr
+
+    check = isolated.cli("dataset", "snapshot", "check", "train-1")
+    erased = sorted(sid for sid, user in ids.items() if user == alice)
+    assert check.returncode == 1 and "3 may no longer be used" in check.stderr, check.stderr
+    assert sorted(line.split()[0] for line in check.stdout.splitlines()) == erased
+    assert all("erased on" in line for line in check.stdout.splitlines())
+
+    pinned = ds.snapshot("train-1")
+    with pytest.raises(SessionErasedError, match=f"session {erased[0]} of snapshot 'train-1' v1 may not be used"):
+        next(pinned.iter_steps())
+    refused = isolated.cli("dataset", "export", "--snapshot", "train-1", "--format", "agentnet", "-o", str(tmp_path))
+    assert refused.returncode == 1 and "snapshot refresh train-1" in refused.stderr, refused.stderr
+
+    refresh = isolated.cli("dataset", "snapshot", "refresh", "train-1")
+    assert refresh.returncode == 0 and "v0002-" in refresh.stdout and "3 sessions dropped (erased)" in refresh.stdout
+    assert isolated.cli("dataset", "snapshot", "check", "train-1").returncode == 0
+    latest = ds.snapshot("train-1")
+    assert sorted(s.session_id for s in latest.sessions()) == sorted(sid for sid, u in ids.items() if u == bob)
+    assert len(list(latest.iter_steps())) == 24
+    listed = isolated.cli("dataset", "snapshot", "list").stdout.split()
+    assert len(listed) == 2 and all(k.startswith("snapshots/train-1/v000") for k in listed)
+
+    agentnet = isolated.cli(
+        "dataset", "export", "--snapshot", "train-1", "--format", "agentnet", "-o", str(tmp_path / "a")
+    )
+    assert agentnet.returncode == 0, agentnet.stderr
+    records = [json.loads(line) for line in (tmp_path / "a/agentnet.jsonl").read_text().splitlines()]
+    assert sorted(r["task_id"] for r in records) == sorted(s.session_id for s in latest.sessions())
+    assert all((tmp_path / "a/images" / step["image"]).is_file() for r in records for step in r["traj"])
