@@ -80,6 +80,12 @@ def sink_section() -> str:
     return sink_bench.markdown(sink_bench.run())
 
 
+def reader_section() -> str:
+    from bench import reader_bench
+
+    return reader_bench.markdown(reader_bench.run())
+
+
 def erasure_section() -> str:
     from bench import erasure_bench
 
@@ -128,6 +134,7 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "stack": stack_section,
     "pipeline": pipeline_section,
     "sink": sink_section,
+    "reader": reader_section,
     "erasure": erasure_section,
     "redaction": redaction_section,
     "screens": screens_section,

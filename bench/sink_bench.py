@@ -1,11 +1,10 @@
-"""Sink throughput against a plain boto3 loop, and reader throughput, on the local stack.
+"""Sink throughput against a plain boto3 loop, on the local stack.
 
 1. N synthetic sessions (20 steps, a frame every two steps, text-heavy 960x540 JPEGs) and
    their frames are published to scratch topics.
 2. The sink (``SinkWorker``, in this process) lands them: frames, Parquet steps, manifests.
    The time runs from its start until the last session is in a manifest.
 3. The baseline: a plain boto3 loop puts the same objects (the same bytes) one after another.
-4. The reader: every step of every session with its frame decoded (Pillow).
 """
 
 from __future__ import annotations
@@ -20,13 +19,12 @@ from confluent_kafka import Producer
 
 from runtime.settings import load
 from schemas.codec import Codec
-from schemas.dataset import dataset_root, frame_key
+from schemas.dataset import frame_key
 from schemas.records import to_avro
 from sinks.core.sessions import FrameInfo, steps_table, to_parquet
 from sinks.s3 import list_keys, s3_client
 from sinks.settings import SinkSettings
 from sinks.worker import SinkWorker
-from teachstream import dataset
 from teachstream.admin import ensure_topics
 from tests.samples import SampleSession, sample_sessions
 
@@ -38,8 +36,6 @@ class SinkResult:
     megabytes: float
     sink_s: float
     baseline_s: float
-    reader_steps: int
-    reader_s: float
 
     @property
     def sink_mb_s(self) -> float:
@@ -98,13 +94,6 @@ def _baseline(settings: SinkSettings, sessions: list[SampleSession], prefix: str
     return time.perf_counter() - t0, sum(len(b) for _, b in bodies)
 
 
-def _reader(settings: SinkSettings) -> tuple[float, int]:
-    ds = dataset.open(f"s3://{settings.s3_bucket}/{dataset_root(settings.s3_prefix)}", client=s3_client(settings))
-    t0 = time.perf_counter()
-    steps = sum(1 for step in ds.iter_steps() if step["frame"] is not None)
-    return time.perf_counter() - t0, steps
-
-
 def _cleanup(settings: SinkSettings, prefix: str) -> None:
     s3 = s3_client(settings)
     keys = list(list_keys(s3, settings.s3_bucket, prefix))
@@ -121,17 +110,16 @@ def run(count: int = 120) -> SinkResult:
     _publish(settings, sessions)
     try:
         sink_s, objects, stored = _sink(settings, count)
-        reader_s, reader_steps = _reader(settings)
         baseline_s, _ = _baseline(settings, sessions, f"bench/{name}-baseline/")
     finally:
         _cleanup(settings, f"bench/{name}")
-    return SinkResult(count, objects, stored / 1e6, sink_s, baseline_s, reader_steps, reader_s)
+    return SinkResult(count, objects, stored / 1e6, sink_s, baseline_s)
 
 
 def markdown(r: SinkResult) -> str:
     return "\n".join(
         [
-            "## Sink: sessions and frames into the dataset, and the reader",
+            "## Sink: sessions and frames into the dataset",
             "",
             f"{r.sessions} synthetic sessions of 20 steps with a frame every two steps (text-heavy 960x540 JPEGs,",
             "as the capture agent sends them), already in `trajectories` and `screens.clean`. The sink consumes",
@@ -150,9 +138,7 @@ def markdown(r: SinkResult) -> str:
             f"Objects: {r.objects}, {r.megabytes:.1f} MB in all, {r.megabytes * 1e6 / r.objects / 1024:.0f} KiB on "
             "average (frames dominate; a session's Parquet steps are a few KiB).",
             "",
-            f"Reader: {r.reader_steps} steps with their frames decoded in {r.reader_s:.2f} s, "
-            f"{r.reader_steps / r.reader_s:,.0f} steps/s (`dataset.open(...).iter_steps()`: a session's frames are "
-            "fetched 8 at a time and decoded once).",
+            "The reader is measured in its own section below.",
             "",
         ]
     )

@@ -6,6 +6,7 @@ Under a dataset root (``<prefix>dataset/v1/``)::
     steps/dt=YYYY-MM-DD/user=<u>/<session_id>.parquet    one row per step of one session
     frames/user=<u>/device=<d>/<frame_id>.jpg            the frames steps refer to
     manifests/dt=YYYY-MM-DD/partition=NNN.json           the complete sessions of one day and partition
+    snapshots/<name>/vNNNN-<hash>.json                   pinned session lists (teachstream.snapshots)
 
 A session is visible only once its manifest lists it, and the sink writes the manifest
 after the session's steps and every frame they refer to are stored: readers never see a

@@ -256,8 +256,11 @@ def snapshot_check(ctx: Context, uri: str | None, name: str, version: int | None
 @pass_ctx
 def snapshot_refresh(ctx: Context, uri: str | None, name: str) -> None:
     """Write the next version of snapshot NAME without the sessions `snapshot check` names."""
-    key, findings = _open(ctx, uri).refresh_snapshot(name)
-    click.echo(f"{key}: {len(findings)} sessions dropped ({', '.join(sorted({f.kind for f in findings})) or 'none'})")
+    key, findings, deleted = _open(ctx, uri).refresh_snapshot(name)
+    kinds = ", ".join(sorted({f.kind for f in findings})) or "none"
+    click.echo(f"{key}: {len(findings)} sessions dropped ({kinds})")
+    for old in deleted:
+        click.echo(f"deleted {old}: it listed sessions of a person erased or withdrawn since")
 
 
 @click.command()

@@ -26,6 +26,7 @@ summary counts them.
 
 from __future__ import annotations
 
+import itertools
 import json
 import shutil
 import tempfile
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from teachstream.dataset import Dataset
 
 FORMATS = ("agentnet", "osworld", "hf")
+_HF_BATCH = 256
 
 _KEY_NAMES = {"cmd": "win", "super": "win", "esc": "esc", "page_up": "pageup", "page_down": "pagedown"}
 
@@ -316,11 +318,22 @@ def _hf(ds: Dataset, sessions: Sequence[SessionEntry], target: Path) -> Exported
                     "image": {"bytes": ds.frame_bytes(s["frame_key"]), "path": _image_name(s["frame_key"])},
                 }
 
-    cache = Path(tempfile.mkdtemp(prefix="teachstream-hf-"))
-    try:  # the generator's cache lives apart, so nothing outside the target is left behind
-        built = datasets.Dataset.from_generator(rows, features=features, cache_dir=str(cache))
-        if len(built):
-            built.save_to_disk(str(target))
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    scratch = Path(tempfile.mkdtemp(prefix="teachstream-hf-"))
+    try:  # rows go to a Parquet file in batches, so a large export never sits in memory at once
+        shard = scratch / "steps.parquet"
+        with pq.ParquetWriter(shard, features.arrow_schema) as out:
+            source = rows()
+            while batch := [features.encode_example(row) for row in itertools.islice(source, _HF_BATCH)]:
+                out.write_table(pa.Table.from_pylist(batch, schema=features.arrow_schema))
+        if counts["steps"]:
+            built = datasets.Dataset.from_parquet(str(shard), features=features, cache_dir=str(scratch / "cache"))
+        else:  # datasets reads no rows from an empty Parquet file
+            built = datasets.Dataset.from_dict({name: [] for name in features}, features=features)
+        assert isinstance(built, datasets.Dataset)
+        built.save_to_disk(str(target), num_shards=None if len(built) else 1)  # its size estimate divides by rows
     finally:
-        shutil.rmtree(cache, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
     return Exported(len(sessions), counts["steps"], len(images), counts["left_out"])

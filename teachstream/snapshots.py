@@ -1,14 +1,15 @@
 """Pinned sets of sessions for training runs, kept lawful after erasures and withdrawals (pure core).
 
 A snapshot lists the sessions a filter matched and the ETag of every object they are made of. It
-is written once under the dataset root and never changed::
+is written once under the dataset root and never changed (only deleted, after an erasure)::
 
     snapshots/<name>/v0001-<sha256 of the body, 16 hex>.json
 
 Its key holds the hash of its body, so a reader can tell it is the one that was written. When
 people are erased or withdraw consent after a snapshot was made, :func:`check` names the
 sessions that are gone or cut (from the audit records the sink leaves and from the current
-manifests), the reader refuses to serve them, and a refresh writes the next version without them.
+manifests), the reader refuses to serve them, and a refresh writes the next version without them
+and deletes the earlier versions that list an erased or withdrawn person's sessions.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class Snapshot:
     filters: Mapping[str, Any]
     sessions: tuple[Pinned, ...]
     parent: str | None = None  # key of the version this one refreshed
-    dropped: tuple[str, ...] = ()  # session ids the refresh left out
+    dropped: int = 0  # sessions the refresh left out (not their ids: they may be an erased person's)
 
     def body(self) -> bytes:
         data = {
@@ -72,7 +73,7 @@ class Snapshot:
             "created_at": self.created_at,
             "filters": dict(self.filters),
             "parent": self.parent,
-            "dropped": list(self.dropped),
+            "dropped": self.dropped,
             "sessions": [{"entry": asdict(p.entry), "etags": dict(sorted(p.etags.items()))} for p in self.sessions],
         }
         return json.dumps(data, indent=1, sort_keys=True).encode()
@@ -101,7 +102,7 @@ class Snapshot:
             filters=body.get("filters", {}),
             sessions=tuple(Pinned(SessionEntry.from_json(s["entry"]), s["etags"]) for s in body["sessions"]),
             parent=body.get("parent"),
-            dropped=tuple(body.get("dropped", ())),
+            dropped=int(body.get("dropped", 0)),
         )
 
 
@@ -216,8 +217,14 @@ def refreshed(snapshot: Snapshot, findings: Sequence[Finding], parent_key: str, 
         snapshot.filters,
         tuple(p for p in snapshot.sessions if p.entry.session_id not in gone),
         parent=parent_key,
-        dropped=tuple(sorted(gone)),
+        dropped=len(gone),
     )
+
+
+def lists_people(snapshot: Snapshot, findings: Sequence[Finding]) -> bool:
+    """Whether the snapshot names a session of a person erased or withdrawn (then it must go once refreshed)."""
+    gone = {f.session_id for f in findings if f.kind in ("erased", "withdrawn")}
+    return any(p.entry.session_id in gone for p in snapshot.sessions)
 
 
 def refusal(snapshot: Snapshot, finding: Finding) -> SessionErasedError:

@@ -98,13 +98,17 @@ def test_a_snapshot_pins_its_sessions_and_an_erased_person_is_refused_then_dropp
     kept = pinned.sessions(user="u-bob")[0]
     assert len(pinned.steps(kept)) == 10  # the others are still served one by one
 
-    new_key, dropped = ds.refresh_snapshot("train-1")
+    new_key, dropped, deleted = ds.refresh_snapshot("train-1")
     assert new_key.startswith("snapshots/train-1/v0002-") and len(dropped) == 2
     latest = ds.snapshot("train-1")
     assert {s.user_id for s in latest.sessions()} == {"u-bob"} and latest.findings() == []
-    assert latest.pinned.parent == key and len(latest.pinned.dropped) == 2
-    assert ds.snapshot("train-1", version=1).pinned.version == 1
-    assert ds.snapshot_keys() == [key, new_key]
+    assert latest.pinned.parent == key and latest.pinned.dropped == 2
+    assert "u-ann" not in (root / new_key).read_text()
+    assert deleted == [key] and ds.snapshot_keys() == [new_key]  # v1 named the erased person: it is gone
+    with pytest.raises(SnapshotError, match="no version 1 of snapshot 'train-1'"):
+        ds.snapshot("train-1", version=1)
+    _, again, deleted = ds.refresh_snapshot("train-1")  # nothing more to drop, nothing to delete
+    assert again == [] and deleted == [] and len(ds.snapshot_keys("train-1")) == 2
 
 
 def test_a_snapshot_changed_after_it_was_written_is_refused(local: tuple[Path, dataset.Dataset]) -> None:
@@ -273,6 +277,8 @@ def test_hf_export_loads_offline_with_images(
     assert row["image"].size == (960, 540) and row["code"] == exports.pyautogui_code(
         ds.steps(ds.sessions()[0])[3], False
     )
+    exports.export(ds, [], "hf", tmp_path / "empty")
+    assert len(datasets.load_from_disk(str(tmp_path / "empty"))) == 0
     image = Image.open(io.BytesIO(ds.frame_bytes(ds.steps(ds.sessions()[0])[3]["frame_key"])))
     assert row["image"].tobytes() == image.tobytes()
 
