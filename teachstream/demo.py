@@ -4,7 +4,8 @@ A person on a virtual display works with the real capture agent, simulated emplo
 devices publish to Kafka, a broken client sends garbage; the stream worker (started by
 ``make stack-up``) filters, redacts, dead-letters and cuts sessions; the sink lands each
 session with its frames in the S3 dataset. The demo shows the redaction, the sessions, the
-dataset, writes an HTML view of the person's session and ends with a summary. The stack
+dataset, writes an HTML view of the person's session, pins a training snapshot and exports it
+(AgentNet), erases one person and refreshes the snapshot, and ends with a summary. The stack
 keeps running afterwards.
 """
 
@@ -39,7 +40,9 @@ from sinks.settings import SinkSettings
 from teachstream import dataset
 from teachstream.admin import existing_topics, watermarks
 from teachstream.desktop_demo import run_desktop_demo
+from teachstream.exports import export as export_for_training
 from teachstream.mydata import export
+from teachstream.snapshots import SessionErasedError
 from teachstream.view import render_session
 
 DEVICES, DURATION_S, GARBAGE = 3, 8.0, 25
@@ -205,6 +208,15 @@ def show_privacy(settings: Settings, entries: list[SessionEntry], desktop: str) 
     copy = Path(".stack/demo-my-data.zip").resolve()
     count = export(ds, [person], [], copy, datetime.now(UTC))
     print(f"  {copy}: {count} sessions, with index.html saying what is stored and what was redacted")
+    snapshot = f"demo-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+    say(f"an ML team pins this run's sessions as snapshot {snapshot} and exports them for training (AgentNet)")
+    ds.create_snapshot(snapshot, entries, {"demo": True})
+    pinned = ds.snapshot(snapshot)
+    done = export_for_training(pinned, pinned.sessions(), "agentnet", Path(".stack/demo-agentnet").resolve())
+    print(
+        f"  {done.sessions} sessions, {done.steps} steps as pyautogui calls with their screenshots: "
+        f"{Path('.stack/demo-agentnet/agentnet.jsonl').resolve()}"
+    )
     request = ErasureRequest(uuid.uuid4().hex, person, "demo-hr", datetime.now(UTC), "asked in the demo")
     publish(settings, "control.erasure", person, request)
     s3, key = s3_client(settings), audit_key(settings.s3_prefix, request.request_id)
@@ -217,7 +229,18 @@ def show_privacy(settings: Settings, entries: list[SessionEntry], desktop: str) 
         f"manifests in {audit['duration_ms'] / 1000:.1f}s; the reader now lists {left} of their sessions; audit: "
         f"s3://{settings.s3_bucket}/{key}"
     )
-    return f"{audit['objects_deleted']} objects in {audit['duration_ms'] / 1000:.1f}s"
+    findings = pinned.findings()
+    say(f"the snapshot still names that person's sessions: reading it now is refused ({len(findings)} erased)")
+    try:
+        next(pinned.iter_steps(frames=False))
+    except SessionErasedError as exc:
+        print(f"  {exc}")
+    new_key, _, deleted = ds.refresh_snapshot(snapshot)
+    print(f"  refreshed: {new_key} without them; {len(deleted)} earlier version deleted")
+    return (
+        f"{audit['objects_deleted']} objects in {audit['duration_ms'] / 1000:.1f}s; the training snapshot "
+        f"made before it was refreshed without their {len(findings)} sessions"
+    )
 
 
 def typed_text(settings: Settings, topic: str, start: dict[int, int], device: str) -> str:
