@@ -239,7 +239,7 @@ def show_privacy(settings: Settings, entries: list[SessionEntry], desktop: str) 
     print(f"  refreshed: {new_key} without them; {len(deleted)} earlier version deleted")
     return (
         f"{audit['objects_deleted']} objects in {audit['duration_ms'] / 1000:.1f}s; the training snapshot "
-        f"made before it was refreshed without their {len(findings)} sessions"
+        f"made before it was refreshed without their {len(findings)} session{'' if len(findings) == 1 else 's'}"
     )
 
 
