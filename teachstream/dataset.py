@@ -60,6 +60,7 @@ from teachstream.snapshots import (
 
 __all__ = [
     "Dataset",
+    "ObjectChangedError",
     "PinnedDataset",
     "SessionErasedError",
     "SessionNotFoundError",
@@ -74,6 +75,10 @@ _PREFETCH = 4  # sessions iter_steps fetches ahead of the one being read
 FrameForm = Literal["image", "lazy", "bytes"]
 
 
+class ObjectChangedError(TeachstreamError):
+    """An object no longer has the ETag it was read for (a snapshot's pinned version)."""
+
+
 class SessionNotFoundError(TeachstreamError, KeyError):
     """No complete session has that id."""
 
@@ -84,7 +89,9 @@ class SessionNotFoundError(TeachstreamError, KeyError):
 class Storage(Protocol):
     """Where a dataset root lives; keys are relative to the root."""
 
-    def read(self, key: str) -> bytes: ...
+    def read(self, key: str, etag: str | None = None) -> bytes:
+        """The object's bytes; with ``etag``, :class:`ObjectChangedError` unless the object still has it."""
+        ...
 
     def list(self, prefix: str) -> Iterator[str]: ...
 
@@ -109,8 +116,11 @@ class Storage(Protocol):
 class LocalStorage:
     root: Path
 
-    def read(self, key: str) -> bytes:
-        return (self.root / key).read_bytes()
+    def read(self, key: str, etag: str | None = None) -> bytes:
+        data = (self.root / key).read_bytes()
+        if etag is not None and hashlib.md5(data, usedforsecurity=False).hexdigest() != etag:
+            raise ObjectChangedError(f"{self.root / key} changed")
+        return data
 
     def etags(self, prefix: str) -> dict[str, str]:
         return {
@@ -156,12 +166,22 @@ class S3Storage:
         self.bucket, self.root, self.client = bucket, root, client
         self._lean = _LeanGet(client, bucket)
 
-    def read(self, key: str) -> bytes:
-        body = self._lean.get(self.root + key)
+    def read(self, key: str, etag: str | None = None) -> bytes:
+        body = self._lean.get(self.root + key, etag)
         if body is not None:
             return body
+        from botocore.exceptions import ClientError
+
         with self._translated(key):
-            data: bytes = self.client.get_object(Bucket=self.bucket, Key=self.root + key)["Body"].read()
+            try:
+                condition = {"IfMatch": f'"{etag}"'} if etag is not None else {}
+                data: bytes = self.client.get_object(Bucket=self.bucket, Key=self.root + key, **condition)[
+                    "Body"
+                ].read()
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "PreconditionFailed":
+                    raise ObjectChangedError(f"{self.describe()}{key} changed") from None
+                raise
         return data
 
     def list(self, prefix: str) -> Iterator[str]:
@@ -235,7 +255,7 @@ class _LeanGet:
         self.local = threading.local()
         self.on = urlparse(client.meta.endpoint_url or "").scheme in ("http", "https")
 
-    def get(self, key: str) -> bytes | None:
+    def get(self, key: str, etag: str | None = None) -> bytes | None:
         if not self.on:
             return None
         url = urlparse(
@@ -255,7 +275,11 @@ class _LeanGet:
                 if attempt or isinstance(exc, ssl.SSLError | ConnectionRefusedError):
                     return None
                 continue
-            return body if response.status == 200 else None
+            if response.status != 200:
+                return None
+            if etag is not None and (response.getheader("ETag") or "").strip('"') != etag:
+                raise ObjectChangedError(f"{key} changed")
+            return body
         return None
 
     def _connection(self, scheme: str, netloc: str) -> http.client.HTTPConnection:
@@ -357,7 +381,7 @@ class Dataset:
 
     def steps_table(self, session: SessionEntry | str) -> pa.Table:
         entry = self.session(session) if isinstance(session, str) else session
-        table = pq.ParquetFile(io.BytesIO(self.storage.read(entry.steps_key))).read()
+        table = pq.ParquetFile(io.BytesIO(self._read(entry.steps_key))).read()
         return _with_all_columns(table)
 
     def steps(self, session: SessionEntry | str) -> list[dict[str, Any]]:
@@ -366,7 +390,11 @@ class Dataset:
         return rows
 
     def frame_bytes(self, frame_key: str) -> bytes:
-        return self.storage.read(frame_key)
+        return self._read(frame_key)
+
+    def _read(self, key: str) -> bytes:
+        """A steps object or frame (a snapshot reads the version it pinned)."""
+        return self.storage.read(key)
 
     def frame(self, step: dict[str, Any]) -> Any:
         """The step's frame as a PIL image, or None if the step has none."""
@@ -564,6 +592,16 @@ class PinnedDataset(Dataset):
         super().__init__(storage)
         self.pinned, self.key = pinned, key
         self._refused: dict[str, Finding] | None = None
+        self._owner = {k: p.entry for p in pinned.sessions for k in p.etags}
+        self._etags = {k: tag for p in pinned.sessions for k, tag in p.etags.items()}
+
+    def _read(self, key: str) -> bytes:
+        """Only the pinned version of an object: a session whose object changed since is refused."""
+        try:
+            return self.storage.read(key, self._etags.get(key))
+        except ObjectChangedError:
+            entry = self._owner[key]
+            raise refusal(self.pinned, Finding(entry.session_id, entry.user_id, "changed", f"{key} changed")) from None
 
     def __repr__(self) -> str:
         return f"PinnedDataset({self.storage.describe()}{self.key}, {len(self.pinned.sessions)} sessions)"

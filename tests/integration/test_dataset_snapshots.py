@@ -10,9 +10,12 @@ import datasets
 import pytest
 from PIL import Image
 
+from sinks.s3 import s3_client
+from teachstream import dataset
+from teachstream.dataset import PinnedDataset, S3Storage
 from teachstream.snapshots import SessionErasedError
 from tests.integration.conftest import Isolated, wait_for
-from tests.integration.test_dataset import open_dataset, publish
+from tests.integration.test_dataset import BUCKET, open_dataset, publish
 from tests.integration.test_privacy import pseudonym
 from tests.samples import sample_sessions
 
@@ -41,6 +44,20 @@ def test_a_snapshot_outlives_an_erasure_lawfully_and_exports_load(isolated: Isol
     assert hf.returncode == 0 and "exported 6 sessions, 48 steps" in hf.stdout, hf.stderr
     loaded = datasets.load_from_disk(str(tmp_path / "hf"))
     assert len(loaded) == 48 and isinstance(loaded[0]["image"], Image.Image)
+
+    pinned = ds.snapshot("train-1")
+    some = pinned.sessions()[0]
+    s3, key = s3_client(isolated.settings), f"{isolated.settings.s3_prefix}dataset/v1/{some.frame_keys[0]}"
+    original = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    s3.put_object(Bucket=BUCKET, Key=key, Body=original + b"\0")
+    with pytest.raises(SessionErasedError, match="changed"):  # the pinned version only, checked by its ETag
+        pinned.frame_bytes(some.frame_keys[0])
+    boto_only = dataset.Dataset(S3Storage(BUCKET, pinned.storage.root, s3))  # type: ignore[attr-defined]
+    boto_only.storage._lean.on = False  # type: ignore[attr-defined]  # the get_object path: If-Match
+    with pytest.raises(SessionErasedError, match="changed"):
+        PinnedDataset(boto_only.storage, pinned.pinned, pinned.key).frame_bytes(some.frame_keys[0])
+    s3.put_object(Bucket=BUCKET, Key=key, Body=original)
+    assert pinned.frame_bytes(some.frame_keys[0]) == original
 
     erase = isolated.cli("erase", "--user", "alice", "--by", "hr-test", "--reason", "asked by email", "--wait", "90")
     assert erase.returncode == 0, erase.stderr

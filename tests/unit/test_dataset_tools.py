@@ -89,6 +89,15 @@ def test_a_snapshot_pins_its_sessions_and_an_erased_person_is_refused_then_dropp
     assert len(pinned.sessions()) == 4 and {s.user_id for s in pinned.sessions()} == {"u-ann", "u-bob"}
     assert len(list(pinned.iter_steps(frames=False))) == 40 and pinned.findings() == []
 
+    bob = pinned.sessions(user="u-bob")[0]
+    frame = root / bob.frame_keys[0]
+    original = frame.read_bytes()
+    frame.write_bytes(original + b"\0")  # changed after the check that found nothing: the read itself refuses
+    with pytest.raises(SessionErasedError, match=f"session {bob.session_id} .* changed"):
+        pinned.frame_bytes(bob.frame_keys[0])
+    frame.write_bytes(original)
+    assert pinned.frame_bytes(bob.frame_keys[0]) == original
+
     erase_locally(root, ds, "u-ann")
     pinned, findings = ds.check_snapshot("train-1")
     assert sorted(f.session_id for f in findings) == sorted(s.session_id for s in pinned.sessions(user="u-ann"))
@@ -287,7 +296,7 @@ def test_iter_steps_hands_frames_decoded_lazy_or_as_bytes_in_order(local: tuple[
     _, ds = local
     expected = [(s["session_id"], s["index"]) for e in ds.sessions() for s in ds.steps(e)]
     for form in ("image", "lazy", "bytes"):
-        steps = list(ds.iter_steps(frames=form, prefetch=2))  # type: ignore[arg-type]
+        steps = list(ds.iter_steps(frames=form, prefetch=2))
         assert [(s["session_id"], s["index"]) for s in steps] == expected
         first = steps[0]["frame"]
         if form == "bytes":
