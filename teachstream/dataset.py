@@ -564,8 +564,12 @@ class Dataset:
         """The dataset card (README.md at the root) as the sink last wrote it."""
         return self.storage.read(CARD_NAME).decode()
 
+    def guard(self, sessions: Iterable[SessionEntry]) -> None:
+        """Raise before anything is read if one of ``sessions`` may not be served (only a snapshot refuses)."""
+
     def export(self, target: Path, sessions: Sequence[SessionEntry]) -> int:
         """Copy the sessions, their frames and manifests listing only them to a local directory; returns files."""
+        self.guard(sessions)
         written = 0
         by_manifest: dict[tuple[str, int], dict[str, SessionEntry]] = {}
         for entry in sessions:
@@ -573,7 +577,7 @@ class Dataset:
             for key in (entry.steps_key, *entry.frame_keys):
                 path = target / key
                 path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(self.storage.read(key))
+                path.write_bytes(self._read(key))
                 written += 1
         shutil.rmtree(target / "manifests", ignore_errors=True)
         for (dt, partition), entries in by_manifest.items():

@@ -71,8 +71,11 @@ def test_a_snapshot_outlives_an_erasure_lawfully_and_exports_load(isolated: Isol
     pinned = ds.snapshot("train-1")
     with pytest.raises(SessionErasedError, match=f"session {erased[0]} of snapshot 'train-1' v1 may not be used"):
         next(pinned.iter_steps())
-    refused = isolated.cli("dataset", "export", "--snapshot", "train-1", "--format", "agentnet", "-o", str(tmp_path))
-    assert refused.returncode == 1 and "snapshot refresh train-1" in refused.stderr, refused.stderr
+    for fmt in ("agentnet", "teachstream"):
+        out = tmp_path / f"refused-{fmt}"
+        refused = isolated.cli("dataset", "export", "--snapshot", "train-1", "--format", fmt, "-o", str(out))
+        assert refused.returncode == 1 and "snapshot refresh train-1" in refused.stderr, refused.stderr
+        assert not out.exists()  # refused before anything was written
 
     refresh = isolated.cli("dataset", "snapshot", "refresh", "train-1")
     assert refresh.returncode == 0 and "v0002-" in refresh.stdout and "3 sessions dropped (erased)" in refresh.stdout
