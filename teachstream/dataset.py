@@ -50,7 +50,7 @@ from teachstream.snapshots import (
     SnapshotError,
     check,
     latest_key,
-    lists_people,
+    names_gone_people,
     pin,
     refreshed,
     refusal,
@@ -73,6 +73,7 @@ _FETCHERS = 8  # frames fetched at once by iter_steps
 _PREFETCH = 4  # sessions iter_steps fetches ahead of the one being read
 
 FrameForm = Literal["image", "lazy", "bytes"]
+_LEAN_TIMEOUT_S = 10.0  # the fast read path gives up and leaves the read to boto3 (which retries)
 
 
 class ObjectChangedError(TeachstreamError):
@@ -248,7 +249,8 @@ class _LeanGet:
     """GET an object through a presigned URL on this thread's kept-alive HTTP connection.
 
     ``get`` returns None when it cannot say (an error status, a connection or TLS failure); the
-    caller then asks boto3. After a TLS failure it stays off for this storage."""
+    caller then asks boto3. After a TLS failure or a timeout (a proxy only boto3 knows of, say) it
+    stays off for this storage."""
 
     def __init__(self, client: Any, bucket: str) -> None:
         self.client, self.bucket = client, bucket
@@ -270,7 +272,7 @@ class _LeanGet:
             except (OSError, http.client.HTTPException) as exc:
                 conn.close()
                 self.local.conn = None
-                if isinstance(exc, ssl.SSLError):  # a CA boto3 was told about and we were not: boto3 reads
+                if isinstance(exc, ssl.SSLError | TimeoutError):  # a CA or a proxy only boto3 knows of
                     self.on = False
                 if attempt or isinstance(exc, ssl.SSLError | ConnectionRefusedError):
                     return None
@@ -284,12 +286,16 @@ class _LeanGet:
 
     def _connection(self, scheme: str, netloc: str) -> http.client.HTTPConnection:
         conn: http.client.HTTPConnection | None = getattr(self.local, "conn", None)
+        if conn is not None and getattr(self.local, "pid", None) != os.getpid():
+            conn = None  # a forked process (a DataLoader worker) never shares its parent's socket
         if conn is None:
             if scheme == "https":
-                conn = http.client.HTTPSConnection(netloc, timeout=60, context=ssl.create_default_context())
+                conn = http.client.HTTPSConnection(
+                    netloc, timeout=_LEAN_TIMEOUT_S, context=ssl.create_default_context()
+                )
             else:
-                conn = http.client.HTTPConnection(netloc, timeout=60)
-            self.local.conn = conn
+                conn = http.client.HTTPConnection(netloc, timeout=_LEAN_TIMEOUT_S)
+            self.local.conn, self.local.pid = conn, os.getpid()
         return conn
 
 
@@ -529,13 +535,19 @@ class Dataset:
     def refresh_snapshot(self, name: str) -> tuple[str, list[Finding], list[str]]:
         """Write the next version of snapshot ``name`` without the sessions :meth:`check_snapshot` names.
 
-        Earlier versions that list an erased or withdrawn person's sessions are deleted after it (an
-        erasure outranks a snapshot's immutability); returns the new key, the findings and the keys deleted."""
-        pinned, findings = self.check_snapshot(name)
+        Then every earlier version that still lists an erased or withdrawn person's sessions is deleted
+        (an erasure outranks a snapshot's immutability), each checked on its own, so a version a refresh
+        during an erasure left behind goes at the next one. Returns the new key, the findings and the
+        keys deleted."""
+        pinned = self.snapshot(name)
+        current, etags, audits = self._current()
+        findings = check(pinned.pinned, current, etags, audits)
         key = self._write_snapshot(refreshed(pinned.pinned, findings, pinned.key, datetime.now(UTC)))
         deleted = []
         for old in self.snapshot_keys(name):
-            if old != key and lists_people(Snapshot.from_bytes(old, self.storage.read(old)), findings):
+            if old != key and names_gone_people(
+                Snapshot.from_bytes(old, self.storage.read(old)), current, etags, audits
+            ):
                 self.storage.delete(old)
                 deleted.append(old)
         return key, findings, deleted
@@ -606,6 +618,14 @@ class PinnedDataset(Dataset):
         except ObjectChangedError:
             entry = self._owner[key]
             raise refusal(self.pinned, Finding(entry.session_id, entry.user_id, "changed", f"{key} changed")) from None
+        except FileNotFoundError:
+            owner = self._owner.get(key)
+            if owner is None:
+                raise
+            gone = {f.session_id: f for f in self.findings()}.get(owner.session_id)  # looked up again: why
+            raise refusal(
+                self.pinned, gone or Finding(owner.session_id, owner.user_id, "removed", f"{key} is gone")
+            ) from None
 
     def __repr__(self) -> str:
         return f"PinnedDataset({self.storage.describe()}{self.key}, {len(self.pinned.sessions)} sessions)"

@@ -100,8 +100,8 @@ def pyautogui_code(step: Mapping[str, Any], normalized: bool) -> str:
         return "computer.wait()"  # a pointer action with no screenshot to place it on
     if action == "scroll":
         lines = [f"pyautogui.moveTo({_xy(at, normalized)})"]
-        if step.get("dy"):
-            lines.append(f"pyautogui.scroll({step['dy']})")
+        if step.get("dy"):  # captured dy > 0 scrolls down; pyautogui's scroll(n > 0) scrolls up
+            lines.append(f"pyautogui.scroll({-step['dy']})")
         if step.get("dx"):
             lines.append(f"pyautogui.hscroll({step['dx']})")
         return "\n".join(lines)
@@ -128,7 +128,7 @@ def describe(step: Mapping[str, Any]) -> str:
     if action in ("hotkey", "key"):
         return f"Press {'+'.join(key_name(k) for k in step['keys'])}{where}"
     if action == "scroll":
-        return f"Scroll {'up' if (step.get('dy') or 0) > 0 else 'down'}{where}"
+        return f"Scroll {'down' if (step.get('dy') or 0) > 0 else 'up'}{where}"
     return f"{action.replace('_', ' ').capitalize()}{where}"
 
 

@@ -210,21 +210,25 @@ def check(
 def refreshed(snapshot: Snapshot, findings: Sequence[Finding], parent_key: str, created_at: datetime) -> Snapshot:
     """The next version: the same sessions without the ones ``findings`` names."""
     gone = {f.session_id for f in findings}
+    erased = {f.user_id for f in findings if f.kind == "erased"}
+    their = erased | {p.entry.device_id for p in snapshot.sessions if p.entry.user_id in erased}
+    filters = {k: "(erased)" if v in their else v for k, v in snapshot.filters.items()}  # no pseudonym kept
     return Snapshot(
         snapshot.name,
         snapshot.version + 1,
         created_at.isoformat(),
-        snapshot.filters,
+        filters,
         tuple(p for p in snapshot.sessions if p.entry.session_id not in gone),
         parent=parent_key,
         dropped=len(gone),
     )
 
 
-def lists_people(snapshot: Snapshot, findings: Sequence[Finding]) -> bool:
-    """Whether the snapshot names a session of a person erased or withdrawn (then it must go once refreshed)."""
-    gone = {f.session_id for f in findings if f.kind in ("erased", "withdrawn")}
-    return any(p.entry.session_id in gone for p in snapshot.sessions)
+def names_gone_people(
+    snapshot: Snapshot, current: Mapping[str, SessionEntry], etags: Mapping[str, str], audits: Sequence[Audit]
+) -> bool:
+    """Whether the snapshot lists a session of a person erased or withdrawn since (then it must go)."""
+    return any(f.kind in ("erased", "withdrawn") for f in check(snapshot, current, etags, audits))
 
 
 def refusal(snapshot: Snapshot, finding: Finding) -> SessionErasedError:
