@@ -35,9 +35,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from producers import consent
+from producers.browser_windows import BrowserWindows
 from producers.capture import InputCapture
 from producers.control_socket import ControlServer
 from producers.core import transparency
+from producers.core.browser import message_windows
 from producers.core.coalesce import MoveCoalescer, PointerSampler
 from producers.core.consent import admits, in_force
 from producers.core.frames import on_monitor, plan_frame, takes_frames
@@ -79,7 +81,8 @@ class Agent:
         self.state_dir = s.agent_state_dir
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.configured = self.active = s.active_policy()
-        self.windows = window_source(s.agent_display)
+        self.waker = Waker()
+        self.windows = BrowserWindows(window_source(s.agent_display), self._is_browser, self.waker.set)
         self.screens = Screens(s.agent_screenshot_scale, s.agent_jpeg_quality)
         self.recorder = Recorder(
             self.active.capture,
@@ -87,7 +90,6 @@ class Agent:
             FrameTrigger(s.agent_keyframe_seconds, s.agent_burst_gap_seconds),
         )
         self.dedupe = FrameDeduper()
-        self.waker = Waker()
         self.inputs: deque[RawInput] = deque()
         self.capture = InputCapture(self.inputs, s.agent_queue_max, self.waker.set, clock)
         self.pointer = PointerSampler(s.agent_move_hz)
@@ -115,6 +117,13 @@ class Agent:
     # -- control (runs on the control socket's thread) ------------------------------------
     def _on_control(self, req: dict[str, Any]) -> dict[str, Any]:
         cmd = req.get("cmd")
+        if cmd == "browser":  # the browser extension's report, through its native messaging host
+            try:
+                source, windows = message_windows(req)
+            except ValueError as exc:
+                return {"ok": False, "text": f"bad browser report: {exc}"}
+            self.windows.report(source, windows)
+            return {"ok": True}
         if cmd == "pause":
             minutes = req.get("minutes")
             with self._lock:
@@ -136,13 +145,16 @@ class Agent:
             text = f"{text}\n\n{transparency.text(status, self.active, now)}"
         return {"ok": True, "state": status.state, "text": text}
 
+    def _is_browser(self, app: str) -> bool:
+        return self.active.capture.is_browser(app)  # the policy in force now (a published one may replace it)
+
     def status(self) -> AgentStatus:
         r = self.recorder
         return AgentStatus(
             consent=self._consent,
             paused_until=self._paused_until,
             app=r.context.app if r.context else None,
-            verdict=r.verdict.reason,
+            verdict=self.windows.why if self.windows.why and not r.verdict.allowed else r.verdict.reason,
             window_allowed=r.verdict.allowed,
             screenshots=self.active.screenshots,
             events=self.outbox.events,
@@ -157,6 +169,7 @@ class Agent:
             halted=self._standing.halted,
             policy_version=self._published.version if self._published is not None else None,
             policy_note=self._standing.note,
+            browsers=self.windows.sources(),
         )
 
     @property

@@ -21,6 +21,7 @@ from typing import Any
 from producers.core.policy import newer, validate_patterns
 from producers.settings import AgentSettings
 from runtime.privacy_feed import PrivacyFeed
+from schemas.capture_policy import validate_hosts
 from schemas.control_records import ConsentRecord, ErasureRequest, Policy
 from schemas.privacy import Change
 from schemas.records import from_avro
@@ -74,8 +75,9 @@ class Directives:
         if verdict.valid:
             try:
                 validate_patterns(tuple(policy.deny_title_patterns))
+                validate_hosts(tuple(policy.allow_hosts) + tuple(policy.deny_hosts))
             except ValueError as exc:
-                verdict = Validity(False, f"{describe(policy)} has a bad title pattern: {exc}")
+                verdict = Validity(False, f"{describe(policy)} has a bad title or host pattern: {exc}")
         with self._lock:
             if verdict.valid:
                 self._policy, self._rejected = newer(self._policy, policy, self.policy_id), None

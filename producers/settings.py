@@ -5,6 +5,7 @@ from __future__ import annotations
 import getpass
 import socket
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 
@@ -17,6 +18,7 @@ from producers.core.policy import (
     validate_patterns,
 )
 from runtime.settings import Settings
+from schemas.capture_policy import HostRules, validate_hosts
 
 
 class AgentSettings(Settings):
@@ -44,6 +46,11 @@ class AgentSettings(Settings):
     agent_allow_apps: tuple[str, ...] = Field((), description="if set, only these apps (globs) are captured")
     agent_deny_apps: tuple[str, ...] = Field((), description="more apps (globs) never captured")
     agent_deny_title_patterns: tuple[str, ...] = Field((), description="more title regexes never captured")
+    agent_allow_hosts: tuple[str, ...] = Field(
+        (), description="sites a browser window is captured on: hosts (docs.example.com) or suffixes (.example.com)"
+    )
+    agent_deny_hosts: tuple[str, ...] = Field((), description="sites never captured (hosts or suffixes)")
+    agent_unknown_hosts: Literal["deny", "allow"] = Field("deny", description="sites on neither list: deny or allow")
     agent_spool_max_mb: float = Field(512.0, gt=0, description="disk the spool may use while Kafka is away")
     agent_queue_max: int = Field(20_000, gt=0, description="raw inputs buffered between listeners and pipeline")
     agent_heartbeat_seconds: float = Field(30.0, gt=0, description="a heartbeat to agents.heartbeat every N s")
@@ -52,6 +59,12 @@ class AgentSettings(Settings):
     @classmethod
     def _patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         validate_patterns(value)
+        return value
+
+    @field_validator("agent_allow_hosts", "agent_deny_hosts")
+    @classmethod
+    def _hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        validate_hosts(value)
         return value
 
     def user(self) -> str:
@@ -77,4 +90,5 @@ class AgentSettings(Settings):
     def policy(self) -> CapturePolicy:
         apps = (DEFAULT_DENY_APPS if self.agent_default_denies else ()) + self.agent_deny_apps
         titles = (DEFAULT_DENY_TITLES if self.agent_default_denies else ()) + self.agent_deny_title_patterns
-        return CapturePolicy(self.agent_allow_apps, apps, titles)
+        hosts = HostRules(self.agent_allow_hosts, self.agent_deny_hosts, self.agent_unknown_hosts)
+        return CapturePolicy(self.agent_allow_apps, apps, titles, hosts)

@@ -16,6 +16,7 @@ from typing import Any
 
 from runtime.control_topics import ControlFollower, OnRecord
 from runtime.settings import Settings
+from schemas.capture_policy import HostRules
 from schemas.control_records import Policy
 from schemas.kill_switch import KillSwitches
 from schemas.records import from_avro
@@ -59,3 +60,7 @@ class KillSwitchFeed:
     def on_at(self, moment: datetime) -> str | None:
         with self._lock:
             return self.switches.on_at(moment)
+
+    def hosts_at(self, moment: datetime) -> HostRules | None:
+        with self._lock:
+            return self.switches.hosts_at(moment)

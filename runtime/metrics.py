@@ -73,6 +73,11 @@ RULES = (
     ),
     _rule(r"^filter\.denied$", "teachstream_policy_dropped_total", "records of denied apps or titles", record="events"),
     _rule(
+        r"^filter\.denied_site$",
+        "teachstream_site_dropped_total",
+        "events dropped: from a site the fleet's signed policy denies (a device sent what its agent should not)",
+    ),
+    _rule(
         r"^filter\.denied_frames$",
         "teachstream_policy_dropped_total",
         "records of denied apps or titles",

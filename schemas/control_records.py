@@ -50,6 +50,9 @@ class Policy:
     kill_reason: str = ""
     key_id: str | None = None
     signature: bytes | None = None
+    allow_hosts: tuple[str, ...] = ()  # sites a browser window may be captured on (hosts or .suffixes)
+    deny_hosts: tuple[str, ...] = ()
+    unknown_hosts: str = "deny"  # deny or allow: sites on neither list
 
 
 @dataclass(frozen=True)

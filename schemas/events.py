@@ -17,6 +17,7 @@ class WindowContext:
     app: str
     title: str
     window_id: int = 0
+    host: str | None = None  # browsers: the host of the active tab, as the extension reported it
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class VisibleWindow:
     width: int
     height: int
     focused: bool = False
+    host: str | None = None  # browsers: the host of the window's active tab
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,9 @@ A policy published on ``control.policy`` is obeyed only when it is signed by a k
 trusts and is in force: issued no later than now (give or take ``SKEW`` of clock difference)
 and not expired. The signature covers every field but itself, serialised canonically
 (sorted-key JSON, times in microseconds since the epoch, UTC), so changing any field breaks
-it. Keys are ed25519 (``cryptography``); a key's id is the first 16 hex digits of the SHA-256
-of its raw public bytes and travels in the policy as ``key_id``, so a reader that trusts
+it; the site rules, added later, are left out while at their defaults, so policies signed
+before they existed still verify. Keys are ed25519 (``cryptography``); a key's id is the first
+16 hex digits of the SHA-256 of its raw public bytes and travels in the policy as ``key_id``, so a reader that trusts
 several keys (a rotation) knows which one to check. Agents and the stream use the same
 :func:`check`.
 """
@@ -31,6 +32,10 @@ from schemas.control_records import Policy
 
 SKEW = timedelta(minutes=5)  # a policy issued this far in the reader's future is still taken
 SIGNED_FIELDS = tuple(f.name for f in dataclasses.fields(Policy) if f.name != "signature")
+# fields added after policies were first signed: left out of the signed bytes while at their default,
+# so a policy signed before they existed still verifies
+_SITE_RULES = {"allow_hosts", "deny_hosts", "unknown_hosts"}
+_LATER = {f.name: f.default for f in dataclasses.fields(Policy) if f.name in _SITE_RULES}
 
 
 class BadKey(ValueError):
@@ -52,9 +57,12 @@ def key_id(public: bytes) -> str:
 
 def canonical(policy: Policy) -> bytes:
     """The bytes a signature covers: every field but ``signature``, as sorted-key JSON."""
-    return json.dumps(
-        {name: _plain(getattr(policy, name)) for name in SIGNED_FIELDS}, sort_keys=True, separators=(",", ":")
-    ).encode()
+    fields = {
+        name: _plain(getattr(policy, name))
+        for name in SIGNED_FIELDS
+        if name not in _LATER or getattr(policy, name) != _LATER[name]
+    }
+    return json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
 
 
 def _plain(value: Any) -> Any:

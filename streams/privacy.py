@@ -21,6 +21,7 @@ from typing import Protocol
 
 from runtime.privacy_feed import PrivacyFeed
 from runtime.settings import Settings
+from schemas.capture_policy import HostRules
 from schemas.control_records import CaptureScope
 
 
@@ -41,6 +42,7 @@ class Switches(Protocol):
     def stop(self) -> None: ...
     def wait_caught_up(self, timeout_s: float) -> bool: ...
     def on_at(self, moment: datetime) -> str | None: ...
+    def hosts_at(self, moment: datetime) -> HostRules | None: ...
 
 
 class PrivacyGate:
@@ -84,6 +86,10 @@ class PrivacyGate:
     def killed(self, moment: datetime) -> bool:
         """Whether the fleet's kill switch was on at ``moment`` (a signed policy turned it on)."""
         return self.switches is not None and self.switches.on_at(moment) is not None
+
+    def hosts_at(self, moment: datetime) -> HostRules | None:
+        """The site rules of the signed policy in force at ``moment`` (None: no signed policy seen)."""
+        return None if self.switches is None else self.switches.hosts_at(moment)
 
     def allows(self, user_id: str, scope: CaptureScope | None, moment: datetime) -> bool:
         """Not erased, and covered by consent at ``moment`` (:meth:`schemas.privacy.PrivacyState.covers`)."""

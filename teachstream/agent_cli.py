@@ -84,3 +84,47 @@ def transparency(output: Path) -> None:
         raise click.ClickException(str(reply.get("text", "the agent sent no page")))
     output.write_text(str(reply["html"]))
     click.echo(f"Wrote {output}: what the agent captures now ({reply.get('state')}).")
+
+
+@agent.command("browser-host", context_settings={"ignore_unknown_options": True}, hidden=True)
+@click.argument("browser_args", nargs=-1, type=click.UNPROCESSED)
+def browser_host(browser_args: tuple[str, ...]) -> None:
+    """The native messaging host the browser extension talks to (the browser starts it)."""
+    from producers.control_socket import request
+    from teachstream.browser_host import serve, source_name
+
+    state_dir = _settings(click.get_current_context().meta.get("agent_state_dir")).agent_state_dir
+    code = serve(sys.stdin.buffer, sys.stdout.buffer, lambda m: request(state_dir, m, 2.0), source_name(browser_args))
+    sys.exit(code)
+
+
+@agent.command("browser-install")
+@click.option(
+    "--browser",
+    "browsers",
+    type=click.Choice(["chromium", "chrome", "firefox"]),
+    multiple=True,
+    help="Which browsers (default: all three).",
+)
+@click.option("--system", is_flag=True, help="For every account on this machine (root), not only this one.")
+@click.option(
+    "--user-data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A Chromium or Chrome profile directory started with --user-data-dir.",
+)
+@click.option("--remove", is_flag=True, help="Remove the host and its manifests.")
+def browser_install(browsers: tuple[str, ...], system: bool, user_data_dir: Path | None, remove: bool) -> None:
+    """Let the browser extension reach this agent: write the native messaging host and its manifests.
+
+    The extension itself (deploy/browser-extension) is installed in the browser, by the
+    person or by the browser's enterprise policy. Until it answers, every browser window
+    is withheld.
+    """
+    from teachstream.browser_host import install, targets, uninstall
+
+    state_dir = _settings(click.get_current_context().meta.get("agent_state_dir")).agent_state_dir
+    found = targets(browsers or ("chromium", "chrome", "firefox"), Path.home(), system, user_data_dir)
+    paths = uninstall(state_dir, found) if remove else install(state_dir, found)
+    verb = "removed" if remove else "wrote"
+    for path in paths:
+        click.echo(f"{verb} {path}")

@@ -21,6 +21,7 @@ from typing import Any
 
 import click
 
+from schemas.capture_policy import validate_hosts
 from schemas.control_records import CaptureScope, Policy
 from teachstream.context import Context, pass_ctx
 
@@ -65,8 +66,11 @@ def from_json(data: dict[str, Any]) -> Policy:
         kw["issued_at"] = _time(data.get("issued_at")) or datetime.now(UTC)
         kw["expires_at"] = _time(data.get("expires_at"))
         kw["scopes"] = tuple(CaptureScope(s.upper()) for s in data.get("scopes", ()))
-        for name in ("allow_apps", "deny_apps", "deny_title_patterns"):
+        for name in ("allow_apps", "deny_apps", "deny_title_patterns", "allow_hosts", "deny_hosts"):
             kw[name] = tuple(data.get(name, ()))
+        validate_hosts(kw["allow_hosts"] + kw["deny_hosts"])
+        if data.get("unknown_hosts", "deny") not in ("deny", "allow"):
+            raise ValueError(f"unknown_hosts is {data['unknown_hosts']!r}; it is deny (the default) or allow")
         kw["signature"] = base64.b64decode(data["signature"]) if data.get("signature") else None
     except (ValueError, TypeError) as exc:
         raise click.ClickException(f"the policy file has a bad value: {exc}") from exc

@@ -37,7 +37,7 @@ def plan_frame(visible: Iterable[VisibleWindow], policy: CapturePolicy) -> Frame
     blackout: list[VisibleWindow] = []
     listed: list[VisibleWindow] = []
     for window in visible:
-        if policy.decide_window(window.app, window.title).allowed:
+        if policy.decide_window(window.app, window.title, window.host).allowed:
             listed.append(window)
         else:
             blackout.append(window)

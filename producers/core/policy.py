@@ -16,7 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from schemas.capture_policy import DEFAULT_DENY_APPS, DEFAULT_DENY_TITLES, CapturePolicy, Verdict, validate_patterns
+from schemas.capture_policy import (
+    DEFAULT_DENY_APPS,
+    DEFAULT_DENY_TITLES,
+    CapturePolicy,
+    Verdict,
+    host_rules,
+    validate_patterns,
+)
 from schemas.control_records import Policy
 from schemas.signed_policy import at, describe, in_force
 
@@ -62,7 +69,12 @@ def published(policy: Policy, default_denies: bool) -> ActivePolicy:
     apps = (DEFAULT_DENY_APPS if default_denies else ()) + tuple(policy.deny_apps)
     titles = (DEFAULT_DENY_TITLES if default_denies else ()) + tuple(policy.deny_title_patterns)
     return ActivePolicy(
-        CapturePolicy(tuple(policy.allow_apps), apps, titles),
+        CapturePolicy(
+            tuple(policy.allow_apps),
+            apps,
+            titles,
+            host_rules(tuple(policy.allow_hosts), tuple(policy.deny_hosts), policy.unknown_hosts),
+        ),
         policy.screenshots,
         float(policy.keyframe_seconds),
         policy.jpeg_quality,

@@ -42,6 +42,11 @@ APPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("libreoffice-calc", ("expenses-2026.ods - LibreOffice Calc",)),
     ("slack", ("Slack | #support | Acme",)),
 )
+BROWSER_HOSTS = {  # the host the browser extension reports for each browser title above
+    "Inbox - Mail - Mozilla Firefox": "mail.example-corp.com",
+    "Quarterly report - Docs - Mozilla Firefox": "docs.example-corp.com",
+    "Jira board - Mozilla Firefox": "jira.example-corp.com",
+}
 PHRASES = (
     "thanks for the update, I will check it today",
     "please send the invoice to {email}",
@@ -180,7 +185,8 @@ def _activity(dev: _Device) -> None:
     if dev.context is None or rng.random() < 0.15:
         app, titles = rng.choice(APPS)
         previous = dev.context.app if dev.context else None
-        dev.context = WindowContext(app, rng.choice(titles), rng.randrange(1, 1 << 24))
+        title = rng.choice(titles)
+        dev.context = WindowContext(app, title, rng.randrange(1, 1 << 24), BROWSER_HOSTS.get(title))
         dev.emit(WindowFocus(previous), rng.uniform(200, 800))
         dev.frame("focus")
     target = (rng.randrange(40, SCREEN_W - 40), rng.randrange(60, SCREEN_H - 40))

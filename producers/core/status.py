@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from producers.core.consent import granted_scopes, scope_words
@@ -29,6 +29,7 @@ class AgentStatus:
     halted: str | None = None  # why the policy halted capture (invalid, expired, kill switch)
     policy_version: str | None = None  # the published policy in force (None: the configured one)
     policy_note: str = ""  # how the policy stands, in words
+    browsers: dict[str, int] = field(default_factory=dict)  # browser extensions that answer, with their windows
 
     @property
     def scopes(self) -> frozenset[CaptureScope]:

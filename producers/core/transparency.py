@@ -33,6 +33,7 @@ def sections(s: AgentStatus, policy: ActivePolicy, now: float) -> list[Section]:
         Section("Right now", (headline(s, now),)),
         Section("What your consent covers", _consent(s)),
         Section("The capture policy", _policy(policy)),
+        Section("Websites", _sites(s, policy)),
         Section("Never captured", _never(s)),
         Section("Your choices", _choices()),
     ]
@@ -67,6 +68,32 @@ def _policy(p: ActivePolicy) -> tuple[str, ...]:
     lines.append(f"Apps never captured: {', '.join(p.capture.deny_apps) or 'none'}.")
     titles = "; ".join(p.capture.deny_title_patterns) or "none"
     lines.append(f"Windows whose title matches any of these patterns are never captured: {titles}.")
+    return tuple(lines)
+
+
+def _sites(s: AgentStatus, p: ActivePolicy) -> tuple[str, ...]:
+    rules = p.capture.hosts
+    browsers = ", ".join(p.capture.browser_apps)
+    lines = [
+        f"Browser windows ({browsers}) are captured only on the sites below, as the teachstream browser extension "
+        "reports the active tab: its host only, never the address's path or query, never page content.",
+    ]
+    if rules is None:
+        lines.append("No site rules are set: every site a browser window shows is captured.")
+    else:
+        lines.append(f"Captured: {', '.join(rules.allow) or 'no site is listed'}.")
+        lines.append(f"Never captured: {', '.join(rules.deny) or 'no site is listed'}.")
+        unknown = "captured" if rules.unknown == "allow" else "never captured"
+        lines.append(f"Every other site: {unknown}.")
+    lines.append(
+        "Never captured on any site: private (incognito) windows, a page while a password field has focus, and "
+        "every browser window while no extension answers."
+    )
+    if s.browsers:
+        answering = ", ".join(f"{source} ({n} windows)" for source, n in s.browsers.items())
+        lines.append(f"The extension answers now from: {answering}.")
+    else:
+        lines.append("No browser extension answers now: every browser window is withheld.")
     return tuple(lines)
 
 

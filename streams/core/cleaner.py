@@ -21,7 +21,7 @@ from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from schemas.capture_policy import CapturePolicy
+from schemas.capture_policy import CapturePolicy, HostRules
 from schemas.codec import Codec
 from schemas.events import InteractionEvent, TypingPause
 from schemas.records import from_avro
@@ -87,8 +87,10 @@ class Cleaner:
         codec: Codec,
         table: MutableMapping[str, bytes],
         known: KnownPii | None = None,
+        hosts: Callable[[datetime], HostRules | None] = lambda _: None,
     ) -> None:
         self.policy, self.segments, self.names, self.codec, self.table = policy, segments, names, codec, table
+        self.hosts = hosts  # the site rules of the signed policy in force at a moment (None: none seen)
         self.known = known  # where the PII strings found in typed text go, for the screen redaction
         self.titles = TitleRedactor(names)
         self.counts: Counter[str] = Counter()
@@ -99,6 +101,9 @@ class Cleaner:
         clean topic takes, so it may go on as it came if unchanged)."""
         if event.context is not None and not self.policy.decide(event.context).allowed:
             self.counts["filter.denied"] += 1
+            return Cleaned([], [])
+        if event.context is not None and event.context.host is not None and not self._site(event):
+            self.counts["filter.denied_site"] += 1
             return Cleaned([], [])
         device = self._device(partition, event.device_id)
         if isinstance(event.payload, TypingPause):  # in order after the keys: the segment is over
@@ -116,6 +121,12 @@ class Cleaner:
         elif as_is and any(e is event for e in out.events):
             out.unchanged[event.seq] = raw
         return out
+
+    def _site(self, event: InteractionEvent) -> bool:
+        """Whether the fleet's policy of the event's moment allows the site it claims (a device's rules may differ)."""
+        host = None if event.context is None else event.context.host
+        rules = None if host is None else self.hosts(event.event_time)
+        return rules is None or host is None or rules.decide(host).allowed
 
     def tick(self, partition: int, now: datetime) -> Cleaned:
         """Close idle segments of every device of the partition (``now``: the stream clock)."""

@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 
-from schemas.capture_policy import CapturePolicy
+from schemas.capture_policy import CapturePolicy, HostRules
 from schemas.events import ScreenFrame
 from streams.core.cleaner import TitleRedactor
 
@@ -54,14 +55,22 @@ class FrameCleaner:
     """Decides, for one frame at a time, whether it goes on and with which pixels and titles."""
 
     def __init__(
-        self, policy: CapturePolicy, titles: TitleRedactor, redact_pixels: PixelRedactor = keep_pixels
+        self,
+        policy: CapturePolicy,
+        titles: TitleRedactor,
+        redact_pixels: PixelRedactor = keep_pixels,
+        hosts: Callable[[datetime], HostRules | None] = lambda _: None,
     ) -> None:
         self.policy, self.titles, self.redact_pixels = policy, titles, redact_pixels
+        self.hosts = hosts  # the site rules of the signed policy in force at a moment (None: none seen)
 
     def clean(self, frame: ScreenFrame) -> FrameOutcome:
         focused = next((w for w in frame.windows if w.focused), None)
         if focused is not None:
-            verdict = self.policy.decide_window(focused.app, focused.title)
+            verdict = self.policy.decide_window(focused.app, focused.title, focused.host)
+            rules = self.hosts(frame.event_time) if focused.host is not None and verdict.allowed else None
+            if rules is not None:
+                verdict = rules.decide(focused.host or "")
             if not verdict.allowed:
                 return DroppedFrame(verdict.reason, {"filter.denied_frames": 1})
         before = len(frame.removed)

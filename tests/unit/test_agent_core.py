@@ -135,10 +135,10 @@ def test_denied_window_yields_no_characters_and_no_frames_only_a_marker_without_
 
 def test_a_title_change_to_a_sign_in_page_suppresses_in_the_same_window() -> None:
     r = Recorder()
-    r.focus(0.0, WindowContext("firefox", "News", 7))
-    assert r.focus(1.0, WindowContext("firefox", "Sign in - Bank", 7)) == []
+    r.focus(0.0, WindowContext("firefox", "News", 7, "news.example.com"))
+    assert r.focus(1.0, WindowContext("firefox", "Sign in - Bank", 7, "bank.example.com")) == []
     assert r.feed(RawKey(1.2, True, "p", "p")) == []
-    out = r.focus(2.0, WindowContext("firefox", "Account - Bank", 7))
+    out = r.focus(2.0, WindowContext("firefox", "Account - Bank", 7, "bank.example.com"))
     assert payloads(out) == [CaptureSuppressed(DENIED, 1000)]  # same window: no focus event
 
 

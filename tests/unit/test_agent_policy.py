@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from producers.core.policy import CapturePolicy, validate_patterns
+from schemas.capture_policy import HostRules
 from schemas.events import WindowContext
 
 DEFAULT = CapturePolicy()
@@ -43,7 +44,8 @@ def test_defaults_deny_secrets(app: str, title: str) -> None:
     ],
 )
 def test_defaults_allow_ordinary_work(app: str, title: str) -> None:
-    assert DEFAULT.decide(WindowContext(app, title, 1)).allowed
+    host = "docs.example-corp.com" if app == "firefox" else None  # a browser window carries its tab's host
+    assert CapturePolicy(hosts=HostRules(unknown="allow")).decide(WindowContext(app, title, 1, host)).allowed
 
 
 def test_no_focused_window_hides_nothing() -> None:

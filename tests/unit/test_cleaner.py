@@ -13,7 +13,7 @@ from streams.core.redaction import SegmentPolicy
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 CODEC = Codec()
-MAIL = WindowContext("firefox", "Reply to jane.doe@example.com - Mail", 1)
+MAIL = WindowContext("firefox", "Reply to jane.doe@example.com - Mail", 1, "mail.example-corp.com")
 
 
 def typed(text: str, ctx: WindowContext = MAIL, device: str = "d-1") -> list[InteractionEvent]:

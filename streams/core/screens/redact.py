@@ -131,7 +131,7 @@ class _Redaction:
         covered: list[tuple[str, Box]] = []
         rects = [window_box(window, scale, origin).clip(width, height) for window in windows]
         for index, window in enumerate(windows):
-            if not self.policy.decide_window(window.app, window.title).allowed:
+            if not self.policy.decide_window(window.app, window.title, getattr(window, "host", None)).allowed:
                 for box in visible_parts(rects[index], [r.pad(-1) for r in rects[index + 1 :]]):
                     canvas.fill(box, 0)
                     covered.append(("DENIED_WINDOW", box))
