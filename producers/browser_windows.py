@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -67,18 +68,23 @@ class BrowserWindows:
         if context is None or not self.is_browser(context.app):
             self.why = None
             return context
-        look = self._lookup(context.title)
+        look = self._lookup(context.title, True, 1)
         self.why = None if look.host is not None else look.why
         return replace(context, host=look.host)
 
     def visible(self) -> list[VisibleWindow]:
+        windows = self.inner.visible()
+        copies = Counter(w.title for w in windows if self.is_browser(w.app) and not w.focused)
         return [
-            replace(w, host=self._lookup(w.title).host) if self.is_browser(w.app) else w for w in self.inner.visible()
+            replace(w, host=self._lookup(w.title, w.focused, 1 if w.focused else copies[w.title]).host)
+            if self.is_browser(w.app)
+            else w
+            for w in windows
         ]
 
     def close(self) -> None:
         self.inner.close()
 
-    def _lookup(self, title: str) -> Lookup:
+    def _lookup(self, title: str, focused: bool, copies: int) -> Lookup:
         with self._lock:
-            return self.tabs.lookup(title, self.clock())
+            return self.tabs.lookup(title, self.clock(), focused, copies)

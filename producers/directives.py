@@ -75,9 +75,12 @@ class Directives:
         if verdict.valid:
             try:
                 validate_patterns(tuple(policy.deny_title_patterns))
+            except ValueError as exc:
+                verdict = Validity(False, f"{describe(policy)} has a bad title pattern: {exc}")
+            try:
                 validate_hosts(tuple(policy.allow_hosts) + tuple(policy.deny_hosts))
             except ValueError as exc:
-                verdict = Validity(False, f"{describe(policy)} has a bad title or host pattern: {exc}")
+                verdict = Validity(False, f"{describe(policy)} has a bad host pattern: {exc}")
         with self._lock:
             if verdict.valid:
                 self._policy, self._rejected = newer(self._policy, policy, self.policy_id), None

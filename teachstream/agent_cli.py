@@ -93,7 +93,8 @@ def browser_host(browser_args: tuple[str, ...]) -> None:
     from producers.control_socket import request
     from teachstream.browser_host import serve, source_name
 
-    state_dir = _settings(click.get_current_context().meta.get("agent_state_dir")).agent_state_dir
+    given = click.get_current_context().meta.get("agent_state_dir")  # the launcher passes it: no config needed
+    state_dir = given if given is not None else _settings(None).agent_state_dir
     code = serve(sys.stdin.buffer, sys.stdout.buffer, lambda m: request(state_dir, m, 2.0), source_name(browser_args))
     sys.exit(code)
 

@@ -8,7 +8,12 @@ newest report of each browser (a *source*) and answers, for a window of a browse
 host to put on it, or why there is none:
 
 * the window is found by its title, which the browser makes from the active tab's title
-  (``<tab title> - Chromium``, ``<tab title> — Mozilla Firefox``);
+  (``<tab title> - Chromium``, ``<tab title> — Mozilla Firefox``), and by focus: the window
+  that has the focus must be the one the extension reports as focused. A private window the
+  extension is not allowed into, or a window of another profile, can have the very title of a
+  reported one (Chromium does not mark private windows in the title); it is never the one the
+  extension reports as focused. Among the windows without focus, there must be as many
+  reported with the title as the screen shows;
 * no fresh report names it: no extension answers for it (not installed, disabled, or a private
   window the extension is not allowed into), so nothing says which site it shows;
 * the window is private, or a password field has focus in it;
@@ -108,13 +113,27 @@ class Tabs:
         """Each source that answers, with how many windows it reported."""
         return {source: len(windows) for source, (_, windows) in sorted(self._reports.items())}
 
-    def lookup(self, window_title: str, now: float) -> Lookup:
+    def lookup(self, window_title: str, now: float, focused: bool = True, copies: int = 1) -> Lookup:
+        """The host of a browser window: the one with the focus (``focused``), or one of ``copies``
+        windows without it that show ``window_title``."""
         self.expire(now)
         if not self._reports:
             return Lookup(None, "no browser extension answers (not installed, disabled, or the browser is closed)")
-        found = [tab for _, windows in self._reports.values() for tab in windows if _shows(window_title, tab.title)]
+        found = [
+            tab
+            for _, windows in self._reports.values()
+            for tab in windows
+            if _shows(window_title, tab.title) and tab.focused == focused
+        ]
         if not found:
-            return Lookup(None, "the browser extension does not report this window (a private window, or a new one)")
+            return Lookup(
+                None,
+                "the browser extension does not report this window"
+                + (" as focused" if focused else "")
+                + " (a private window, another profile, or focus still moving)",
+            )
+        if len(found) < copies:
+            return Lookup(None, "more windows show this title than the browser extension reports")
         if any(tab.private for tab in found):
             return Lookup(None, "this is a private window")
         if any(tab.password for tab in found):
