@@ -4,8 +4,8 @@
 # Inside: bin/teachstream, a zipapp built with shiv (https://shiv.readthedocs.io) holding
 # teachstream with the capture extra and every dependency as wheels for this platform (it
 # needs a python3 >= 3.11 on the device, and unpacks itself once into ~/.shiv); the systemd
-# user unit, a launchd agent for macOS (untested), the example config, install.sh and
-# INSTALL.md. Dependencies come from PyPI (or pip's cache); nothing else is downloaded.
+# user unit, a launchd agent for macOS (untested), the example config, the browser extension
+# (share/browser-extension), install.sh and INSTALL.md. Dependencies come from PyPI (or pip's cache); nothing else is downloaded.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PY:-.venv/bin/python}
@@ -15,7 +15,7 @@ name="teachstream-agent-${version}-${platform}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 root="$work/$name"
-mkdir -p "$root/bin" "$root/share/systemd" "$root/share/launchd" "$root/etc" dist
+mkdir -p "$root/bin" "$root/share/systemd" "$root/share/launchd" "$root/share/browser-extension" "$root/etc" dist
 
 "$PY" -m pip install --quiet "shiv>=1.0.6"
 "$PY" -m shiv --compressed --reproducible --python "/usr/bin/env python3" \
@@ -25,6 +25,7 @@ sed 's|%h/.local/share/teachstream/venv/bin/teachstream|%h/.local/share/teachstr
   deploy/systemd/teachstream-agent.service > "$root/share/systemd/teachstream-agent.service"
 cp deploy/package/io.teachstream.agent.plist "$root/share/launchd/"
 cp deploy/agent.example.toml "$root/etc/agent.example.toml"
+cp deploy/browser-extension/* "$root/share/browser-extension/"
 cp deploy/package/install.sh deploy/package/INSTALL.md "$root/"
 tar -C "$work" -czf "dist/$name.tar.gz" "$name"
 echo "built dist/$name.tar.gz ($(du -h "dist/$name.tar.gz" | cut -f1))"

@@ -4,7 +4,9 @@
 #   ./install.sh [--prefix DIR]      install or upgrade (default prefix: ~/.local/share/teachstream)
 #   ./install.sh --remove [--prefix DIR]
 #
-# Installs bin/teachstream and, where systemd runs, the user unit; the config goes to
+# Installs bin/teachstream, the browser extension's native messaging host with its manifests for
+# Chromium, Chrome and Firefox (the extension itself is installed in the browser: see INSTALL.md)
+# and, where systemd runs, the user unit; the config goes to
 # ~/.config/teachstream/agent.toml only if there is none (an upgrade keeps it). The spool and
 # the consent file in ~/.local/state/teachstream are never touched: removal leaves them for the
 # person to delete (`rm -r ~/.local/state/teachstream`) once the spool has been sent.
@@ -24,14 +26,20 @@ has_systemd() { command -v systemctl >/dev/null && systemctl --user show-environ
 
 if [ "$remove" = 1 ]; then
   if has_systemd; then systemctl --user disable --now teachstream-agent 2>/dev/null || true; fi
+  [ -x "$prefix/bin/teachstream" ] && "$prefix/bin/teachstream" agent browser-install --remove >/dev/null || true
   rm -f "$unit_dir/teachstream-agent.service" "$prefix/bin/teachstream"
-  rmdir "$prefix/bin" "$prefix" 2>/dev/null || true
+  rm -rf "$prefix/share/browser-extension"
+  rmdir "$prefix/bin" "$prefix/share" "$prefix" 2>/dev/null || true
   echo "removed the agent from $prefix (config and ~/.local/state/teachstream kept)"
   exit 0
 fi
 
 command -v python3 >/dev/null || { echo "install.sh: the agent needs python3 (3.11 or newer)" >&2; exit 1; }
 install -D -m 0755 "$here/bin/teachstream" "$prefix/bin/teachstream"
+mkdir -p "$prefix/share/browser-extension"
+cp "$here/share/browser-extension/"* "$prefix/share/browser-extension/"
+"$prefix/bin/teachstream" agent browser-install >/dev/null
+echo "browser extension host installed; load the extension from $prefix/share/browser-extension (INSTALL.md)"
 if [ ! -e "$HOME/.config/teachstream/agent.toml" ]; then
   install -D -m 0600 "$here/etc/agent.example.toml" "$HOME/.config/teachstream/agent.toml"
   echo "wrote ~/.config/teachstream/agent.toml from the example: set kafka_bootstrap and policy_keys"
