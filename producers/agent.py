@@ -424,7 +424,8 @@ class Agent:
             self._handle(self.recorder.focus(self.clock(), focused))
         if self.recorder.suppressed:
             return
-        plan = plan_frame(self.windows.visible(), self.active.capture)
+        visible = self.windows.visible()
+        plan = plan_frame(visible, self.active.capture, self.windows.address_bars(visible))
         for shot in self.screens.grab(plan.blackout, self.dedupe.is_new):
             windows = on_monitor(plan.listed, shot.monitor)
             self.outbox.frame(t, trigger, shot, self.screens.scale, windows, plan.redactions)

@@ -82,6 +82,16 @@ class BrowserWindows:
             for w in windows
         ]
 
+    def address_bars(self, windows: list[VisibleWindow]) -> list[VisibleWindow]:
+        """The bars above the page (tabs, address bar) of the browser windows in ``windows`` that have a host:
+        a frame blacks them out, so the address's path and query never leave the device in pixels either."""
+        bars = []
+        for w in windows:
+            if w.host is not None:
+                look = self._lookup(w.title, w.focused, 1)
+                bars.append(replace(w, title="", height=min(w.height, look.toolbar)))
+        return bars
+
     def close(self) -> None:
         self.inner.close()
 

@@ -32,7 +32,7 @@ from schemas.codec import Codec
 from schemas.control_records import ErasureRequest
 from schemas.dataset import SessionEntry, audit_key, dataset_root
 from schemas.errors import CodecError
-from schemas.events import InteractionEvent, KeyEvent
+from schemas.events import CaptureSuppressed, InteractionEvent, KeyEvent
 from schemas.records import from_avro
 from schemas.trajectory import Trajectory
 from sinks.s3 import get_or_none, s3_client
@@ -141,8 +141,10 @@ def main() -> None:
     say("the sessionizer cuts each device's events into sessions on event time (here after 20 s without activity)")
     sessions = collect_sessions(settings, trajectory_start, {*result.device_ids, desktop})
     say("what the desktop person typed, as the agent published it and as it left the clean stage:")
-    print(f"  raw:   {typed_text(settings, t('interactions.raw'), raw_start, desktop)!r}")
-    print(f"  clean: {typed_text(settings, t('interactions.clean'), clean_start, desktop)!r}")
+    raw = device_events(settings, t("interactions.raw"), raw_start, desktop)
+    print(f"  raw:   {typed_text(raw)!r}")
+    print(f"  clean: {typed_text(device_events(settings, t('interactions.clean'), clean_start, desktop))!r}")
+    show_sites(raw)
     say("the sessions:")
     for trajectory in sessions:
         actions = Counter(step.action for step in trajectory.steps)
@@ -170,6 +172,21 @@ def main() -> None:
     print(f"Open {page} in a browser to check a trajectory the way a reviewer would.")
     print("The stack is still running. Look around:  . .stack/env; teachstream dataset ls; teachstream tail deadletter")
     print("Stop it with:  make stack-down")
+
+
+def show_sites(events: list[InteractionEvent]) -> None:
+    """What the agent did in the browser: what it captured on which site, and how long it withheld."""
+    say("in Chromium, the extension told the agent which site each tab shows; the agent's decisions:")
+    for host in sorted({e.context.host for e in events if e.context and e.context.host}):
+        on_site = [e for e in events if e.context and e.context.host == host]
+        print(f"  {host}: captured with its host, typed {typed_text(on_site)!r}")
+    withheld = [e.payload for e in events if isinstance(e.payload, CaptureSuppressed)]
+    seconds = sum(p.duration_ms for p in withheld if isinstance(p, CaptureSuppressed)) / 1000
+    print(
+        f"  www.mybank.test (on no list, so never captured): no keys, clicks or frames; {len(withheld)} markers say "
+        f"capture was withheld for {seconds:.1f}s in all (the bank's tab, and the browser's first moment before its "
+        "extension answered), without title or host"
+    )
 
 
 def show_dataset(settings: Settings, sessions: list[Trajectory], desktop: str) -> tuple[list[SessionEntry], Path, str]:
@@ -243,8 +260,8 @@ def show_privacy(settings: Settings, entries: list[SessionEntry], desktop: str) 
     )
 
 
-def typed_text(settings: Settings, topic: str, start: dict[int, int], device: str) -> str:
-    """The characters one device typed, from ``start`` on; redacted runs show as ``<LABEL>``."""
+def device_events(settings: Settings, topic: str, start: dict[int, int], device: str) -> list[InteractionEvent]:
+    """The events of one device in ``topic`` from ``start`` on, in order."""
     codec = Codec.from_url(settings.schema_registry_url)
     consumer = Consumer(settings.kafka({"group.id": "teachstream-demo", "enable.auto.commit": False}))
     consumer.assign([TopicPartition(topic, p, o) for p, o in start.items()])
@@ -263,14 +280,20 @@ def typed_text(settings: Settings, topic: str, start: dict[int, int], device: st
                     continue  # the broken client's records
                 if decoded is not None and decoded.short_name == "InteractionEvent":
                     event = from_avro(InteractionEvent, decoded.value)
-                    if event.device_id == device and isinstance(event.payload, KeyEvent) and event.payload.pressed:
+                    if event.device_id == device:
                         events.append(event)
     finally:
         consumer.close()
+    return sorted(events, key=lambda e: e.seq)
+
+
+def typed_text(events: list[InteractionEvent]) -> str:
+    """The characters typed in ``events`` (not shortcuts); redacted runs show as ``<LABEL>``."""
     out: list[str] = []
-    for e in sorted(events, key=lambda e: e.seq):
+    for e in events:
         key = e.payload
-        assert isinstance(key, KeyEvent)
+        if not isinstance(key, KeyEvent) or not key.pressed or {"ctrl", "alt", "super"} & set(key.modifiers):
+            continue  # (a shortcut such as ctrl+1 types nothing)
         chunk = f"<{key.redaction}>" if key.redaction else key.char or ("⏎" if key.key == "enter" else "")
         if chunk and not (chunk.startswith("<") and out and out[-1] == chunk):
             out.append(chunk)

@@ -64,6 +64,9 @@ async function report() {
       private: Boolean(window.incognito),
       password: (passwordFrames.get(tab.id)?.size ?? 0) > 0,
       focused: Boolean(window.focused),
+      // the browser's own bars above the page (tabs, address bar, info bars): the agent blacks them out
+      // of screenshots, so the address's path and query never leave the device in pixels either
+      toolbar: Math.max(0, (window.height ?? 0) - (tab.height ?? 0)),
     });
   }
   try {

@@ -34,6 +34,8 @@ from schemas.capture_policy import normal_host
 
 KEEPALIVE_S = 2.0  # the extension reports this often even when nothing changes
 STALE_S = 3 * KEEPALIVE_S  # a source silent for this long has no extension behind it
+DEFAULT_TOOLBAR = 160  # px blacked out above the page when a report does not say (tabs, address bar, info bar)
+MAX_TOOLBAR = 1000
 MAX_WINDOWS = 200
 MAX_TEXT = 1024
 
@@ -47,14 +49,16 @@ class TabReport:
     private: bool = False
     password: bool = False
     focused: bool = False
+    toolbar: int = DEFAULT_TOOLBAR  # the height of the browser's bars above the page (address bar included)
 
 
 @dataclass(frozen=True)
 class Lookup:
-    """The host to put on a browser window, or None and why."""
+    """The host to put on a browser window, or None and why; ``toolbar``: the height of its bars above the page."""
 
     host: str | None
     why: str
+    toolbar: int = DEFAULT_TOOLBAR
 
 
 def parse(windows: object) -> tuple[TabReport, ...]:
@@ -73,7 +77,11 @@ def parse(windows: object) -> tuple[TabReport, ...]:
         flags = [item.get(k, False) for k in ("private", "password", "focused")]
         if not all(isinstance(f, bool) for f in flags):
             raise ValueError("'private', 'password' and 'focused' must be true or false")
-        out.append(TabReport(title, normal_host(host), *flags))
+        toolbar = item.get("toolbar", DEFAULT_TOOLBAR)
+        if not isinstance(toolbar, int) or isinstance(toolbar, bool) or not 0 <= toolbar <= MAX_TOOLBAR:
+            raise ValueError(f"'toolbar' must be a height in pixels, 0 to {MAX_TOOLBAR}")
+        private, password, focused = flags
+        out.append(TabReport(title, normal_host(host), private, password, focused, toolbar))
     return tuple(out)
 
 
@@ -141,7 +149,7 @@ class Tabs:
         if len({tab.host for tab in found}) > 1:
             return Lookup(None, "two windows with this title show different sites")
         host = found[0].host
-        return Lookup(host, f"the active tab shows {host or 'a page without a host'}")
+        return Lookup(host, f"the active tab shows {host or 'a page without a host'}", max(t.toolbar for t in found))
 
 
 def message_windows(message: Mapping[str, Any]) -> tuple[str, tuple[TabReport, ...] | None]:

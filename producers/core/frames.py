@@ -4,7 +4,9 @@ A frame is taken only while the policy allows screenshots and consent covers the
 (:func:`takes_frames`). :func:`plan_frame` judges every visible window with the capture
 policy, not only the focused one: a denied window is blacked out on the device before
 encoding, and is listed with the frame under its app name only (its title emptied); a frame
-with any window blacked out carries the ``device:denied-window`` redaction label.
+with any window blacked out carries the ``device:denied-window`` redaction label. The bars of
+an allowed browser window above its page (tabs, the address bar) are blacked out too, with the
+``device:address-bar`` label: only the host of an address leaves the device.
 :func:`on_monitor` keeps the listed windows that overlap a monitor.
 """
 
@@ -18,6 +20,7 @@ from schemas.control_records import CaptureScope
 from schemas.events import Monitor, VisibleWindow
 
 DENIED_WINDOW = "device:denied-window"
+ADDRESS_BAR = "device:address-bar"
 
 
 @dataclass(frozen=True)
@@ -32,8 +35,11 @@ def takes_frames(policy: ActivePolicy, listening: frozenset[CaptureScope]) -> bo
     return policy.screenshots and CaptureScope.SCREENS in listening
 
 
-def plan_frame(visible: Iterable[VisibleWindow], policy: CapturePolicy) -> FramePlan:
-    """What the frames of this moment black out, list and label, given the visible windows."""
+def plan_frame(
+    visible: Iterable[VisibleWindow], policy: CapturePolicy, bars: Iterable[VisibleWindow] = ()
+) -> FramePlan:
+    """What the frames of this moment black out, list and label, given the visible windows and the
+    browsers' bars above their pages (``bars``: blacked out, not listed)."""
     blackout: list[VisibleWindow] = []
     listed: list[VisibleWindow] = []
     for window in visible:
@@ -42,7 +48,9 @@ def plan_frame(visible: Iterable[VisibleWindow], policy: CapturePolicy) -> Frame
         else:
             blackout.append(window)
             listed.append(replace(window, title=""))
-    return FramePlan(blackout, listed, (DENIED_WINDOW,) if blackout else ())
+    labels = (DENIED_WINDOW,) if blackout else ()
+    bars = list(bars)
+    return FramePlan(blackout + bars, listed, labels + ((ADDRESS_BAR,) if bars else ()))
 
 
 def on_monitor(windows: Iterable[VisibleWindow], monitor: Monitor) -> list[VisibleWindow]:

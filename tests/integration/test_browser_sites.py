@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import io
 import os
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from producers.control_socket import request
 from runtime.control_topics import publish
@@ -180,6 +182,14 @@ def test_chromium_with_the_extension_captures_allowed_sites_only(
     frames = decode_all(isolated.codec, isolated.read_all("screens.raw", 1, timeout_s=10), "ScreenFrame")
     shown = [w for f in frames for w in f["windows"] if w["focused"] and w["app"] == "chromium"]
     assert shown and {w["host"] for w in shown} == {DOCS}  # no frame of the bank, the private window, or unknown
+    for frame in frames:  # the tabs and the address bar (with the address's path) are blacked out on the device
+        window = next((w for w in frame["windows"] if w["focused"] and w["app"] == "chromium"), None)
+        if window is not None:
+            assert "device:address-bar" in frame["redactions"]
+            image = Image.open(io.BytesIO(frame["image"])).convert("L")
+            middle = window["x"] + window["width"] // 2
+            assert image.getpixel((middle, window["y"] + 60)) < 30  # the address bar's row: black
+            assert image.getpixel((middle, window["y"] + 700)) > 200  # the page below it: white
     assert all(s < SWITCH_BOUND_S for s in switches), switches
     print(f"tab switch to a new decision: {', '.join(f'{s:.2f} s' for s in switches)}")
 

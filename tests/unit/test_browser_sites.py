@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from producers.browser_windows import BrowserWindows
-from producers.core.browser import STALE_S, TabReport, Tabs, message_windows, parse
+from producers.core.browser import DEFAULT_TOOLBAR, STALE_S, TabReport, Tabs, message_windows, parse
+from producers.core.frames import plan_frame
 from producers.core.inputs import RawKey
 from producers.core.policy import published
 from producers.core.recorder import DENIED, Recorder
@@ -170,8 +171,14 @@ def test_reports_carry_hosts_only() -> None:
         {"source": "chromium-7", "windows": [{"title": "Docs", "host": "Docs.Example.com", "origin": "https://x"}]}
     )
     assert source == "chromium-7" and windows == (TabReport("Docs", "docs.example.com"),)
+    assert parse([{"title": "Docs", "host": "a.example", "toolbar": 147}])[0].toolbar == 147
     assert message_windows({"source": "chromium-7", "gone": True}) == ("chromium-7", None)
-    for bad in ([{"title": "x", "host": "docs.example.com/secret?q=1"}], [{"private": "yes"}], {"title": "x"}):
+    for bad in (
+        [{"title": "x", "host": "docs.example.com/secret?q=1"}],
+        [{"private": "yes"}],
+        [{"toolbar": -1}],
+        {"title": "x"},
+    ):
         with pytest.raises(ValueError):
             parse(bad)
     with pytest.raises(ValueError, match="source"):
@@ -219,7 +226,13 @@ def test_a_report_is_a_change_of_the_focused_window_and_puts_the_host_on_browser
     assert woken and windows.changed()
     assert not windows.changed()  # once per report that changes something
     assert windows.focused() == WindowContext("chromium", "Docs - Chromium", 5, "docs.example-corp.com")
-    assert [w.host for w in windows.visible()] == ["docs.example-corp.com", None]
+    visible = windows.visible()
+    assert [w.host for w in visible] == ["docs.example-corp.com", None]
+    (bar,) = windows.address_bars(visible)  # only the browser window with a host has bars to black out
+    assert (bar.x, bar.y, bar.width, bar.height, bar.title) == (0, 0, 800, DEFAULT_TOOLBAR, "")
+    plan = plan_frame(visible, SITES, [bar])
+    assert plan.blackout == [bar] and plan.redactions == ("device:address-bar",)
+    assert [w.title for w in plan.listed] == ["Docs - Chromium", "t"]  # bars are blacked out, not listed
     now[0] = STALE_S + 1  # the extension fell silent
     assert windows.changed() and windows.focused() is not None and windows.focused().host is None  # type: ignore[union-attr]
 
