@@ -123,6 +123,12 @@ def screens_section() -> str:
     )
 
 
+def browser_section() -> str:
+    from bench import browser_bench
+
+    return browser_bench.markdown(browser_bench.run())
+
+
 def agent_section() -> str:
     from bench import agent_bench, agent_profile
 
@@ -139,6 +145,7 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "redaction": redaction_section,
     "screens": screens_section,
     "agent": agent_section,
+    "browser": browser_section,
 }
 
 

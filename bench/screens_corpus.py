@@ -189,8 +189,18 @@ def render(wins: list[Win], known: tuple[str, ...] = ()) -> Frame:
     visible = [token for token, index in tokens if not any(r.intersects(token.box) for r in rects[index + 1 :])]
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=QUALITY)
-    windows = tuple(
-        VisibleWindow(w.app, w.title, w.x, w.y, w.w, w.h, focused=i == len(wins) - 1) for i, w in enumerate(wins)
+    windows = tuple(  # a browser window carries the host its extension reported (else the policy denies it)
+        VisibleWindow(
+            w.app,
+            w.title,
+            w.x,
+            w.y,
+            w.w,
+            w.h,
+            i == len(wins) - 1,
+            "crm.example-corp.com" if w.app == "firefox" else None,
+        )
+        for i, w in enumerate(wins)
     )
     return Frame(out.getvalue(), windows, tuple(visible), known, image.width, image.height)
 

@@ -29,7 +29,14 @@ def render_frame(
     img.save(out, format="JPEG", quality=quality)
     windows = (
         VisibleWindow(
-            context.app, context.title, int(sw * 0.08), int(sh * 0.08), int(sw * 0.84), int(sh * 0.84), focused=True
+            context.app,
+            context.title,
+            int(sw * 0.08),
+            int(sh * 0.08),
+            int(sw * 0.84),
+            int(sh * 0.84),
+            focused=True,
+            host=context.host,  # a browser window's site, as the extension reports it
         ),
     )
     return out.getvalue(), (w, h), windows
