@@ -114,7 +114,7 @@ def markdown(rows: list[Row]) -> str:
             "## Browser tab switch to the agent's new decision",
             "",
             f"The real agent on Xvfb with Debian's Chromium, the extension and its native messaging host; {SWITCHES}",
-            "switches each way between an allowed and a denied site (tabs, `ctrl+1`/`ctrl+2` through xdotool),",
+            "switches, alternating, between an allowed and a denied site (tabs, `ctrl+1`/`ctrl+2` through xdotool),",
             "timed from the key press until the agent's status (asked every 10 ms on its control socket) says the",
             "new decision. Baseline, same run: switches between an allowed and a denied xterm, which the agent",
             "learns from X alone. Milliseconds, xdotool's own run included.",
