@@ -144,7 +144,7 @@ def main() -> None:
     raw = device_events(settings, t("interactions.raw"), raw_start, desktop)
     print(f"  raw:   {typed_text(raw)!r}")
     print(f"  clean: {typed_text(device_events(settings, t('interactions.clean'), clean_start, desktop))!r}")
-    show_sites(raw)
+    browser = show_sites(raw)
     say("the sessions:")
     for trajectory in sessions:
         actions = Counter(step.action for step in trajectory.steps)
@@ -166,18 +166,19 @@ def main() -> None:
         f"{len(entries)} sessions out as a dataset "
         f"({sum(e.steps for e in entries)} steps, {sum(e.frames for e in entries)} frames, "
         f"{sum(e.bytes for e in entries) / 1024:.0f} KiB under {where}), "
-        f"{dead} dead letters (the broken client's records); one person's copy of their data exported and then "
-        f"erased ({erased})."
+        f"{dead} dead letters (the broken client's records); {browser}; "
+        f"one person's copy of their data exported and then erased ({erased})."
     )
     print(f"Open {page} in a browser to check a trajectory the way a reviewer would.")
     print("The stack is still running. Look around:  . .stack/env; teachstream dataset ls; teachstream tail deadletter")
     print("Stop it with:  make stack-down")
 
 
-def show_sites(events: list[InteractionEvent]) -> None:
-    """What the agent did in the browser: what it captured on which site, and how long it withheld."""
+def show_sites(events: list[InteractionEvent]) -> str:
+    """What the agent did in the browser: what it captured on which site, and how long it withheld; in short."""
     say("in Chromium, the extension told the agent which site each tab shows; the agent's decisions:")
-    for host in sorted({e.context.host for e in events if e.context and e.context.host}):
+    hosts = sorted({e.context.host for e in events if e.context and e.context.host})
+    for host in hosts:
         on_site = [e for e in events if e.context and e.context.host == host]
         print(f"  {host}: captured with its host, typed {typed_text(on_site)!r}")
     withheld = [e.payload for e in events if isinstance(e.payload, CaptureSuppressed)]
@@ -187,6 +188,7 @@ def show_sites(events: list[InteractionEvent]) -> None:
         f"capture was withheld for {seconds:.1f}s in all (the bank's tab, and the browser's first moment before its "
         "extension answered), without title or host"
     )
+    return f"browser typing kept only on {', '.join(hosts) or 'no site'}, the bank's tab withheld"
 
 
 def show_dataset(settings: Settings, sessions: list[Trajectory], desktop: str) -> tuple[list[SessionEntry], Path, str]:
