@@ -10,19 +10,16 @@ title, which the agent learns from X alone.
 
 from __future__ import annotations
 
-import functools
-import http.server
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.integration.display import AgentProc, agent_env, start_display, stop_display
-from tests.integration.test_browser_sites import BANK, DOCS, PAGE, TEXT, Chromium, Status
+from tests.integration.test_browser_sites import BANK, DOCS, TEXT, Chromium, Status, serve_pages
 
 SWITCHES = 20
 ALLOWED, WITHHELD = "Capturing", "Not capturing the focused window"
@@ -60,14 +57,7 @@ def run() -> list[Row]:
     settings = load(Settings)
     with tempfile.TemporaryDirectory(prefix="teachstream-browser-bench-") as tmp_dir:
         tmp = Path(tmp_dir)
-        root = tmp / "site"
-        root.mkdir()
-        (root / "docs.html").write_text(PAGE.format(title="Team docs"))
-        (root / "bank.html").write_text(PAGE.format(title="Statements"))
-        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
-        handler.log_message = lambda *_: None  # type: ignore[attr-defined]
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        server = serve_pages(tmp / "site")
         number = 160
         while Path(f"/tmp/.X11-unix/X{number}").exists():
             number += 1

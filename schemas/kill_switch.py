@@ -31,13 +31,14 @@ class KillSwitches:
         if change not in changes:
             bisect.insort(changes, change)
         rules = host_rules(tuple(policy.allow_hosts), tuple(policy.deny_hosts), policy.unknown_hosts)
-        at = [t for t, _ in self._hosts]
         if (policy.issued_at, rules) not in self._hosts:
-            self._hosts.insert(bisect.bisect_right(at, policy.issued_at), (policy.issued_at, rules))
+            self._hosts.insert(
+                bisect.bisect_right(self._hosts, policy.issued_at, key=_issued), (policy.issued_at, rules)
+            )
 
     def hosts_at(self, moment: datetime) -> HostRules | None:
         """The site rules of the newest signed policy issued by ``moment``, or None (none seen)."""
-        index = bisect.bisect_right([t for t, _ in self._hosts], moment) - 1
+        index = bisect.bisect_right(self._hosts, moment, key=_issued) - 1  # (per event: no list built)
         return self._hosts[index][1] if index >= 0 else None
 
     def on_at(self, moment: datetime) -> str | None:
@@ -47,3 +48,7 @@ class KillSwitches:
             if index >= 0 and changes[index][1]:
                 return changes[index][2]
         return None
+
+
+def _issued(change: tuple[datetime, HostRules]) -> datetime:
+    return change[0]

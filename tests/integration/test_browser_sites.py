@@ -46,10 +46,9 @@ TEXT, PASSWORD = (600, 200), (600, 680)
 SWITCH_BOUND_S = 5.0  # 5x the 1 s a tab switch should take, for a loaded 2-core machine
 
 
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[int]:
-    """Both sites' pages, served on 127.0.0.1 (Chromium resolves the test hosts there)."""
-    root = tmp_path / "site"
+def serve_pages(root: Path) -> http.server.ThreadingHTTPServer:
+    """Both sites' pages written under ``root`` and served on 127.0.0.1 (Chromium resolves the test hosts
+    there); stop it with ``shutdown()``."""
     root.mkdir()
     (root / "docs.html").write_text(PAGE.format(title="Team docs"))
     (root / "bank.html").write_text(PAGE.format(title="Statements"))
@@ -57,6 +56,12 @@ def site(tmp_path: Path) -> Iterator[int]:
     handler.log_message = lambda *_: None  # type: ignore[attr-defined]
     server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[int]:
+    server = serve_pages(tmp_path / "site")
     yield server.server_address[1]
     server.shutdown()
 
