@@ -6,16 +6,22 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+from confluent_kafka import KafkaError
 
 from producers.core.screens import primary_monitor, render_frame
-from producers.core.simulation import SCREEN_H, SCREEN_W, FrameRequest, people, simulate
-from producers.publisher import Publisher
+from producers.core.simulation import BUSY, SCREEN_H, SCREEN_W, FrameRequest, Profile, people, simulate
+from producers.publisher import DeliveryHook, Publisher
 from runtime.settings import Settings
 from schemas.codec import Codec
 from schemas.control_records import ConsentRecord, ConsentState
 from schemas.events import ScreenFrame, TypingPause
+from schemas.ledger import LedgerRecord
 from schemas.records import to_avro
 
 log = logging.getLogger(__name__)
@@ -39,6 +45,26 @@ def run_simulation(
     realtime: bool = True,
     scale: float = 0.25,
     clock: Callable[[], float] = time.monotonic,
+    profile: Profile = BUSY,
+    ledger: Path | None = None,
+) -> SimulationResult:
+    """Publish the simulated activity of ``devices`` people; with ``ledger``, write every record's
+    identity and whether the broker acknowledged it to that file (JSON lines, see schemas.ledger)."""
+    with ExitStack() as stack:
+        out = stack.enter_context(ledger.open("w", encoding="utf-8")) if ledger else None
+        return _run(settings, devices, duration_s, seed, realtime, scale, clock, profile, out)
+
+
+def _run(
+    settings: Settings,
+    devices: int,
+    duration_s: float,
+    seed: int,
+    realtime: bool,
+    scale: float,
+    clock: Callable[[], float],
+    profile: Profile,
+    ledger: TextIO | None,
 ) -> SimulationResult:
     codec = Codec.from_url(settings.schema_registry_url)
     rng = random.Random(seed)
@@ -54,24 +80,48 @@ def run_simulation(
         publisher.publish(consent_topic, person.user_id.encode(), codec.encode("ConsentRecord", to_avro(granted)))
     t0 = clock()
     events = frames = pauses = 0
-    for item in simulate(persons, start, duration_s, seed):
+    for item in simulate(persons, start, duration_s, seed, profile):
         if realtime:
             wait = (item.event_time - start).total_seconds() - (clock() - t0)
             if wait > 0:
                 time.sleep(wait)
         key = item.device_id.encode()
         if isinstance(item, FrameRequest):
-            publisher.publish(
-                frames_topic, key, codec.encode("ScreenFrame", to_avro(_frame(item, scale)), frames_topic)
-            )
+            frame = _frame(item, scale)
+            record = LedgerRecord("f", item.device_id, item.seq, True, frame_id=frame.frame_id)
+            value = codec.encode("ScreenFrame", to_avro(frame), frames_topic)
+            _publish(publisher, frames_topic, key, value, _entry(ledger, record))
             frames += 1
         else:
-            publisher.publish(events_topic, key, codec.encode("InteractionEvent", to_avro(item), events_topic))
+            marker = isinstance(item.payload, TypingPause)
+            record = LedgerRecord("e", item.device_id, item.seq, True, marker=marker)
+            value = codec.encode("InteractionEvent", to_avro(item), events_topic)
+            _publish(publisher, events_topic, key, value, _entry(ledger, record))
             events += 1
-            pauses += isinstance(item.payload, TypingPause)
+            pauses += marker
     publisher.close()
     ids = tuple(p.device_id for p in persons)
     return SimulationResult(devices, events, frames, publisher.stats.delivered, ids, pauses)
+
+
+def _publish(publisher: Publisher, topic: str, key: bytes, value: bytes, hook: DeliveryHook | None) -> None:
+    while not publisher.try_publish(topic, key, value, hook):
+        publisher.poll(0.1)  # the local queue is full: wait for deliveries
+    publisher.poll(0)
+
+
+def _entry(ledger: TextIO | None, record: LedgerRecord) -> DeliveryHook | None:
+    """The delivery hook that writes ``record`` to the ledger with the broker's answer."""
+    if ledger is None:
+        return None
+
+    def written(err: KafkaError | None) -> None:
+        done = record if err is None else LedgerRecord(
+            record.kind, record.device_id, record.seq, False, record.marker, record.frame_id, err.str()
+        )  # fmt: skip
+        ledger.write(done.to_line())
+
+    return written
 
 
 def _frame(req: FrameRequest, scale: float) -> ScreenFrame:

@@ -99,6 +99,7 @@ class SessionEntry:
     offset: int
     labels: dict[str, int] = field(default_factory=dict)  # redaction placeholders in typed text, by label
     frame_labels: dict[str, int] = field(default_factory=dict)  # boxes covered in the session's frames, by label
+    seqs: tuple[tuple[int, int], ...] = ()  # the events' device sequence numbers, as inclusive ranges
 
     @property
     def start(self) -> datetime:
@@ -117,6 +118,7 @@ class SessionEntry:
         fields = dict(data)
         fields["apps"] = tuple(fields.get("apps", ()))
         fields["frame_keys"] = tuple(fields.get("frame_keys", ()))
+        fields["seqs"] = tuple((int(a), int(b)) for a, b in fields.get("seqs", ()))
         return cls(**fields)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
@@ -37,6 +38,26 @@ class Step:
 
 
 @dataclass(frozen=True)
+class SeqRange:
+    """Device sequence numbers ``first..last``, both included."""
+
+    AVRO_NAME: ClassVar[str] = "SeqRange"
+    first: int
+    last: int
+
+
+def seq_ranges(seqs: Iterable[int]) -> tuple[SeqRange, ...]:
+    """Sequence numbers as ascending runs of consecutive numbers (repeats are kept as repeats)."""
+    ranges: list[SeqRange] = []
+    for seq in sorted(seqs):
+        if ranges and seq == ranges[-1].last + 1:
+            ranges[-1] = SeqRange(ranges[-1].first, seq)
+        else:
+            ranges.append(SeqRange(seq, seq))
+    return tuple(ranges)
+
+
+@dataclass(frozen=True)
 class Trajectory:
     AVRO_NAME: ClassVar[str] = "Trajectory"
     session_id: str
@@ -49,3 +70,4 @@ class Trajectory:
     event_count: int
     redaction_count: int = 0
     suppressed_ms: int = 0
+    seq_ranges: tuple[SeqRange, ...] = ()  # the events' device sequence numbers

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import click
 
+from producers.core.simulation import PROFILES
 from schemas.errors import TeachstreamError
 from schemas.topics import TOPIC_NAMES, spec_for
 from teachstream.context import Context, pass_ctx
@@ -209,16 +211,50 @@ def sink(ctx: Context, until_idle: float | None) -> None:
 
 
 @cli.command()
-@click.option("--devices", default=3, show_default=True, help="Simulated devices (one person each).")
+@click.option("--devices", type=int, help="Simulated devices (one person each)  [default: 3, or as --rate needs]")
+@click.option("--rate", type=float, help="Aim at this many interaction events per second in all: sets --devices.")
+@click.option(
+    "--profile",
+    type=click.Choice(sorted(PROFILES)),
+    default="busy",
+    show_default=True,
+    help="How the people work: busy (types and clicks all the time) or typical (reads, pauses).",
+)
 @click.option("--duration", default=10.0, show_default=True, help="Seconds of activity per device.")
 @click.option("--seed", default=7, show_default=True, help="Random seed: the same seed gives the same activity.")
+@click.option("--frame-scale", default=0.25, show_default=True, help="Frame size as a share of the 1920x1080 screen.")
+@click.option(
+    "--ledger",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write each published event and frame, with the broker's answer, to this file (JSON lines).",
+)
 @click.option("--fast", is_flag=True, help="Publish as fast as possible instead of in real time.")
 @pass_ctx
-def simulate(ctx: Context, devices: int, duration: float, seed: int, fast: bool) -> None:
+def simulate(
+    ctx: Context,
+    devices: int | None,
+    rate: float | None,
+    profile: str,
+    duration: float,
+    seed: int,
+    frame_scale: float,
+    ledger: Path | None,
+    fast: bool,
+) -> None:
     """Publish realistic synthetic activity of DEVICES people to interactions.raw and screens.raw."""
+    from producers.core.simulation import events_per_second
     from producers.simulator import run_simulation
     from teachstream.admin import existing_topics
 
+    if devices is not None and rate is not None:
+        raise click.UsageError("give --devices or --rate, not both")
+    if not 0.05 <= frame_scale <= 1:
+        raise click.UsageError("--frame-scale must be between 0.05 and 1")
+    person = PROFILES[profile]
+    if rate is not None:
+        per_device = events_per_second(person)
+        devices = max(1, round(rate / per_device))
+        click.echo(f"{profile} person: {per_device:.1f} events/s each; {devices} devices for {rate:g} events/s")
     settings = ctx.settings()
     have = existing_topics(settings)
     for topic in ("interactions.raw", "screens.raw"):
@@ -226,8 +262,38 @@ def simulate(ctx: Context, devices: int, duration: float, seed: int, fast: bool)
             raise TeachstreamError(
                 f"topic {settings.topic(topic)} does not exist; create it with `teachstream provision`"
             )
-    result = run_simulation(settings, devices, duration, seed, realtime=not fast)
+    result = run_simulation(
+        settings, devices or 3, duration, seed, realtime=not fast, scale=frame_scale, profile=person, ledger=ledger
+    )
     click.echo(f"simulated {result.devices} devices: {result.events} events and {result.frames} frames published")
+    if ledger:
+        click.echo(f"ledger: {ledger} (check it with `teachstream ledger-check {ledger}`)")
+
+
+@cli.command("ledger-check")
+@click.argument("ledger", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--wait", default=0.0, show_default=True, help="Check again for up to this many seconds until it passes.")
+@pass_ctx
+def ledger_check(ctx: Context, ledger: Path, wait: float) -> None:
+    """Compare a simulate --ledger file with the dataset, screens.clean and the dead letters.
+
+    Exits 1 if any acknowledged event or frame was lost, duplicated or landed out of order.
+    """
+    from teachstream.ledger_check import check_ledger, load_ledger
+
+    records = load_ledger(ledger)
+    deadline = time.monotonic() + wait
+    while True:
+        report, dead = check_ledger(ctx.settings(), records)
+        if report.ok or time.monotonic() >= deadline:
+            break
+        time.sleep(min(10.0, max(0.0, deadline - time.monotonic())))
+    for line in report.lines():
+        click.echo(line)
+    if dead.unreadable:
+        click.echo(f"  ({dead.unreadable} dead letters hold bytes that are no record: other traffic, not counted)")
+    if not report.ok:
+        sys.exit(1)
 
 
 def _register_components() -> None:

@@ -76,6 +76,28 @@ def tail(settings: Settings, request: TailRequest, codec: Codec, emit: Callable[
         consumer.close()
 
 
+def read_topic(settings: Settings, topic: str) -> Iterator[Message]:
+    """Every record of ``topic`` from its start to its end offsets at the time of the call."""
+    partitions = existing_topics(settings).get(topic)
+    if partitions is None:
+        raise ConfigError(f"topic {topic} does not exist; list the project topics with `teachstream topics`")
+    consumer = Consumer(
+        settings.kafka(
+            {
+                "group.id": f"teachstream-read-{uuid.uuid4().hex[:8]}",
+                "enable.auto.commit": False,
+                "fetch.message.max.bytes": SCREEN_MAX_BYTES + 65536,
+            },
+            quiet=True,
+        )
+    )
+    request = TailRequest(topic, from_beginning=True)
+    try:
+        yield from _messages(consumer, _assign(consumer, request, partitions, 0), request)
+    finally:
+        consumer.close()
+
+
 def _assign(consumer: Consumer, request: TailRequest, partitions: int, extra: int) -> dict[int, int]:
     """Assign every partition at its start offset; returns the end offset of those with records to read."""
     assignment, stops = [], {}

@@ -13,7 +13,7 @@ import heapq
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from schemas.events import (
     TYPING_PAUSE_S,
@@ -82,6 +82,25 @@ SHIFTED = {
     "~": "`",
 }
 KEY_NAMES = {" ": "space", "\n": "enter", "\t": "tab"}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How a simulated person works: how often they switch windows, type and scroll, and how long
+    they sit still (reading, thinking) between two bursts of activity."""
+
+    name: str
+    idle_ms: tuple[float, float]  # between two activities, uniformly
+    switch: float  # chance an activity starts in another window
+    typing: float  # chance an activity types a phrase after its click
+    scroll: float  # chance it scrolls instead (when it does not type)
+    long_idle: float = 0.0  # chance of a long pause (a call, a document to read) after an activity
+    long_idle_s: tuple[float, float] = (30.0, 120.0)
+
+
+BUSY = Profile("busy", (300, 2500), switch=0.15, typing=0.6, scroll=0.625)
+TYPICAL = Profile("typical", (1500, 12000), switch=0.1, typing=0.4, scroll=0.5, long_idle=0.05)
+PROFILES = {p.name: p for p in (BUSY, TYPICAL)}
 
 
 @dataclass(frozen=True)
@@ -164,25 +183,37 @@ class _Device:
         self.last_keyframe = self.now
 
 
-def simulate(persons: list[Person], start: datetime, duration_s: float, seed: int) -> Iterator[Emitted]:
+def simulate(
+    persons: list[Person], start: datetime, duration_s: float, seed: int, profile: Profile = BUSY
+) -> Iterator[Emitted]:
     """Every device's events and frame requests within ``duration_s``, merged in event-time order."""
-    streams = [_device_stream(p, start, duration_s, random.Random(f"{seed}:{p.device_id}")) for p in persons]
+    streams = [_device_stream(p, start, duration_s, random.Random(f"{seed}:{p.device_id}"), profile) for p in persons]
     yield from heapq.merge(*streams, key=lambda e: e.event_time)
 
 
-def _device_stream(person: Person, start: datetime, duration_s: float, rng: random.Random) -> Iterator[Emitted]:
+def events_per_second(profile: Profile, seed: int = 1, devices: int = 8, duration_s: float = 900.0) -> float:
+    """The mean rate of interaction events one simulated device of ``profile`` publishes."""
+    persons = people(devices, b"rate", random.Random(seed))
+    start = datetime(2026, 1, 5, 9, tzinfo=UTC)
+    events = sum(1 for e in simulate(persons, start, duration_s, seed, profile) if isinstance(e, InteractionEvent))
+    return events / devices / duration_s
+
+
+def _device_stream(
+    person: Person, start: datetime, duration_s: float, rng: random.Random, profile: Profile
+) -> Iterator[Emitted]:
     dev = _Device(person, rng, start + timedelta(milliseconds=rng.uniform(0, 500)))
     end = start + timedelta(seconds=duration_s)
     while dev.now < end:
-        _activity(dev)
+        _activity(dev, profile)
         kept = [e for e in dev.out if e.event_time < end]
         yield from kept
         dev.out.clear()
 
 
-def _activity(dev: _Device) -> None:
+def _activity(dev: _Device, profile: Profile) -> None:
     rng = dev.rng
-    if dev.context is None or rng.random() < 0.15:
+    if dev.context is None or rng.random() < profile.switch:
         app, titles = rng.choice(APPS)
         previous = dev.context.app if dev.context else None
         title = rng.choice(titles)
@@ -195,15 +226,17 @@ def _activity(dev: _Device) -> None:
     dev.emit(MouseButton("left", True, *target), rng.uniform(50, 150))
     dev.emit(MouseButton("left", False, *target), rng.uniform(60, 120))
     roll = rng.random()
-    if roll < 0.6:
+    if roll < profile.typing:
         dev.frame("typing")
         _type(dev, _phrase(rng) + ("\n" if rng.random() < 0.5 else ""))
-    elif roll < 0.85:
+    elif roll < profile.typing + (1 - profile.typing) * profile.scroll:
         for _ in range(rng.randrange(1, 6)):
             dev.emit(MouseScroll(*dev.pointer, 0, rng.choice((1, 1, -1))), rng.uniform(40, 120))
     if dev.last_keyframe is None or (dev.now - dev.last_keyframe) > timedelta(seconds=10):
         dev.frame("keyframe")
-    dev.now += timedelta(milliseconds=rng.uniform(300, 2500))
+    dev.now += timedelta(milliseconds=rng.uniform(*profile.idle_ms))
+    if profile.long_idle and rng.random() < profile.long_idle:
+        dev.now += timedelta(seconds=rng.uniform(*profile.long_idle_s))
 
 
 def _move(dev: _Device, target: tuple[int, int]) -> None:

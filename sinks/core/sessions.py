@@ -125,4 +125,5 @@ def session_entry(
         offset=offset,
         labels=placeholder_counts(trajectory),
         frame_labels=dict(Counter(b.label for f in frames.values() for b in f.removed)),
+        seqs=tuple((r.first, r.last) for r in trajectory.seq_ranges),
     )

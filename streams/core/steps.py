@@ -22,7 +22,7 @@ from schemas.events import (
     MouseScroll,
     WindowContext,
 )
-from schemas.trajectory import Point, Step, Trajectory
+from schemas.trajectory import Point, Step, Trajectory, seq_ranges
 from streams.core.sessions import Session
 
 MODIFIERS = frozenset(
@@ -241,4 +241,5 @@ def trajectory(session: Session, frames: list[FrameRef]) -> Trajectory:
         event_count=len(session.events),
         redaction_count=redactions,
         suppressed_ms=suppressed_ms,
+        seq_ranges=seq_ranges(e.seq for e in session.events),
     )
