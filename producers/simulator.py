@@ -20,6 +20,7 @@ from producers.publisher import DeliveryHook, Publisher
 from runtime.settings import Settings
 from schemas.codec import Codec
 from schemas.control_records import ConsentRecord, ConsentState
+from schemas.errors import BrokerUnavailableError
 from schemas.events import ScreenFrame, TypingPause
 from schemas.ledger import LedgerRecord
 from schemas.records import to_avro
@@ -47,12 +48,13 @@ def run_simulation(
     clock: Callable[[], float] = time.monotonic,
     profile: Profile = BUSY,
     ledger: Path | None = None,
+    tag: str = "",
 ) -> SimulationResult:
     """Publish the simulated activity of ``devices`` people; with ``ledger``, write every record's
     identity and whether the broker acknowledged it to that file (JSON lines, see schemas.ledger)."""
     with ExitStack() as stack:
         out = stack.enter_context(ledger.open("w", encoding="utf-8")) if ledger else None
-        return _run(settings, devices, duration_s, seed, realtime, scale, clock, profile, out)
+        return _run(settings, devices, duration_s, seed, realtime, scale, clock, profile, out, tag)
 
 
 def _run(
@@ -65,10 +67,11 @@ def _run(
     clock: Callable[[], float],
     profile: Profile,
     ledger: TextIO | None,
+    tag: str,
 ) -> SimulationResult:
     codec = Codec.from_url(settings.schema_registry_url)
     rng = random.Random(seed)
-    persons = people(devices, settings.pseudonym_key.get_secret_value().encode(), rng)
+    persons = people(devices, settings.pseudonym_key.get_secret_value().encode(), rng, tag)
     start = datetime.now(UTC)
     events_topic, frames_topic = settings.topic("interactions.raw"), settings.topic("screens.raw")
     publisher = Publisher(settings.kafka(), "teachstream-simulator")
@@ -78,6 +81,8 @@ def _run(
             person.user_id, ConsentState.GRANTED, "simulated", start - timedelta(minutes=1), person.user_id
         )
         publisher.publish(consent_topic, person.user_id.encode(), codec.encode("ConsentRecord", to_avro(granted)))
+    if publisher.flush(60):  # as the agent: nothing is captured before the consent is on its topic
+        raise BrokerUnavailableError("the simulated consent records were not acknowledged within 60 s")
     t0 = clock()
     events = frames = pauses = 0
     for item in simulate(persons, start, duration_s, seed, profile):

@@ -20,6 +20,7 @@ import logging
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -33,6 +34,8 @@ from schemas.records import AvroRecord, to_avro
 log = logging.getLogger(__name__)
 EXIT_CONTROL_FAILURE = 70
 OnRecord = Callable[[str, dict[str, Any]], None]
+# why a decoded record (short name, value, key) must not be applied, or None; see ``schemas.validation``
+Screen = Callable[[str, dict[str, Any], bytes | None], str | None]
 # A fetch waits this long on the broker for new records: a new one is delivered at once, and an
 # idle follower asks twice a second less often than with librdkafka's default (500 ms).
 FETCH_WAIT_MS = 5000
@@ -55,6 +58,7 @@ class ControlFollower:
         routes: Mapping[str, OnRecord],
         codec: Codec | None = None,
         on_failure: Callable[[ControlRecordError], None] = stop_process,
+        screen: Screen | None = None,
     ) -> None:
         if not routes:
             raise ValueError("a control follower needs at least one topic")
@@ -62,6 +66,8 @@ class ControlFollower:
         self._by_topic = {settings.topic(t): on_record for t, on_record in routes.items()}
         self.topics = tuple(self._by_topic)
         self.on_failure = on_failure
+        self.screen = screen
+        self.ignored: Counter[str] = Counter()  # control.ignored.<why>: records skipped, not applied
         self.failure: ControlRecordError | None = None
         self.codec = codec or Codec.from_url(settings.schema_registry_url)
         name = "+".join(sorted(routes))
@@ -138,8 +144,15 @@ class ControlFollower:
             except SchemaRegistryUnavailableError:
                 return True  # stopping: the position stays before this record
             except CodecError as exc:
+                self.ignored["control.ignored.unreadable"] += 1
                 log.warning("skipping an unreadable record in %s at offset %s: %s", topic, msg.offset(), exc)
             else:
+                problem = self.screen(decoded.short_name, decoded.value, msg.key()) if self.screen else None
+                if problem is not None:
+                    self.ignored["control.ignored.invalid"] += 1
+                    where = f"{topic}[{partition}]@{msg.offset()}"
+                    log.warning("ignoring the %s at %s: %s", decoded.short_name, where, problem)
+                    return self._advance(msg, topic, partition)
                 try:
                     on_record(decoded.short_name, decoded.value)
                 except Exception as exc:
@@ -150,6 +163,9 @@ class ControlFollower:
                     log.exception("%s", self.failure)
                     self.on_failure(self.failure)
                     return False
+        return self._advance(msg, topic, partition)
+
+    def _advance(self, msg: Any, topic: str, partition: int) -> bool:
         position = (msg.offset() or 0) + (1 if msg.error() is None else 0)
         with self._lock:
             self._positions[topic, partition] = max(self._positions.get((topic, partition), 0), position)

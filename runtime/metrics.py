@@ -108,6 +108,11 @@ RULES = (
         "teachstream_changelog_records_total",
         "table changes written to the changelog",
     ),
+    _rule(
+        r"^control\.ignored\.(?P<reason>[a-z_]+)$",
+        "teachstream_control_records_ignored_total",
+        "consent, erasure and policy records not applied: unreadable, or invalid (see the log for which and why)",
+    ),
     _rule(r"^sink\.(?P<what>[a-z][a-z0-9_]*)$", "teachstream_sink_{what}_total", "the sink's {what}"),
 )
 

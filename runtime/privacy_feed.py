@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from runtime.control_topics import ControlFollower, OnRecord, stop_process
@@ -24,6 +25,7 @@ from schemas.control_records import CaptureScope, ConsentRecord, ErasureRequest
 from schemas.errors import ControlRecordError
 from schemas.privacy import Change, PrivacyState
 from schemas.records import from_avro
+from schemas.validation import control_problem
 
 log = logging.getLogger(__name__)
 TOPICS = ("control.consent", "control.erasure")
@@ -31,6 +33,17 @@ _TYPES: dict[str, type[ConsentRecord] | type[ErasureRequest]] = {
     "ConsentRecord": ConsentRecord,
     "ErasureRequest": ErasureRequest,
 }
+
+
+def screen(name: str, value: dict[str, Any], key: bytes | None) -> str | None:
+    """Why a consent or erasure record must be ignored (``schemas.validation.control_problem``), or None."""
+    kind = _TYPES.get(name)
+    if kind is None:
+        return None
+    try:
+        return control_problem(from_avro(kind, value), key, datetime.now(UTC))
+    except (ValueError, TypeError, KeyError) as exc:
+        return f"not a valid {name}: {type(exc).__name__}: {exc}"
 
 
 class PrivacyFeed:
@@ -47,7 +60,7 @@ class PrivacyFeed:
         self.on_change = on_change
         self._lock = threading.Lock()
         routes = {**dict.fromkeys(topics, self.apply), **(also or {})}
-        self.follower = ControlFollower(settings, routes, on_failure=on_failure)
+        self.follower = ControlFollower(settings, routes, on_failure=on_failure, screen=screen)
 
     def apply(self, name: str, value: dict[str, Any]) -> None:
         """Apply one decoded record of a consent or erasure topic (the follower's callback)."""
@@ -62,6 +75,11 @@ class PrivacyFeed:
             log.info("erasure of %s requested: their data up to the request is dropped", record.user_id)
         if self.on_change is not None and (self.state.only_user in (None, record.user_id)):
             self.on_change(record, change)
+
+    @property
+    def ignored(self) -> Counter[str]:
+        """Records of the followed topics not applied, by why (``control.ignored.<why>``)."""
+        return self.follower.ignored
 
     def start(self) -> PrivacyFeed:
         self.follower.start()

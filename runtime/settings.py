@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     kafka_ca_file: Path | None = Field(None, description="CA certificate (PEM) the brokers' TLS certificates chain to")
     schema_registry_url: str | None = Field(None, description="Confluent framing via this registry when set")
     topic_prefix: str = Field("", description="prefix of every topic name (isolates tests and tenants)")
+    topic_replication: int = Field(
+        1, ge=1, le=10, description="copies of every topic the project creates (3 on a production cluster)"
+    )
     s3_endpoint: str | None = Field(None, description="S3 endpoint URL; None means AWS")
     s3_bucket: str = "teachstream"
     s3_prefix: str = Field("", description="key prefix inside the bucket")

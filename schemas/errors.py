@@ -45,6 +45,10 @@ class WrongRecordTypeError(CodecError):
     """The record decoded, but it is not of the type the caller expected."""
 
 
+class InvalidRecordError(CodecError):
+    """Valid Avro of the right type, with values no real capture has (``schemas.validation``)."""
+
+
 class RedactionError(TeachstreamError):
     """A record could not be redacted (an error, or not within its deadline); it must not go downstream."""
 

@@ -60,11 +60,12 @@ def register(app: faust.App, settings: StreamsSettings) -> None:
         cleaning.register_screens(app, settings, codec, counters, gate, redact_pixels=redactor)
 
     if settings.metrics_port:
-        serve(settings.metrics_port, settings.metrics_bind, lambda: counters)
+        serve(settings.metrics_port, settings.metrics_bind, lambda: counters + gate.feed.ignored)
 
     async def report() -> None:
-        if counters:
-            log.info("stream counters: %s", ", ".join(f"{k}={v}" for k, v in sorted(counters.items())))
+        everything = counters + gate.feed.ignored
+        if everything:
+            log.info("stream counters: %s", ", ".join(f"{k}={v}" for k, v in sorted(everything.items())))
 
     app.timer(interval=30.0)(report)
 

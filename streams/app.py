@@ -53,6 +53,11 @@ def create_app(
         value_serializer="raw",
         topic_allow_declare=True,  # for the table changelogs; the project's topics are provisioned with their configs
         topic_partitions=6,
+        topic_replication_factor=settings.topic_replication,  # the table changelogs faust creates
+        # no standby copies of the tables: a partition's new owner reads its changelog. With standbys,
+        # faust-streaming 0.15.3 standby recovery can seek to a negative offset on a rebalance and crash the
+        # worker ("Offset must be a positive integer"), seen by `make chaos` when a second worker joined
+        table_standby_replicas=0,
         producer_max_request_size=SCREEN_MAX_BYTES + 65536,
         consumer_max_fetch_size=SCREEN_MAX_BYTES + 65536,
         producer_acks=-1,

@@ -29,14 +29,16 @@ from schemas.codec import Codec
 from schemas.consent import scope_of
 from schemas.control_records import CaptureScope, Tick
 from schemas.dead_letters import dead_letter
-from schemas.errors import CodecError, WrongRecordTypeError
+from schemas.errors import CodecError, InvalidRecordError, WrongRecordTypeError
 from schemas.events import InteractionEvent, ScreenFrame
 from schemas.records import from_avro, to_avro
 from schemas.topics import spec_for
+from schemas.validation import MAX_FUTURE, event_problem, frame_problem
 from streams.core.cleaner import Cleaned, Cleaner, TitleRedactor
 from streams.core.frames import CleanedFrame, FrameCleaner, PixelRedactor, keep_pixels
 from streams.core.known import KnownPii
 from streams.core.redaction import SegmentPolicy, default_person_finder
+from streams.core.screens.pixels import image_size
 from streams.decoding import decode
 from streams.privacy import PrivacyGate
 from streams.sessionizer import Sessionizer
@@ -164,6 +166,11 @@ class Interactions:
             return True
         if decoded.short_name == "Tick":
             tick = from_avro(Tick, decoded.value)
+            if tick.stream_time > datetime.now(UTC) + MAX_FUTURE:  # not a worker's clock: it would end every session
+                when, source = tick.stream_time.isoformat(), tick.source[:60]
+                what = f"a tick at {when} from {source!r} is ahead of this worker's clock"
+                await self.out.reject(msg, what, "InvalidRecordError")
+                return True
             settled = await self._publish(msg, self.cleaner.tick(msg.partition, tick.stream_time))
             # the clean clock, held back to the oldest event still held
             clock = Tick(msg.partition, self.cleaner.clock(msg.partition, tick.stream_time), tick.source)
@@ -174,7 +181,14 @@ class Interactions:
             what = f"expected an InteractionEvent, got a {decoded.short_name}"
             await self.out.reject(msg, what, "WrongRecordTypeError")
             return True
-        event = from_avro(InteractionEvent, decoded.value)
+        try:
+            event = from_avro(InteractionEvent, decoded.value)
+            problem = event_problem(event, datetime.now(UTC))
+        except (ValueError, TypeError, KeyError) as exc:
+            problem = f"not a valid InteractionEvent: {type(exc).__name__}: {exc}"
+        if problem is not None:
+            await self.out.reject(msg, problem, "InvalidRecordError")
+            return True
         if not await self.gate.passes(event.user_id, scope_of(event), event.event_time, self.counters, "events"):
             return False
         fresh = decoded.writer_version == self.newest  # else encoded again even if unchanged
@@ -307,7 +321,13 @@ def register_screens(
                 decoded = await decode(codec, msg.value or b"")
                 if decoded.short_name != "ScreenFrame":
                     raise WrongRecordTypeError(f"expected a ScreenFrame, got a {decoded.short_name}")
-                frame = from_avro(ScreenFrame, decoded.value)
+                try:
+                    frame = from_avro(ScreenFrame, decoded.value)
+                except (ValueError, TypeError, KeyError) as exc:
+                    raise InvalidRecordError(f"not a valid ScreenFrame: {type(exc).__name__}: {exc}") from exc
+                problem = frame_problem(frame, datetime.now(UTC), image_size(frame.image))
+                if problem is not None:
+                    raise InvalidRecordError(problem)
                 if not await gate.passes(frame.user_id, CaptureScope.SCREENS, frame.event_time, counters, "frames"):
                     yield None
                     continue

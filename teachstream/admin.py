@@ -63,7 +63,10 @@ def ensure_topics(settings: Settings, specs: tuple[TopicSpec, ...] | None = None
     if not wanted:
         return []
     futures = client.create_topics(
-        [NewTopic(settings.topic(s.name), s.partitions, 1, config=dict(s.config)) for s in wanted],
+        [
+            NewTopic(settings.topic(s.name), s.partitions, settings.topic_replication, config=dict(s.config))
+            for s in wanted
+        ],
         operation_timeout=TIMEOUT_S,
     )
     created = []

@@ -228,6 +228,7 @@ def sink(ctx: Context, until_idle: float | None) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write each published event and frame, with the broker's answer, to this file (JSON lines).",
 )
+@click.option("--tag", default="", help="A run's name: gives these people devices no other run has.")
 @click.option("--fast", is_flag=True, help="Publish as fast as possible instead of in real time.")
 @pass_ctx
 def simulate(
@@ -239,6 +240,7 @@ def simulate(
     seed: int,
     frame_scale: float,
     ledger: Path | None,
+    tag: str,
     fast: bool,
 ) -> None:
     """Publish realistic synthetic activity of DEVICES people to interactions.raw and screens.raw."""
@@ -263,7 +265,15 @@ def simulate(
                 f"topic {settings.topic(topic)} does not exist; create it with `teachstream provision`"
             )
     result = run_simulation(
-        settings, devices or 3, duration, seed, realtime=not fast, scale=frame_scale, profile=person, ledger=ledger
+        settings,
+        devices or 3,
+        duration,
+        seed,
+        realtime=not fast,
+        scale=frame_scale,
+        profile=person,
+        ledger=ledger,
+        tag=tag,
     )
     click.echo(f"simulated {result.devices} devices: {result.events} events and {result.frames} frames published")
     if ledger:

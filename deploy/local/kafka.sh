@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Local single-node Apache Kafka for teachstream: KRaft, combined broker+controller,
-# run straight from the Maven Central jars (org.apache.kafka:kafka_2.13 + runtime deps).
+# Local Apache Kafka for teachstream: KRaft, combined broker+controller nodes, one by default or
+# a three-node cluster (KAFKA_BROKERS=3), run straight from the Maven Central jars
+# (org.apache.kafka:kafka_2.13 + runtime deps).
 #
 #   deploy/local/kafka.sh fetch    download the jars into the cache if missing (idempotent)
 #   deploy/local/kafka.sh start    fetch if needed, format storage on first start, start in the
 #                                  background, wait until the broker is ready (idempotent)
 #   deploy/local/kafka.sh stop     SIGTERM, wait, then SIGKILL (idempotent)
 #   deploy/local/kafka.sh status   exit 0 if running, 1 if not
+#   deploy/local/kafka.sh stop-node N | start-node N   one node of a cluster (broker outage drills)
 #
 # Environment (defaults):
 #   KAFKA_VERSION          4.4.0   (3.9.x works too, e.g. KAFKA_VERSION=3.9.1)
@@ -15,7 +17,10 @@
 #                                        pid $TS_STACK/run/kafka.pid
 #   KAFKA_PORT             9092    PLAINTEXT listener on 127.0.0.1
 #   KAFKA_CONTROLLER_PORT  9093    KRaft controller listener on 127.0.0.1
-#   KAFKA_HEAP_OPTS        -Xms256m -Xmx768m
+#   KAFKA_HEAP_OPTS        -Xms256m -Xmx768m (-Xmx512m per node in a cluster)
+#   KAFKA_BROKERS          1       3: a three-node cluster, node N on KAFKA_PORT+2(N-1) (controller
+#                                  KAFKA_CONTROLLER_PORT+2(N-1)), data in $TS_STACK/data/kafka-cluster/node-N;
+#                                  replication factor 3, min.insync.replicas 2 (plaintext only)
 #   KAFKA_SECURE           0       1: TLS and SASL/SCRAM-SHA-512 on KAFKA_PORT, ACLs enforced (StandardAuthorizer),
 #                                  one user per component (admin, agent, streams, sink, ops), a local CA; data in
 #                                  $TS_STACK/data/kafka-secure, certificates and passwords in $TS_STACK/secure
@@ -34,7 +39,9 @@ TS_CACHE=$(realpath -m "${TS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/teachstream}
 TS_STACK=$(realpath -m "${TS_STACK:-$PWD/.stack}")
 KAFKA_PORT=${KAFKA_PORT:-9092}
 KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-9093}
-KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}
+KAFKA_BROKERS=${KAFKA_BROKERS:-1}
+if [[ $KAFKA_BROKERS == 1 ]]; then KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m}
+else KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}; fi
 KAFKA_START_TIMEOUT=${KAFKA_START_TIMEOUT:-90}
 KAFKA_STOP_TIMEOUT=${KAFKA_STOP_TIMEOUT:-30}
 
@@ -42,19 +49,36 @@ KAFKA_SECURE=${KAFKA_SECURE:-0}
 
 KAFKA_HOME=$TS_CACHE/kafka-$KAFKA_VERSION
 LIBS=$KAFKA_HOME/libs
-DATA=$TS_STACK/data/kafka
 SECRETS=$TS_STACK/secure
 USERS=(admin agent streams sink ops)  # SCRAM users; the controller listener has its own PLAIN user
-[[ $KAFKA_SECURE == 1 ]] && DATA=$TS_STACK/data/kafka-secure
-LOG_DIRS=$DATA/log              # Kafka's log.dirs (topic data and the KRaft metadata log)
-CLUSTER_ID_FILE=$DATA/cluster.id
-FORMATTED_BY=$DATA/formatted-by-version
-LAST_RUN_BY=$DATA/last-run-by-version
 LOGS=$TS_STACK/logs
-LOG=$LOGS/kafka.log
 RUN=$TS_STACK/run
-PIDFILE=$RUN/kafka.pid
-PROPS=$RUN/kafka-server.properties
+NODES=()
+for ((n = 1; n <= KAFKA_BROKERS; n++)); do NODES+=("$n"); done
+
+# node N: point the per-node globals (ports, data, log, pid and properties files) at node N
+node() {
+  NODE=$1
+  NODE_PORT=$((KAFKA_PORT + 2 * (NODE - 1)))
+  NODE_CONTROLLER_PORT=$((KAFKA_CONTROLLER_PORT + 2 * (NODE - 1)))
+  if [[ $KAFKA_BROKERS == 1 ]]; then
+    DATA=$TS_STACK/data/kafka
+    [[ $KAFKA_SECURE == 1 ]] && DATA=$TS_STACK/data/kafka-secure
+    CLUSTER_ID_FILE=$DATA/cluster.id
+    LOG=$LOGS/kafka.log
+    PIDFILE=$RUN/kafka.pid
+    PROPS=$RUN/kafka-server.properties
+  else
+    DATA=$TS_STACK/data/kafka-cluster/node-$NODE
+    CLUSTER_ID_FILE=$TS_STACK/data/kafka-cluster/cluster.id
+    LOG=$LOGS/kafka-$NODE.log
+    PIDFILE=$RUN/kafka-$NODE.pid
+    PROPS=$RUN/kafka-server-$NODE.properties
+  fi
+  LOG_DIRS=$DATA/log              # Kafka's log.dirs (topic data and the KRaft metadata log)
+  FORMATTED_BY=$DATA/formatted-by-version
+  LAST_RUN_BY=$DATA/last-run-by-version
+}
 LOG_ROTATE_BYTES=$((64 * 1024 * 1024))
 READY_MARK='Kafka Server started'
 
@@ -77,6 +101,9 @@ esac
 for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$KAFKA_START_TIMEOUT" "$KAFKA_STOP_TIMEOUT"; do
   [[ $p =~ ^[0-9]+$ ]] || die "not a number: '$p' (KAFKA_PORT / KAFKA_CONTROLLER_PORT / *_TIMEOUT)"
 done
+[[ $KAFKA_BROKERS == 1 || $KAFKA_BROKERS == 3 ]] || die "KAFKA_BROKERS must be 1 or 3, not '$KAFKA_BROKERS'"
+[[ $KAFKA_BROKERS == 1 || $KAFKA_SECURE == 0 ]] || die "a three-node cluster is plaintext only (KAFKA_SECURE=0)"
+node 1
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -178,8 +205,8 @@ EOF
 
 plaintext_props() {
   cat <<EOF
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+listeners=PLAINTEXT://127.0.0.1:$NODE_PORT,CONTROLLER://127.0.0.1:$NODE_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$NODE_PORT
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 EOF
@@ -188,17 +215,15 @@ EOF
 # ---------------------------------------------------------------------------------------------
 # start
 
-write_props() {
-  mkdir -p "$RUN"
-  cat >"$PROPS.tmp" <<EOF
-# generated by deploy/local/kafka.sh on every start; edit the script, not this file
-process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-controller.listener.names=CONTROLLER
-$(if [[ $KAFKA_SECURE == 1 ]]; then secure_props; else plaintext_props; fi)
-log.dirs=$LOG_DIRS
+voters() {
+  local n out=""
+  for ((n = 1; n <= KAFKA_BROKERS; n++)); do out+="${out:+,}$n@127.0.0.1:$((KAFKA_CONTROLLER_PORT + 2 * (n - 1)))"; done
+  echo "$out"
+}
 
+replication_props() {
+  if [[ $KAFKA_BROKERS == 1 ]]; then
+    cat <<EOF
 # single node
 num.partitions=1
 default.replication.factor=1
@@ -210,6 +235,37 @@ transaction.state.log.min.isr=1
 transaction.state.log.num.partitions=1
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
+EOF
+  else
+    cat <<EOF
+# three nodes: every record on all three, acknowledged (acks=all) once two have it
+num.partitions=1
+default.replication.factor=3
+min.insync.replicas=2
+offsets.topic.replication.factor=3
+offsets.topic.num.partitions=6
+transaction.state.log.replication.factor=3
+transaction.state.log.min.isr=2
+transaction.state.log.num.partitions=6
+share.coordinator.state.topic.replication.factor=3
+share.coordinator.state.topic.min.isr=2
+unclean.leader.election.enable=false
+EOF
+  fi
+}
+
+write_props() {
+  mkdir -p "$RUN"
+  cat >"$PROPS.tmp" <<EOF
+# generated by deploy/local/kafka.sh on every start; edit the script, not this file
+process.roles=broker,controller
+node.id=$NODE
+controller.quorum.voters=$(voters)
+controller.listener.names=CONTROLLER
+$(if [[ $KAFKA_SECURE == 1 ]]; then secure_props; else plaintext_props; fi)
+log.dirs=$LOG_DIRS
+
+$(replication_props)
 group.initial.rebalance.delay.ms=0
 
 # topics are created explicitly (faust / admin client), never by a typo'd producer
@@ -284,17 +340,13 @@ explain_failure() {
   echo "kafka: full log: $LOG" >&2
 }
 
-start() {
-  lock 9 "$RUN/kafka.lock"
-  if running; then
-    say "already running (pid $PID, 127.0.0.1:$KAFKA_PORT)"
-    return 0
-  fi
+# launch node $NODE in the background (its globals set by `node`); sets OFFSETS[$NODE] to where
+# this run's lines start in its log
+declare -A OFFSETS=() STARTED=()
+launch() {
   rm -f "$PIDFILE"
-  fetch
-  JAVA=$(java_bin)
   local p
-  for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+  for p in "$NODE_PORT" "$NODE_CONTROLLER_PORT"; do
     port_open "$p" && die "127.0.0.1:$p is already in use by another process (not the broker of $TS_STACK);" \
       "stop it or set KAFKA_PORT / KAFKA_CONTROLLER_PORT"
   done
@@ -306,12 +358,13 @@ start() {
   # keep the log file bounded: rotate once it passes 64 MiB
   if [[ -f $LOG ]] && (($(stat -c %s "$LOG") > LOG_ROTATE_BYTES)); then mv -f "$LOG" "$LOG.1"; fi
   touch "$LOG"
-  local offset t0=$SECONDS prev
-  offset=$(stat -c %s "$LOG")
+  local prev
+  OFFSETS[$NODE]=$(stat -c %s "$LOG")
+  STARTED[$NODE]=$SECONDS
   prev=$(data_version)
   [[ -n $prev && $prev != "$KAFKA_VERSION" ]] &&
     say "note: $DATA was last run by Kafka $prev; starting it with Kafka $KAFKA_VERSION"
-  echo "==== $(date -Is) kafka.sh start: Apache Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT ====" >>"$LOG"
+  echo "==== $(date -Is) kafka.sh start: Apache Kafka $KAFKA_VERSION on 127.0.0.1:$NODE_PORT ====" >>"$LOG"
 
   local -a heap cmd
   read -ra heap <<<"$KAFKA_HEAP_OPTS"
@@ -326,8 +379,12 @@ start() {
   local i
   for ((i = 0; i < 50; i++)); do [[ -s $PIDFILE ]] && break; sleep 0.05; done
   [[ -s $PIDFILE ]] || die "could not launch the broker (no pid written); see $LOG"
-  PID=$(<"$PIDFILE")
+}
 
+# wait until node $NODE (launched by `launch`) is ready; stop it and exit 1 if it is not in time
+wait_ready() {
+  local offset=${OFFSETS[$NODE]} t0=${STARTED[$NODE]}
+  PID=$(<"$PIDFILE")
   while :; do
     if ! kill -0 "$PID" 2>/dev/null; then
       rm -f "$PIDFILE"
@@ -335,7 +392,7 @@ start() {
       exit 1
     fi
     # (no grep -q: with pipefail an early-exiting grep can fail the pipeline via SIGPIPE in tail)
-    if tail -c +"$((offset + 1))" "$LOG" | grep -F "$READY_MARK" >/dev/null && port_open "$KAFKA_PORT"; then
+    if tail -c +"$((offset + 1))" "$LOG" | grep -F "$READY_MARK" >/dev/null && port_open "$NODE_PORT"; then
       break
     fi
     if ((SECONDS - t0 >= KAFKA_START_TIMEOUT)); then
@@ -347,7 +404,31 @@ start() {
     sleep 0.2
   done
   echo "$KAFKA_VERSION" >"$LAST_RUN_BY"
-  say "Apache Kafka $KAFKA_VERSION ready on 127.0.0.1:$KAFKA_PORT (pid $PID, $((SECONDS - t0)) s; log $LOG)"
+  local name="Apache Kafka $KAFKA_VERSION"
+  [[ $KAFKA_BROKERS == 1 ]] || name+=" node $NODE of $KAFKA_BROKERS"
+  say "$name ready on 127.0.0.1:$NODE_PORT (pid $PID, $((SECONDS - t0)) s; log $LOG)"
+}
+
+# start the nodes in NODES that are not running; a cluster's nodes all launch before any is
+# waited for (a node is ready only once a majority of the controllers is up)
+start() {
+  lock 9 "$RUN/kafka.lock"
+  local n
+  local -a launched=()
+  for n in "${NODES[@]}"; do
+    node "$n"
+    if running; then
+      say "node $n already running (pid $PID, 127.0.0.1:$NODE_PORT)"
+      continue
+    fi
+    if [[ ${#launched[@]} == 0 ]]; then fetch; JAVA=$(java_bin); fi
+    launch
+    launched+=("$n")
+  done
+  for n in "${launched[@]}"; do
+    node "$n"
+    wait_ready
+  done
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -355,31 +436,48 @@ start() {
 
 stop() {
   lock 9 "$RUN/kafka.lock"
-  if ! running; then
+  local n
+  # a cluster's nodes get SIGTERM together: stopped one by one, the last ones lose their
+  # controller quorum and wait out their shutdown timeout
+  for n in "${NODES[@]}"; do node "$n"; if running; then kill -TERM "$PID" 2>/dev/null || true; fi; done
+  for n in "${NODES[@]}"; do
+    node "$n"
+    if ! running; then
+      rm -f "$PIDFILE"
+      say "node $n not running"
+      continue
+    fi
+    say "stopping node $n (pid $PID) ..."
+    kill_and_wait "$PID" "$KAFKA_STOP_TIMEOUT"
+    if kill -0 "$PID" 2>/dev/null; then die "pid $PID survived SIGKILL"; fi
     rm -f "$PIDFILE"
-    say "not running"
-    return 0
-  fi
-  say "stopping (pid $PID) ..."
-  kill_and_wait "$PID" "$KAFKA_STOP_TIMEOUT"
-  if kill -0 "$PID" 2>/dev/null; then die "pid $PID survived SIGKILL"; fi
-  rm -f "$PIDFILE"
-  say "stopped"
+    say "node $n stopped"
+  done
 }
 
 status() {
-  if running; then
-    local v="?"
-    [[ -s $LAST_RUN_BY ]] && v=$(<"$LAST_RUN_BY")
-    if port_open "$KAFKA_PORT"; then
-      say "running (pid $PID, Kafka $v, 127.0.0.1:$KAFKA_PORT)"
+  local n rc=0 v
+  for n in "${NODES[@]}"; do
+    node "$n"
+    if running; then
+      v="?"
+      [[ -s $LAST_RUN_BY ]] && v=$(<"$LAST_RUN_BY")
+      if port_open "$NODE_PORT"; then
+        say "node $n running (pid $PID, Kafka $v, 127.0.0.1:$NODE_PORT)"
+      else
+        say "node $n running (pid $PID, Kafka $v), but 127.0.0.1:$NODE_PORT is not accepting connections yet"
+      fi
     else
-      say "running (pid $PID, Kafka $v), but 127.0.0.1:$KAFKA_PORT is not accepting connections yet"
+      say "node $n not running"
+      rc=1
     fi
-    return 0
-  fi
-  say "not running"
-  return 1
+  done
+  return $rc
+}
+
+one_node() { # one_node N: restrict NODES to node N of the cluster
+  [[ ${1:-} =~ ^[0-9]+$ ]] && (($1 >= 1 && $1 <= KAFKA_BROKERS)) || die "no node '${1:-}' (1..$KAFKA_BROKERS)"
+  NODES=("$1")
 }
 
 case ${1:-} in
@@ -387,8 +485,10 @@ case ${1:-} in
   start) start ;;
   stop) stop ;;
   status) status ;;
+  stop-node) one_node "${2:-}"; stop ;;
+  start-node) one_node "${2:-}"; start ;;
   *)
-    echo "usage: $0 fetch|start|stop|status" >&2
+    echo "usage: $0 fetch|start|stop|status|stop-node N|start-node N" >&2
     exit 2
     ;;
 esac

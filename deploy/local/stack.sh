@@ -12,6 +12,9 @@
 # base+93, S3 on base+33, the S3 server's internal ports on base+34..base+42, the workers' metrics on
 # base+50 (streams) and base+51 (sink)).
 # STACK_WORKERS=0 starts Kafka and S3 without the pipeline workers.
+# BROKERS=3 (at `up`; remembered): a three-node Kafka cluster (replication factor 3,
+# min.insync.replicas 2) on base+92, base+94 and base+96 (controllers one port above each);
+# `kafka-stop-node N` / `kafka-start-node N` stop and start one node.
 # SECURE=1 (at `up`; remembered): Kafka with TLS and SASL/SCRAM, one user per component and
 # least-privilege ACLs (`teachstream acl show`), and S3 keys per component (the sink reads and
 # writes the bucket, readers read it); .stack/env is the administrator, .stack/env.<user> each
@@ -48,6 +51,18 @@ check_free() { # check_free NAME PORT SERVICE_SCRIPT
   if port_open "$2" && ! "$3" status >/dev/null 2>&1; then
     die "port $2 ($1) is taken by another process; stop it, or choose other ports with TS_PORT_BASE=<n> make stack-up"
   fi
+}
+
+brokers() { # the Kafka nodes of this stack: BROKERS=1|3 at `up` (remembered for the other commands)
+  [[ "${1:-}" == up ]] && echo "${BROKERS:-1}" > "$TS_STACK/brokers"
+  KAFKA_BROKERS=$(cat "$TS_STACK/brokers" 2>/dev/null || echo 1)
+  export KAFKA_BROKERS
+}
+
+bootstrap() { # host:port of every node, comma-separated
+  local n out=""
+  for ((n = 0; n < KAFKA_BROKERS; n++)); do out+="${out:+,}127.0.0.1:$((KAFKA_PORT + 2 * n))"; done
+  echo "$out"
 }
 
 security() { # the Kafka security of this stack: SECURE=1 at `up` (remembered for the other commands)
@@ -109,7 +124,8 @@ write_env() {
   rm -f "$TS_STACK"/env.*
   cat > "$TS_STACK/env" <<ENV
 # teachstream local stack; load with: . .stack/env
-export TEACHSTREAM_KAFKA_BOOTSTRAP=127.0.0.1:$KAFKA_PORT
+export TEACHSTREAM_KAFKA_BOOTSTRAP=$(bootstrap)
+export TEACHSTREAM_TOPIC_REPLICATION=$KAFKA_BROKERS
 export TEACHSTREAM_S3_ENDPOINT=http://127.0.0.1:$S3_PORT
 export TEACHSTREAM_S3_BUCKET=teachstream
 export AWS_ACCESS_KEY_ID=${S3_ACCESS_KEY:-teachstream}
@@ -155,9 +171,12 @@ case "${1:-}" in
   up)
     [[ -x "$TS" ]] || die "the Python environment is missing; run \`make setup\` first"
     ports
+    brokers up
     security up
-    check_free kafka "$KAFKA_PORT" "$HERE/kafka.sh"
-    check_free kafka-controller "$KAFKA_CONTROLLER_PORT" "$HERE/kafka.sh"
+    for ((n = 0; n < KAFKA_BROKERS; n++)); do
+      check_free kafka "$((KAFKA_PORT + 2 * n))" "$HERE/kafka.sh"
+      check_free kafka-controller "$((KAFKA_CONTROLLER_PORT + 2 * n))" "$HERE/kafka.sh"
+    done
     check_free s3 "$S3_PORT" "$HERE/s3.sh"
     start=$(date +%s%N)
     "$HERE/kafka.sh" start
@@ -172,7 +191,7 @@ case "${1:-}" in
       start_worker sink "$SINK_METRICS_PORT" sink
     fi
     ms=$(( ($(date +%s%N) - start) / 1000000 ))
-    say "up in $((ms / 1000)).$(( (ms % 1000) / 100 ))s: Kafka 127.0.0.1:$KAFKA_PORT, S3 http://127.0.0.1:$S3_PORT"
+    say "up in $((ms / 1000)).$(( (ms % 1000) / 100 ))s: Kafka $(bootstrap), S3 http://127.0.0.1:$S3_PORT"
     [[ $KAFKA_SECURE == 1 ]] && say "Kafka: TLS and SASL/SCRAM, ACLs enforced; S3: a key per component;" \
       ".stack/env is the administrator, \`. .stack/env.<agent|streams|sink|ops|reader>\` a component"
     [[ "${STACK_WORKERS:-1}" != 0 ]] && say "metrics: http://127.0.0.1:$STREAMS_METRICS_PORT/metrics (streams)," \
@@ -181,6 +200,7 @@ case "${1:-}" in
     ;;
   down)
     ports
+    brokers
     security
     stop_worker sink
     stop_worker streams
@@ -189,6 +209,7 @@ case "${1:-}" in
     ;;
   status)
     ports
+    brokers
     rc=0
     if "$HERE/kafka.sh" status >/dev/null; then say "kafka: running on $KAFKA_PORT"; else say "kafka: stopped"; rc=1; fi
     if "$HERE/s3.sh" status >/dev/null; then say "s3: running on $S3_PORT"; else say "s3: stopped"; rc=1; fi
@@ -197,12 +218,29 @@ case "${1:-}" in
     done
     exit $rc
     ;;
+  workers-stop)  # the stack's own stream and sink workers (make chaos runs its own)
+    stop_worker sink
+    stop_worker streams
+    ;;
+  workers-start)
+    ports
+    brokers
+    start_worker streams "$STREAMS_METRICS_PORT" streams
+    start_worker sink "$SINK_METRICS_PORT" sink
+    ;;
+  kafka-stop-node|kafka-start-node)  # one node of a three-node cluster
+    ports
+    brokers
+    security
+    "$HERE/kafka.sh" "${1#kafka-}" "${2:-}"
+    ;;
   kafka-stop|kafka-start|s3-stop|s3-start)  # one service, for outage drills and tests
     ports
+    brokers
     security
     if [[ $KAFKA_SECURE == 1 && -s "$TS_STACK/secure/s3-users" ]]; then export S3_USERS_FILE="$TS_STACK/secure/s3-users"; fi
     "$HERE/${1%%-*}.sh" "${1#*-}"
     ;;
   *)
-    echo "usage: $0 up|down|status|kafka-stop|kafka-start|s3-stop|s3-start" >&2; exit 2 ;;
+    echo "usage: $0 up|down|status|workers-stop|workers-start|kafka-stop|kafka-start|kafka-stop-node N|kafka-start-node N|s3-stop|s3-start" >&2; exit 2 ;;
 esac

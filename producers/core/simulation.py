@@ -127,10 +127,11 @@ class FrameRequest:
 Emitted = InteractionEvent | FrameRequest
 
 
-def people(count: int, key: bytes, rng: random.Random) -> list[Person]:
+def people(count: int, key: bytes, rng: random.Random, tag: str = "") -> list[Person]:
+    """``count`` people with their devices; a ``tag`` (a run's name) makes them differ from every other run's."""
     out = []
     for i in range(count):
-        name = f"{rng.choice(FIRST)}.{rng.choice(LAST)}{i}"
+        name = f"{rng.choice(FIRST)}.{rng.choice(LAST)}{i}{'-' + tag if tag else ''}"
         host = f"ws-{name.replace('.', '-')}.corp.example"
         out.append(Person(name, host, user_pseudonym(key, name), device_pseudonym(key, host)))
     return out

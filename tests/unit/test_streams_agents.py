@@ -10,6 +10,7 @@ out (a channel delivers to its clones, so the test listens on clones made before
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
@@ -22,6 +23,7 @@ import faust
 import pytest
 from faust.types import AgentT
 from faust.types.tuples import Message
+from PIL import Image
 
 from schemas.codec import Codec
 from schemas.control_records import CaptureScope, ConsentRecord, ConsentState, ErasureRequest, Policy, Tick
@@ -188,10 +190,17 @@ def run(coroutine: Coroutine[Any, Any, None]) -> None:
     asyncio.run(asyncio.wait_for(coroutine, 60))
 
 
+def _jpeg(width: int, height: int) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), "white").save(out, "JPEG")
+    return out.getvalue()
+
+
+JPEG = _jpeg(960, 540)
+
+
 def frame(user: str, *windows: VisibleWindow, seq: int = 1) -> bytes:
-    f = ScreenFrame(
-        "d-1", user, seq, T0, f"d-1-{seq}", "click", b"jpeg", 960, 540, Monitor(0, 0, 0, 1920, 1080), windows
-    )
+    f = ScreenFrame("d-1", user, seq, T0, f"d-1-{seq}", "click", JPEG, 960, 540, Monitor(0, 0, 0, 1920, 1080), windows)
     return CODEC.encode("ScreenFrame", to_avro(f))
 
 
@@ -219,7 +228,7 @@ def test_screens_agent_forwards_a_consented_frame_with_redacted_titles_and_drops
         await stage.put(frame("u-1", VAULT, seq=2))
         (sent,) = await stage.forwarded()
         forwarded = from_avro(ScreenFrame, CODEC.decode_named(sent.value, "ScreenFrame"))
-        assert sent.key == b"d-1" and forwarded.seq == 1 and forwarded.image == b"jpeg"
+        assert sent.key == b"d-1" and forwarded.seq == 1 and forwarded.image == JPEG
         assert [w.title for w in forwarded.windows] == ["Reply to <EMAIL> - Mail"]
         assert await stage.dead_letters() == []
         assert stage.counters["filter.denied_frames"] == 1 and stage.counters["screens.clean.forwarded"] == 1

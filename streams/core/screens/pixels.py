@@ -11,6 +11,7 @@ are snapped to whole output pixels (``geometry.snapped``) before they are filled
 from __future__ import annotations
 
 import io
+import warnings
 
 import numpy as np
 import numpy.typing as npt
@@ -19,6 +20,19 @@ from PIL import Image, ImageDraw
 from streams.core.screens.geometry import Box
 
 Gray = npt.NDArray[np.uint8]
+
+
+def image_size(data: bytes) -> tuple[int, int] | str:
+    """The size a JPEG or PNG header gives, without decoding the pixels; or why it cannot be read."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=("JPEG", "PNG")) as image:
+                return image.size
+    except Image.DecompressionBombError as exc:
+        return f"a decompression bomb: {exc}"
+    except (OSError, ValueError, SyntaxError) as exc:  # UnidentifiedImageError is an OSError
+        return f"not a JPEG or PNG image ({type(exc).__name__}: {exc})"
 
 
 class Canvas:
