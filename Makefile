@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup stack-up stack-down stack-status demo test test-unit lint bench eval-redaction eval-screens agent-package clean
+.PHONY: help setup stack-up stack-down stack-status demo test test-unit lint bench chaos hostile eval-redaction eval-screens agent-package clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-13s %s\n", $$1, $$2}'
@@ -45,6 +45,12 @@ lint: setup ## ruff, mypy --strict and the import contracts
 
 bench: stack-up ## Benchmarks on the local stack; writes BENCHMARKS.md (BENCH_COLD=0 skips the cold start)
 	@set -a && . .stack/env && set +a && $(PY) -m bench.run
+
+chaos: setup ## Faults under load on its own three-broker stack (.stack/chaos), each checked against a ledger; prints the table
+	$(PY) -m bench.chaos
+
+hostile: stack-up ## Hostile records of every kind (and a million-key burst) into the local stack; every one accounted for
+	@set -a && . .stack/env && set +a && $(PY) -m bench.hostile --metrics http://127.0.0.1:$$(( $$(cat .stack/ports) + 50 ))/metrics
 
 eval-redaction: setup ## PII detection against Presidio on a generated, labeled set (precision, recall, F2)
 	$(PY) -m bench.redaction_eval

@@ -243,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         wanted = [SCENARIOS[0]]
     if args.brokers == "1":
         wanted = [s for s in wanted if s.name != "broker-bounce"]
-    home = ROOT / ".stack" / "chaos"
+    home = Path(os.environ.get("CHAOS_HOME", ROOT / ".stack" / "chaos"))
     t0 = time.monotonic()
     h = up(home, os.environ.get("CHAOS_PORT_BASE", "63000"), args.brokers, fresh=True)
     rows: list[Row] = []

@@ -49,12 +49,13 @@ def run_simulation(
     profile: Profile = BUSY,
     ledger: Path | None = None,
     tag: str = "",
+    frames: bool = True,
 ) -> SimulationResult:
     """Publish the simulated activity of ``devices`` people; with ``ledger``, write every record's
     identity and whether the broker acknowledged it to that file (JSON lines, see schemas.ledger)."""
     with ExitStack() as stack:
         out = stack.enter_context(ledger.open("w", encoding="utf-8")) if ledger else None
-        return _run(settings, devices, duration_s, seed, realtime, scale, clock, profile, out, tag)
+        return _run(settings, devices, duration_s, seed, realtime, scale, clock, profile, out, tag, frames)
 
 
 def _run(
@@ -68,6 +69,7 @@ def _run(
     profile: Profile,
     ledger: TextIO | None,
     tag: str,
+    with_frames: bool,
 ) -> SimulationResult:
     codec = Codec.from_url(settings.schema_registry_url)
     rng = random.Random(seed)
@@ -91,6 +93,8 @@ def _run(
             if wait > 0:
                 time.sleep(wait)
         key = item.device_id.encode()
+        if isinstance(item, FrameRequest) and not with_frames:
+            continue
         if isinstance(item, FrameRequest):
             frame = _frame(item, scale)
             record = LedgerRecord("f", item.device_id, item.seq, True, frame_id=frame.frame_id)

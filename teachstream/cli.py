@@ -228,6 +228,7 @@ def sink(ctx: Context, until_idle: float | None) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write each published event and frame, with the broker's answer, to this file (JSON lines).",
 )
+@click.option("--no-frames", is_flag=True, help="Publish interaction events only (load tests of the event path).")
 @click.option("--tag", default="", help="A run's name: gives these people devices no other run has.")
 @click.option("--fast", is_flag=True, help="Publish as fast as possible instead of in real time.")
 @pass_ctx
@@ -240,6 +241,7 @@ def simulate(
     seed: int,
     frame_scale: float,
     ledger: Path | None,
+    no_frames: bool,
     tag: str,
     fast: bool,
 ) -> None:
@@ -274,6 +276,7 @@ def simulate(
         profile=person,
         ledger=ledger,
         tag=tag,
+        frames=not no_frames,
     )
     click.echo(f"simulated {result.devices} devices: {result.events} events and {result.frames} frames published")
     if ledger:

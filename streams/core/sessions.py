@@ -9,8 +9,11 @@ within ``grace`` lands where it would have landed in order, and one that bridges
 sessions merges them.
 
 The watermark of a partition is the highest event time seen there (events or tick
-records) minus ``grace``. An older event is late and comes back rejected; a session is
-closed once no event at or after the watermark could still join it.
+records) minus ``grace``. A session is closed once no event at or after the watermark could
+still join it. An event older than the watermark is late: it comes back rejected if it is at
+or before the end of its device's last closed session (it cannot join a session already
+sent); otherwise it is a device's backlog (an agent sending what it spooled while offline),
+and it starts sessions of its own, closed at the next tick, cut by the same rule.
 
     closed, rejected = state.advance(event)
     closed = state.tick(stream_time)
@@ -176,6 +179,7 @@ class PartitionState:
     devices: dict[str, DeviceEvents] = field(default_factory=dict)
     max_seen: datetime | None = None
     last_tick: datetime | None = None
+    closed_until: dict[str, datetime] = field(default_factory=dict)  # device -> end of its last closed session
 
     @property
     def watermark(self) -> datetime | None:
@@ -191,9 +195,13 @@ class PartitionState:
         comes from a device whose clock is wrong. Without it the stream's clock (the last tick)
         is the reference, which lags by as long as the worker was down."""
         config, watermark = self.config, self.watermark
-        if watermark is not None and event.event_time < watermark:
+        until = self.closed_until.get(event.device_id)
+        if watermark is not None and event.event_time < watermark and until is not None and event.event_time <= until:
             late = (watermark - event.event_time).total_seconds()
-            return [], [Rejected(event, f"late: {late:.1f}s past the {config.grace.total_seconds():.0f}s grace")]
+            grace = config.grace.total_seconds()
+            return [], [
+                Rejected(event, f"late: {late:.1f}s past the {grace:.0f}s grace, within a session already sent")
+            ]
         reference = now if now is not None else self.last_tick
         if reference is not None and event.event_time > reference + config.max_future:
             ahead = (event.event_time - reference).total_seconds()
@@ -233,7 +241,10 @@ class PartitionState:
         for name in list(self.devices):
             device = self.devices[name]
             while (reason := device.first_final(watermark, self.config)) is not None:
-                closed.append(device.pop_first(reason, self.config))
+                session = device.pop_first(reason, self.config)
+                until = self.closed_until.get(name)
+                self.closed_until[name] = session.end if until is None else max(until, session.end)
+                closed.append(session)
             if not device.events:
                 del self.devices[name]
         return closed

@@ -7,6 +7,8 @@ the changelog, in order:
 * ``E|<partition>|<device>|<time>|<seq>``: an accepted event, deleted once its session is delivered;
 * ``F|<partition>|<device>|<time>|<frame id>``: a frame reference, deleted when no open step can use it;
 * ``S|<device>``: the first event of the device's last delivered session;
+* ``C|<partition>|<device>``: the time of the last event of the device's last delivered session
+  (an event at or before it is too late to join anything);
 * ``P|<topic>|<partition>``: a source offset handled; written when a record settles more than
   its own ``E`` or ``F`` key (a delivery, a dead letter), and at least every ``mark_every`` records.
 
@@ -22,7 +24,7 @@ import bisect
 import json
 from collections.abc import MutableMapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from schemas.codec import Codec
 from schemas.events import InteractionEvent
@@ -34,6 +36,10 @@ from streams.core.steps import FrameRef, trajectory
 
 def _micros(t: datetime) -> int:
     return (t - datetime.fromtimestamp(0, t.tzinfo)) // timedelta(microseconds=1)
+
+
+def _from_micros(micros: int) -> datetime:
+    return datetime.fromtimestamp(0, UTC) + timedelta(microseconds=micros)
 
 
 def event_key(partition: int, e: InteractionEvent) -> str:
@@ -136,6 +142,7 @@ class SessionStore:
         session, p = closed.session, closed.partition
         self._settled = True
         self.table[f"S|{session.device_id}"] = _first_key(session).encode()
+        self.table[f"C|{p:03d}|{session.device_id}"] = str(_micros(session.end)).encode()
         for e in session.events:
             self.table.pop(event_key(p, e), None)
         self._prune_frames(p, session.device_id)
@@ -170,7 +177,11 @@ class SessionStore:
             moves_clock = self.config.events_move_clock
             if moves_clock and (part.state.max_seen is None or event.event_time > part.state.max_seen):
                 part.state.max_seen = event.event_time  # else the clock waits for the next ticks of every source
+        closed_prefix = f"C|{partition:03d}|"
         for key, raw in self.table.items():
+            if key.startswith(closed_prefix):
+                micros = int(raw)
+                part.state.closed_until[key[len(closed_prefix) :]] = _from_micros(micros)
             if key.startswith(frame_prefix):
                 device = key.split("|", 3)[2]
                 part.frames.setdefault(device, []).append(_frame_from_json(json.loads(raw)))

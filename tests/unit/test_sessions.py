@@ -75,11 +75,30 @@ def test_late_event_within_grace_joins_and_bridges_two_sessions() -> None:
     assert as_sets(closed) == [("d", (1, 2, 3, 4, 5))]
 
 
-def test_too_late_event_is_rejected_with_a_reason() -> None:
+def test_an_event_too_late_for_a_session_already_closed_is_rejected_with_a_reason() -> None:
     state = PartitionState(CONFIG)
-    state.advance(ev("d", 100, 2))
-    closed, rejected = state.advance(ev("d", 50, 1))
-    assert closed == [] and len(rejected) == 1 and "late" in rejected[0].reason
+    state.advance(ev("d", 0, 1))
+    state.advance(ev("d", 20, 3))
+    (closed,) = state.tick(T0 + timedelta(seconds=200))  # the session 0..20 is sent
+    _, rejected = state.advance(ev("d", 10, 2))
+    assert closed.end == T0 + timedelta(seconds=20)
+    assert len(rejected) == 1 and "late" in rejected[0].reason and "already sent" in rejected[0].reason
+
+
+def test_a_devices_backlog_behind_the_clock_becomes_sessions_of_its_own() -> None:
+    """An agent offline for a while sends what it spooled: behind the partition's clock, but after its
+    device's last session, so nothing is lost and nothing joins a session already sent."""
+    state = PartitionState(CONFIG)
+    state.advance(ev("d", 0, 1))
+    state.tick(T0 + timedelta(seconds=200))  # d's first session is closed; d goes offline
+    state.tick(T0 + timedelta(seconds=1000))  # the partition's clock goes on
+    backlog = [ev("d", 300 + 5 * i, 2 + i) for i in range(5)] + [ev("d", 500, 7)]  # a gap of 180 s in it
+    for e in backlog:
+        assert state.advance(e) == ([], [])
+    closed = state.tick(T0 + timedelta(seconds=1010))
+    assert as_sets([s for s in closed if s.device_id == "d"]) == [("d", (2, 3, 4, 5, 6)), ("d", (7,))]
+    _, rejected = state.advance(ev("d", 320, 8))  # within a backlog session already sent: too late
+    assert rejected
 
 
 def test_silent_device_is_closed_by_a_tick() -> None:
