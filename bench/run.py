@@ -135,6 +135,37 @@ def agent_section() -> str:
     return "\n".join([agent_bench.markdown(agent_bench.run()), agent_profile.markdown(agent_profile.run())])
 
 
+def load_section() -> str:
+    from bench import load_curve
+
+    return load_curve.section()
+
+
+def chaos_section() -> str:
+    import sys
+
+    subprocess.run([sys.executable, "-m", "bench.chaos"], check=False, cwd=ROOT)  # its table says what failed
+    summary = (ROOT / ".stack" / "chaos" / "summary.md").read_text()
+    return "\n".join([
+        "## Faults under load (`make chaos`)",
+        "",
+        "`bench/chaos.py` on a stack of its own: three Kafka nodes (replication factor 3, `min.insync.replicas` 2),",
+        "S3, two stream workers and a sink. Each scenario: 20 simulated typical people with frames at 0.5 for 100 s,",
+        "the fault while they work, then `teachstream ledger-check` until it passes (or 7 minutes).",
+        "",
+        summary.strip(),
+        "",
+    ])  # fmt: skip
+
+
+def hostile_section() -> str:
+    from bench import hostile
+
+    port = int((ROOT / ".stack" / "ports").read_text()) + 50  # the stack's stream worker's metrics
+    burst = 1_000_000
+    return hostile.markdown(hostile.run(burst, 1800.0, f"http://127.0.0.1:{port}/metrics"), burst)
+
+
 SECTIONS: dict[str, Callable[[], str]] = {
     "codec": codec_section,
     "stack": stack_section,
@@ -146,6 +177,9 @@ SECTIONS: dict[str, Callable[[], str]] = {
     "screens": screens_section,
     "agent": agent_section,
     "browser": browser_section,
+    "load": load_section,
+    "hostile": hostile_section,
+    "chaos": chaos_section,
 }
 
 

@@ -101,6 +101,9 @@ class PrivacyGate:
         """``allows``, after reading the control topics to their end if it says no (once a second a person at most)."""
         if self.allows(user_id, scope, moment):
             return True
+        if self._refresh is not None and not self._refresh.done():  # a read of the topics is under way: its answer
+            await asyncio.shield(self._refresh)
+            return self.allows(user_id, scope, moment)
         now = time.monotonic()
         if now - self._last_refresh.get(user_id, 0.0) >= 1.0:
             self._last_refresh[user_id] = now

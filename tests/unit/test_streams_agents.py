@@ -375,6 +375,24 @@ def test_the_gate_reads_the_feed_to_its_end_before_saying_no_at_most_once_a_seco
     run(main())
 
 
+def test_records_of_one_person_arriving_together_all_wait_for_the_same_read_of_the_feed() -> None:
+    """An event and a frame of someone whose consent is still on its way: both pass (the second one used to be
+    dropped, asked again within a second while the first one's read was under way)."""
+    late = ConsentRecord("u-2", ConsentState.GRANTED, "p-1", T0 - timedelta(hours=1), "u-2")
+    feed = StateFeed(consent("u-1"))
+    gate = PrivacyGate(feed)
+
+    async def main() -> None:
+        await gate.ready()
+        feed.pending.append(late)
+        event, frame = await asyncio.gather(
+            gate.admits("u-2", CaptureScope.KEYS, T0), gate.admits("u-2", CaptureScope.SCREENS, T0)
+        )
+        assert event and frame and feed.reads == 2
+
+    run(main())
+
+
 @pytest.mark.parametrize("moment", [T0, T0 + timedelta(minutes=1)])
 def test_the_gate_answers_erasure_from_the_one_state(moment: datetime) -> None:
     state = consent("u-1")
