@@ -79,7 +79,10 @@ class Sessionizer:
         if not rejected and not was_open:
             self.counters["sessionize.opened"] += 1  # on a device with none open
         for r in rejected:
-            await self._dead_letter(msg, r.reason, "LateEvent")
+            # the event may have been released by another record (its segment's last key, a marker, a tick):
+            # the dead letter holds the rejected event itself, and says which record released it
+            reason = f"{r.reason} (seq {r.event.seq}; released by this record)" if msg.value != encoded else r.reason
+            await self._dead_letter(msg, reason, "LateEvent", encoded, r.event.device_id.encode())
         await self._emit(closed, msg.partition)
         return bool(rejected)
 
@@ -122,10 +125,15 @@ class Sessionizer:
         for device, n in per_device.items():  # each closed session with one after it: that one began
             self.counters["sessionize.opened"] += n - 1 + self.store.has_open(partition, device)
 
-    async def _dead_letter(self, msg: Any, reason: str, error_type: str) -> None:
-        value, now, key = msg.value or b"", datetime.now(UTC), msg.key
+    async def _dead_letter(
+        self, msg: Any, reason: str, error_type: str, original: bytes | None = None, key: bytes | None = None
+    ) -> None:
+        """``original``: the bytes of what was given up on (default: ``msg``'s own value), ``key`` its key."""
+        value = original if original is not None else msg.value or b""
+        key = key if key is not None else msg.key
+        now = datetime.now(UTC)
         letter = dead_letter("sessionize", msg.topic, msg.partition, msg.offset, value, reason, now, key, error_type)
-        await self.deadletter.send(key=msg.key, value=self.codec.encode("DeadLetter", to_avro(letter)))
+        await self.deadletter.send(key=key, value=self.codec.encode("DeadLetter", to_avro(letter)))
         self.counters["sessionize.dead_lettered"] += 1
         self.counters[f"sessionize.dead_lettered.{error_type}"] += 1
 

@@ -304,7 +304,9 @@ def ledger_check(ctx: Context, ledger: Path, wait: float) -> None:
     for line in report.lines():
         click.echo(line)
     if dead.unreadable:
-        click.echo(f"  ({dead.unreadable} dead letters hold bytes that are no record: other traffic, not counted)")
+        click.echo(
+            f"  ({dead.unreadable} dead letters name no event or frame (bytes that are no record, ticks): not counted)"
+        )
     if not report.ok:
         sys.exit(1)
 

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 class DeadLetters:
     events: list[tuple[str, int]] = field(default_factory=list)
     frames: list[tuple[str, str]] = field(default_factory=list)
-    unreadable: int = 0  # dead letters whose original is not a record we can place (random bytes, …)
+    unreadable: int = 0  # dead letters whose original names no event or frame (random bytes, a tick, …)
 
 
 def load_ledger(path: Path) -> list[LedgerRecord]:
@@ -59,6 +59,9 @@ def dead_letters(settings: Settings, codec: Codec, devices: set[str]) -> DeadLet
             out.unreadable += 1
             continue
         value, name = original.value, original.short_name
+        if name not in ("InteractionEvent", "ScreenFrame", "Trajectory"):  # a tick, ...: it names no event or frame
+            out.unreadable += 1
+            continue
         device = str(value.get("device_id", ""))
         if device not in devices:
             continue

@@ -27,7 +27,16 @@ from PIL import Image
 
 from schemas.codec import Codec
 from schemas.control_records import CaptureScope, ConsentRecord, ConsentState, ErasureRequest, Policy, Tick
-from schemas.events import InteractionEvent, KeyEvent, Monitor, ScreenFrame, VisibleWindow, WindowContext
+from schemas.events import (
+    InteractionEvent,
+    KeyEvent,
+    Monitor,
+    MouseButton,
+    ScreenFrame,
+    TypingPause,
+    VisibleWindow,
+    WindowContext,
+)
 from schemas.kill_switch import KillSwitches
 from schemas.privacy import PrivacyState
 from schemas.records import from_avro, to_avro
@@ -337,6 +346,29 @@ def test_interactions_agent_sends_a_closed_session_with_its_frame_and_dead_lette
         assert {s["frame_id"] for s in trajectory["steps"]} == {"d-1-1"}  # the frame from screens.clean
         assert stage.counters["sessionize.trajectories"] == 1 and stage.counters["sessionize.dead_lettered"] == 1
         assert stage.counters["sessionize.opened"] == 1  # none open after it
+
+    drive(tmp_path, interactions, consent("u-1"), scenario)
+
+
+def test_a_late_event_released_by_another_record_is_dead_lettered_as_itself(tmp_path: Path) -> None:
+    """Typing the clean stage held goes on when another record ends its segment (here a TypingPause marker); if
+    the sessions turn it away as late, its dead letter holds that key event, not the marker that released it."""
+    ctx = WindowContext("code", "main.py", 1)
+    click = InteractionEvent("d-1", "u-1", 1, T0 + timedelta(seconds=10), MouseButton("left", True, 5, 5), ctx)
+    key = InteractionEvent("d-1", "u-1", 2, T0 + timedelta(seconds=5), KeyEvent(True, "a", "a"), ctx)
+    pause = InteractionEvent("d-1", "u-1", 3, T0 + timedelta(seconds=6), TypingPause(5000), ctx)
+
+    async def scenario(stage: Stage) -> None:
+        await stage.put(encoded(click))
+        await stage.put(encoded(Tick(0, T0 + timedelta(hours=1), "unit")))
+        assert len(await stage.sessions()) == 1  # the click's session is sent: it ends at T0 + 10 s
+        await stage.put(encoded(key))  # held: its segment is open
+        assert await stage.dead_letters() == []
+        await stage.put(encoded(pause))  # ends the segment: the key goes on, too late for its session
+        (letter,) = await stage.dead_letters()
+        assert letter["error_type"] == "LateEvent" and "released by this record" in letter["reason"]
+        original = from_avro(InteractionEvent, CODEC.decode_named(letter["original"], "InteractionEvent"))
+        assert original.seq == 2 and isinstance(original.payload, KeyEvent)
 
     drive(tmp_path, interactions, consent("u-1"), scenario)
 
