@@ -86,6 +86,7 @@ class Scenario:
     devices: int = 20
     duration_s: float = 100.0
     fault_at_s: float = 20.0
+    load: tuple[str, ...] = ()  # more arguments of `teachstream simulate`
 
 
 def _kill_stream_worker(h: Harness) -> None:
@@ -131,6 +132,10 @@ def _cluster_restart(h: Harness) -> None:
     h.note("cluster started again")
 
 
+def _offline(h: Harness) -> None:
+    h.note("the 20 devices lost the network at 20 s for 120 s: they hold what they capture, then send it in order")
+
+
 def _rebalance_storm(h: Harness) -> None:
     for i in range(8):
         if i % 2 == 0:
@@ -148,6 +153,13 @@ SCENARIOS = (
     Scenario("cluster-restart", "restart the whole Kafka cluster", _cluster_restart),
     Scenario("s3-outage", "stop S3 for 60 s", _s3_outage),
     Scenario("rebalance-storm", "workers joining and leaving every 6 s", _rebalance_storm),
+    Scenario(
+        "agents-offline",
+        "devices offline for 2 minutes, then back",
+        _offline,
+        duration_s=160.0,
+        load=("--offline", "20:120"),
+    ),
 )
 
 
@@ -178,7 +190,7 @@ def run_scenario(h: Harness, scenario: Scenario, index: int, devices: int, durat
     sim = subprocess.Popen(
         [str(TS), "simulate", "--profile", "typical", "--devices", str(devices), "--duration", str(duration_s),
          "--seed", str(100 + index), "--tag", f"chaos-{scenario.name}-{int(time.time())}", "--frame-scale", "0.5",
-         "--ledger", str(ledger)],
+         "--ledger", str(ledger), *scenario.load],
         env=h.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     time.sleep(min(scenario.fault_at_s, duration_s / 3))

@@ -183,6 +183,7 @@ def plot(points: list[Point], path: Path) -> None:
     ax.plot([p.devices for p in points], [statistics.median(p.lag_s or [0]) for p in points], "s--", label="median lag")
     ax.axhline(LIMIT_S, color="red", linewidth=1, label=f"{LIMIT_S:g} s")
     ax.set_xscale("log", base=2)
+    ax.set_xticks([p.devices for p in points], [str(p.devices) for p in points])
     ax.set_xlabel("simulated people (typical profile), one stream worker")
     ax.set_ylabel("lag on interactions.raw (s)")
     ax.legend(loc="upper left", fontsize=8)

@@ -202,12 +202,13 @@ def main() -> None:
             parts.append(f"## {name}\n\nnot measured in this run: {type(exc).__name__}: {exc}\n")
     target = ROOT / "BENCHMARKS.md"
     if os.environ.get("BENCH_ONLY") and target.exists():  # a subset: replace those sections, keep the others
-        kept = [
-            s
-            for s in _sections(target.read_text())[1:]
-            if s.split("\n", 1)[0] not in {p.split("\n", 1)[0] for p in parts[7:]}
-        ]
-        parts = [*parts[:7], *kept, *parts[7:]]
+        old = _sections(target.read_text())
+        kept = [s for s in old[1:] if s.split("\n", 1)[0] not in {p.split("\n", 1)[0] for p in parts[7:]}]
+        # the header keeps the full run's date; the sections of this run say when they were measured
+        header = [line for line in old[0].rstrip("\n").split("\n") if not line.startswith(f"- {', '.join(only)}:")]
+        when = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
+        stamp = f"- {', '.join(only)}: measured {when} (`BENCH_ONLY`), the rest on the date above"
+        parts = [*header, stamp, "", *kept, *parts[7:]]
     text = "\n".join(parts)
     target.write_text(text)
     print(text)

@@ -50,12 +50,15 @@ def run_simulation(
     ledger: Path | None = None,
     tag: str = "",
     frames: bool = True,
+    offline: tuple[float, float] | None = None,
 ) -> SimulationResult:
     """Publish the simulated activity of ``devices`` people; with ``ledger``, write every record's
-    identity and whether the broker acknowledged it to that file (JSON lines, see schemas.ledger)."""
+    identity and whether the broker acknowledged it to that file (JSON lines, see schemas.ledger). With
+    ``offline`` (start, seconds), the devices lose the network for that long: what they capture meanwhile is
+    held, as the agent's spool holds it, and published in order when they are back."""
     with ExitStack() as stack:
         out = stack.enter_context(ledger.open("w", encoding="utf-8")) if ledger else None
-        return _run(settings, devices, duration_s, seed, realtime, scale, clock, profile, out, tag, frames)
+        return _run(settings, devices, duration_s, seed, realtime, scale, clock, profile, out, tag, frames, offline)
 
 
 def _run(
@@ -70,6 +73,7 @@ def _run(
     ledger: TextIO | None,
     tag: str,
     with_frames: bool,
+    offline: tuple[float, float] | None,
 ) -> SimulationResult:
     codec = Codec.from_url(settings.schema_registry_url)
     rng = random.Random(seed)
@@ -87,6 +91,17 @@ def _run(
         raise BrokerUnavailableError("the simulated consent records were not acknowledged within 60 s")
     t0 = clock()
     events = frames = pauses = 0
+    spool: list[tuple[str, bytes, bytes, DeliveryHook | None]] = []  # held while offline, in order
+
+    def send(topic: str, key: bytes, value: bytes, hook: DeliveryHook | None, at: datetime) -> None:
+        if offline is not None and offline[0] <= (at - start).total_seconds() < offline[0] + offline[1]:
+            spool.append((topic, key, value, hook))
+            return
+        for held in spool:  # back online: what was held goes first
+            _publish(publisher, *held)
+        spool.clear()
+        _publish(publisher, topic, key, value, hook)
+
     for item in simulate(persons, start, duration_s, seed, profile):
         if realtime:
             wait = (item.event_time - start).total_seconds() - (clock() - t0)
@@ -99,15 +114,19 @@ def _run(
             frame = _frame(item, scale)
             record = LedgerRecord("f", item.device_id, item.seq, True, frame_id=frame.frame_id)
             value = codec.encode("ScreenFrame", to_avro(frame), frames_topic)
-            _publish(publisher, frames_topic, key, value, _entry(ledger, record))
+            send(frames_topic, key, value, _entry(ledger, record), item.event_time)
             frames += 1
         else:
             marker = isinstance(item.payload, TypingPause)
             record = LedgerRecord("e", item.device_id, item.seq, True, marker=marker)
             value = codec.encode("InteractionEvent", to_avro(item), events_topic)
-            _publish(publisher, events_topic, key, value, _entry(ledger, record))
+            send(events_topic, key, value, _entry(ledger, record), item.event_time)
             events += 1
             pauses += marker
+    if spool and realtime:  # still offline at the end: back online when the outage ends
+        time.sleep(max(0.0, offline[1] + offline[0] - (clock() - t0)) if offline else 0.0)
+    for held in spool:
+        _publish(publisher, *held)
     publisher.close()
     ids = tuple(p.device_id for p in persons)
     return SimulationResult(devices, events, frames, publisher.stats.delivered, ids, pauses)

@@ -228,6 +228,11 @@ def sink(ctx: Context, until_idle: float | None) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write each published event and frame, with the broker's answer, to this file (JSON lines).",
 )
+@click.option(
+    "--offline",
+    metavar="START:SECONDS",
+    help="The devices lose the network at START s for SECONDS s: what they capture is held and sent when back.",
+)
 @click.option("--no-frames", is_flag=True, help="Publish interaction events only (load tests of the event path).")
 @click.option("--tag", default="", help="A run's name: gives these people devices no other run has.")
 @click.option("--fast", is_flag=True, help="Publish as fast as possible instead of in real time.")
@@ -241,6 +246,7 @@ def simulate(
     seed: int,
     frame_scale: float,
     ledger: Path | None,
+    offline: str | None,
     no_frames: bool,
     tag: str,
     fast: bool,
@@ -277,10 +283,22 @@ def simulate(
         ledger=ledger,
         tag=tag,
         frames=not no_frames,
+        offline=_span(offline) if offline else None,
     )
     click.echo(f"simulated {result.devices} devices: {result.events} events and {result.frames} frames published")
     if ledger:
         click.echo(f"ledger: {ledger} (check it with `teachstream ledger-check {ledger}`)")
+
+
+def _span(text: str) -> tuple[float, float]:
+    start, sep, seconds = text.partition(":")
+    try:
+        span = float(start), float(seconds)
+    except ValueError:
+        span = (-1.0, -1.0)
+    if not sep or span[0] < 0 or span[1] <= 0:
+        raise click.BadParameter(f"{text!r} is not START:SECONDS (e.g. 20:120)", param_hint="--offline")
+    return span
 
 
 @cli.command("ledger-check")
