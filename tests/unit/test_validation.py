@@ -9,12 +9,25 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.hostile import DEAD, IGNORED, Identity, campaign, png_bomb, tally
+from schemas.capture_policy import CapturePolicy
 from schemas.codec import Codec
 from schemas.control_records import ConsentRecord, ConsentState, ErasureRequest
 from schemas.errors import CodecError
-from schemas.events import InteractionEvent, KeyEvent, MouseMove, ScreenFrame, WindowContext
+from schemas.events import (
+    InteractionEvent,
+    KeyEvent,
+    MouseButton,
+    MouseMove,
+    MouseScroll,
+    ScreenFrame,
+    TypingPause,
+    WindowContext,
+    WindowFocus,
+)
 from schemas.records import from_avro
 from schemas.validation import control_problem, event_problem, frame_problem
+from streams.core.cleaner import Cleaner
+from streams.core.redaction import SegmentPolicy
 from streams.core.screens.pixels import image_size
 
 NOW = datetime(2026, 12, 4, 12, tzinfo=UTC)
@@ -124,3 +137,43 @@ def test_any_event_gets_an_answer_never_an_exception(app: str, title: str, x: in
 def test_any_bytes_as_an_image_get_a_size_or_a_reason(data: bytes) -> None:
     size = image_size(data)  # never raises
     assert isinstance(size, str) or (isinstance(size, tuple) and len(size) == 2)
+
+
+_TEXT = st.text(st.characters(exclude_categories=("Cc", "Cs")), max_size=40)
+_PAYLOADS = st.one_of(
+    st.builds(KeyEvent, st.booleans(), st.sampled_from(["a", "b", "space", "enter", "backspace", "shift"]),
+              st.one_of(st.none(), st.sampled_from(["a", "b", "@", "1", "\x03"]))),
+    st.builds(MouseMove, st.integers(-100_000, 100_000), st.integers(-100_000, 100_000)),
+    st.builds(MouseButton, st.sampled_from(["left", "right"]), st.booleans(),
+              st.integers(-100_000, 100_000), st.integers(-100_000, 100_000)),
+    st.builds(MouseScroll, st.integers(0, 4000), st.integers(0, 3000), st.integers(-9, 9), st.integers(-9, 9)),
+    st.builds(TypingPause, st.integers(0, 60_000)),
+    st.builds(WindowFocus, st.one_of(st.none(), _TEXT)),
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(_PAYLOADS, st.integers(0, 600_000), _TEXT, _TEXT), max_size=40))
+def test_the_clean_stage_answers_any_plausible_events_without_raising(
+    items: list[tuple[object, int, str, str]],
+) -> None:
+    """Whatever passes the plausibility check, the clean stage's pure entry point releases, holds or
+    quarantines; it never raises, it releases only what it was given, and by a tick far ahead it has released
+    (or quarantined) every event of an allowed window but the TypingPause markers."""
+    policy = CapturePolicy()
+    cleaner = Cleaner(policy, SegmentPolicy(), None, Codec(), {})
+    given_seqs, expected, released = set(), set(), []
+    for seq, (payload, ms, app, title) in enumerate(items, 1):
+        event = InteractionEvent("d-1", "u-1", seq, NOW + timedelta(milliseconds=ms), payload,  # type: ignore[arg-type]
+                                 WindowContext(app or "code", title))  # fmt: skip
+        if event_problem(event, NOW + timedelta(hours=1)) is not None:
+            continue
+        given_seqs.add(seq)
+        if not isinstance(payload, TypingPause) and event.context and policy.decide(event.context).allowed:
+            expected.add(seq)
+        out = cleaner.push(0, event, b"")
+        released += [e.seq for e in out.events] + [e.seq for q in out.quarantined for e in q.events]
+    out = cleaner.tick(0, NOW + timedelta(hours=2))
+    released += [e.seq for e in out.events] + [e.seq for q in out.quarantined for e in q.events]
+    assert set(released) <= given_seqs
+    assert expected <= set(released)
