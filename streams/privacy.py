@@ -54,7 +54,8 @@ class PrivacyGate:
         self.feed, self.switches = feed, switches
         self._ready: asyncio.Future[bool] | None = None
         self._refresh: asyncio.Future[bool] | None = None
-        self._last_refresh: dict[str, float] = {}
+        self._last_refresh: dict[str, float] = {}  # person -> when the last read begun for them began
+        self._began = 0.0  # when the read under way (or the last one) began
 
     @classmethod
     def following(cls, settings: Settings) -> PrivacyGate:
@@ -98,20 +99,21 @@ class PrivacyGate:
         return self.feed.covers(user_id, scope, moment)
 
     async def admits(self, user_id: str, scope: CaptureScope | None, moment: datetime) -> bool:
-        """``allows``, after reading the control topics to their end if it says no (once a second a person at most)."""
-        if self.allows(user_id, scope, moment):
-            return True
-        if self._refresh is not None and not self._refresh.done():  # a read of the topics is under way: its answer
-            await asyncio.shield(self._refresh)
-            return self.allows(user_id, scope, moment)
-        now = time.monotonic()
-        if now - self._last_refresh.get(user_id, 0.0) >= 1.0:
-            self._last_refresh[user_id] = now
-            if self._refresh is None or self._refresh.done():  # callers share one read of the topics
-                self._refresh = self._caught_up(5.0)
-            await asyncio.shield(self._refresh)
-            return self.allows(user_id, scope, moment)
-        return False
+        """``allows``, after reading the control topics to their end if it says no. The answer for a record
+        comes from a read that began after the record arrived (a read already under way may predate the
+        person's consent); a person's records start a new read once a second at most."""
+        asked = time.monotonic()
+        while not self.allows(user_id, scope, moment):
+            if self._refresh is None or self._refresh.done():
+                if asked - self._last_refresh.get(user_id, float("-inf")) < 1.0:
+                    return False  # a read began for this person less than a second before: it said no
+                self._refresh, self._began = self._caught_up(5.0), time.monotonic()  # callers share one read
+                self._last_refresh[user_id] = self._began
+            refresh, began = self._refresh, self._began
+            await asyncio.shield(refresh)
+            if began >= asked:
+                return self.allows(user_id, scope, moment)
+        return True
 
     async def passes(
         self, user_id: str, scope: CaptureScope | None, moment: datetime, counters: Counter[str], what: str
