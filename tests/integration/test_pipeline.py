@@ -93,8 +93,10 @@ def test_garbage_goes_to_deadletter_with_reasons_while_valid_records_flow(isolat
     assert len(raw) == 1000 and len({d.offset for d in raw}) == 1000
     assert {d.error_type for d in raw} == {"BadFrameError", "UnknownSchemaError"}
     assert any("no schema registry" in d.reason for d in raw)
-    unreadable = [d for d in decoded if d.error_type == "RedactionError"]
-    assert len(unreadable) == 1 and len(unreadable[0].original) < 10_000, "a frame's image never goes to dead letters"
+    screens = [d for d in decoded if d.topic == isolated.topic("screens.raw")]
+    unreadable = [d for d in screens if d.error_type == "InvalidRecordError"]  # refused before any redaction
+    assert len(unreadable) == 1 and "cannot be read" in unreadable[0].reason, [d.reason for d in screens]
+    assert len(unreadable[0].original) < 10_000, "a frame's image never goes to dead letters"
     frames = isolated.read_all("screens.clean", expect=1)
     assert len(frames) == 1, "the frame with a real image goes on, redacted and stored smaller"
     clean = from_avro(ScreenFrame, isolated.codec.decode(frames[0].value()).value)
