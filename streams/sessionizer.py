@@ -32,6 +32,7 @@ from streams.decoding import decode
 from streams.privacy import PrivacyGate
 from streams.settings import StreamsSettings
 from streams.tables import JsonTable
+from streams.writes import delivered
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +117,9 @@ class Sessionizer:
                 self.counters["sessionize.erased_sessions"] += 1
                 continue
             value = self.codec.encode("Trajectory", to_avro(c.trajectory), self.subject)
-            delivery = await self.trajectories.send(key=c.trajectory.session_id.encode(), value=value)
-            await delivery  # on the topic before its events leave the table
+            await delivered(
+                self.trajectories, value, c.trajectory.session_id.encode()
+            )  # before its events leave the table
             self.store.delivered(c)
             self.counters["sessionize.trajectories"] += 1
             self.counters[f"sessionize.closed.{c.trajectory.end_reason}"] += 1
@@ -133,7 +135,7 @@ class Sessionizer:
         key = key if key is not None else msg.key
         now = datetime.now(UTC)
         letter = dead_letter("sessionize", msg.topic, msg.partition, msg.offset, value, reason, now, key, error_type)
-        await self.deadletter.send(key=key, value=self.codec.encode("DeadLetter", to_avro(letter)))
+        await delivered(self.deadletter, self.codec.encode("DeadLetter", to_avro(letter)), key)
         self.counters["sessionize.dead_lettered"] += 1
         self.counters[f"sessionize.dead_lettered.{error_type}"] += 1
 

@@ -12,13 +12,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 
+import faust
 from confluent_kafka import KafkaError, Message, Producer
 
 from streams.settings import StreamsSettings
 
 log = logging.getLogger(__name__)
+
+
+async def delivered(
+    channel: faust.ChannelT[Any], value: bytes, key: bytes | None, partition: int | None = None
+) -> None:
+    """Send ``value`` through faust and return once Kafka has it. Before it commits, faust flushes its send
+    buffer for at most 0.1 s: a record only handed to ``send`` can die with the worker while the offset of
+    the record that made it is committed (``make chaos`` lost frames so, in a worker killed mid-OCR)."""
+    delivery = await channel.send(key=key, value=value, partition=partition)
+    await delivery
 
 
 class Writes(Protocol):
