@@ -14,14 +14,14 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
-from faust.types import AgentT
+from faust.types import TP, AgentT
 
 from runtime.metrics import BATCH_SECONDS, FRAME_SECONDS, seconds
 from schemas.capture_policy import CapturePolicy
@@ -37,6 +37,7 @@ from schemas.validation import MAX_FUTURE, event_problem, frame_problem
 from streams.core.cleaner import Cleaned, Cleaner, TitleRedactor
 from streams.core.frames import CleanedFrame, FrameCleaner, PixelRedactor, keep_pixels
 from streams.core.known import KnownPii
+from streams.core.positions import InOrder
 from streams.core.redaction import SegmentPolicy, default_person_finder
 from streams.core.screens.pixels import image_size
 from streams.decoding import decode
@@ -44,9 +45,10 @@ from streams.privacy import PrivacyGate
 from streams.sessionizer import Sessionizer
 from streams.settings import StreamsSettings
 from streams.tables import JsonTable
-from streams.writes import KafkaWrites, Writes
+from streams.writes import KafkaWrites, Writes, delivered
 
 log = logging.getLogger(__name__)
+Seek = Callable[[str, int, int], Awaitable[None]]  # read a topic's partition again from an offset
 
 
 class Outlets:
@@ -100,18 +102,58 @@ class Outlets:
         if self.writes is not None and partition is not None:
             self.writes.produce(self._topic, value, key, partition)
         else:
-            await self.clean.send(key=key, value=value, partition=partition)
+            await delivered(self.clean, value, key, partition)
 
     async def reject(self, msg: Any, reason: str, error_type: str, original: bytes | None = None) -> None:
         value = original if original is not None else msg.value or b""
         letter = dead_letter(
             self.stage, msg.topic, msg.partition, msg.offset, value, reason, datetime.now(UTC), msg.key, error_type
         )
-        await self.deadletter.send(key=msg.key, value=self.codec.encode("DeadLetter", to_avro(letter)))
+        await delivered(self.deadletter, self.codec.encode("DeadLetter", to_avro(letter)), msg.key)
         self.counters[f"{self.stage}.dead_lettered.{error_type}"] += 1
         count = self.counters[f"{self.stage}.dead_lettered"] = self.counters[f"{self.stage}.dead_lettered"] + 1
         if count <= 10 or count % 1000 == 0:  # the reasons are in the dead-letter topic; keep logs short
             log.warning("dead-lettered record #%d of %s: %s", count, self.stage, reason[:300])
+
+
+def on_revoked(app: faust.App, forget: Callable[[int], None]) -> None:
+    """Call ``forget`` with each partition revoked from this worker."""
+
+    async def revoked(_sender: Any, *args: Any, signal: Any = None, **_: Any) -> None:
+        for tp in set(args[0]) if args else set():
+            forget(tp.partition)
+
+    app.on_partitions_revoked.connect(revoked)  # type: ignore[arg-type]  # mode's stub wants a sync callable
+
+
+def consumer_seek(app: faust.App) -> Seek:
+    async def seek(topic: str, partition: int, offset: int) -> None:
+        await app.consumer.seek(TP(topic, partition), offset)
+
+    return seek
+
+
+class Ordered:
+    """An agent's records handled in offset order per partition (``streams.core.positions``): a repeat is
+    skipped, and a record after a gap makes the partition read again from the gap."""
+
+    def __init__(self, seek: Seek, what: str) -> None:
+        self.order, self.seek, self.what = InOrder(), seek, what
+
+    async def admit(self, msg: Any, mark: int | None = None) -> bool:
+        """Whether to handle ``msg``; ``mark``: the last offset of its partition handled before it was assigned
+        here (used at its first record since then)."""
+        source = (msg.topic, msg.partition)
+        if not self.order.owns(source):
+            self.order.start(source, mark, msg.offset)
+        verdict = self.order.check(source, msg.offset, time.monotonic())
+        if verdict.seek_to is not None:
+            log.warning(
+                "%s[%d]: %s %d came while %d was expected; reading the partition again from %d",
+                msg.topic, msg.partition, self.what, msg.offset, verdict.seek_to, verdict.seek_to,
+            )  # fmt: skip
+            await self.seek(msg.topic, msg.partition, verdict.seek_to)
+        return verdict.handle
 
 
 class Interactions:
@@ -127,18 +169,20 @@ class Interactions:
         newest: int | None,
         table: JsonTable,
         writes: Writes,
+        seek: Seek,
     ) -> None:
         self.cleaner, self.out, self.sessions, self.gate = cleaner, out, sessions, gate
         self.codec, self.counters = out.codec, out.counters
         self.newest = newest  # raw records of this schema version may go on as they came, if unchanged
         self.table, self.writes = table, writes  # where the cleaner and the sessions keep their state
+        self.ordered = Ordered(seek, "record")
 
     async def handle(self, msg: Any) -> None:
         """One record; its table writes wait for :meth:`flush`, unless it settled something (a trajectory
         sent, a dead letter): then they go at once, so that a crash does not make it happen twice."""
         self.table.partition = msg.partition
         self.counters[self._source(msg.topic)] += 1
-        if self.sessions.seen(msg):
+        if not await self._in_order(msg) or self.sessions.seen(msg):
             return
         settled = await (self.sessions.frame(msg) if msg.topic == self.sessions.frames else self._raw(msg))
         self.sessions.handled(msg, settled)
@@ -154,8 +198,28 @@ class Interactions:
         return "in.screens.clean" if topic == self.sessions.frames else "in.interactions.raw"
 
     def forget(self, partition: int) -> None:
+        self.ordered.order.forget(partition)
         self.cleaner.forget(partition)
         self.sessions.forget(partition)
+
+    async def _in_order(self, msg: Any) -> bool:
+        """Whether ``msg`` is the next record of its partition; a partition taken over starts after the last
+        record its table marks handled."""
+        mark = None
+        if not self.ordered.order.owns((msg.topic, msg.partition)):
+            mark = self.sessions.store.handled_up_to(f"{msg.topic}|{msg.partition}")
+            self._took_over(msg, mark)
+        return await self.ordered.admit(msg, mark)
+
+    def _took_over(self, msg: Any, mark: int | None) -> None:
+        """Say what the first record of a partition found: what a previous owner left in the table."""
+        held, devices = self.cleaner.held(msg.partition)
+        log.info(
+            "%s[%d]: first record at offset %d; handled before: %s; the table holds %d typed events of %d devices "
+            "not yet released and %d events in open sessions",
+            msg.topic, msg.partition, msg.offset, "nothing" if mark is None else f"up to {mark}", held, devices,
+            self.sessions.store.open_events(msg.partition),
+        )  # fmt: skip
 
     async def _raw(self, msg: Any) -> bool:
         """One record of interactions.raw: True if it settled something (a dead letter, a delivery)."""
@@ -243,6 +307,7 @@ def register_interactions(
         sessions = Sessionizer(app, settings, codec, counters, gate, table)
     # a raw record in the framing and schema version the codec writes can go on as it came, if unchanged
     newest = None if settings.schema_registry_url else codec.registry.latest("InteractionEvent").version
+
     stage = Interactions(
         cleaner,
         out if out is not None else Outlets.of(app, settings, codec, "interactions", counters, writes),
@@ -251,6 +316,7 @@ def register_interactions(
         newest,
         table,
         writes,
+        consumer_seek(app),
     )
 
     async def run(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
@@ -267,13 +333,9 @@ def register_interactions(
             took.observe(time.perf_counter() - start)
             yield None
 
-    async def on_revoked(_sender: Any, *args: Any, signal: Any = None, **_: Any) -> None:
-        for tp in set(args[0]) if args else set():
-            stage.forget(tp.partition)
-
     source = app.topic(settings.topic("interactions.raw"), stage.sessions.frames)
     agent = app.agent(source, name="teachstream.interactions", concurrency=1)(run)
-    app.on_partitions_revoked.connect(on_revoked)  # type: ignore[arg-type]  # mode's stub wants a sync callable
+    on_revoked(app, stage.forget)
     return agent
 
 
@@ -316,6 +378,9 @@ def register_screens(
         async for event in stream.events():
             msg = event.message
             counters["in.screens.raw"] += 1
+            if not await ordered.admit(msg):
+                yield None
+                continue
             frame: ScreenFrame | None = None
             try:
                 decoded = await decode(codec, msg.value or b"")
@@ -353,4 +418,6 @@ def register_screens(
                 await out.reject(msg, reason, "RedactionError", withheld_image(codec, frame))
             yield None
 
+    ordered = Ordered(consumer_seek(app), "frame")  # no table: each partition's order from its first frame
+    on_revoked(app, ordered.order.forget)
     return app.agent(app.topic(settings.topic("screens.raw")), name="teachstream.clean-screens", concurrency=1)(clean)

@@ -145,6 +145,11 @@ class Cleaner:
     def forget(self, partition: int) -> None:
         self._devices.pop(partition, None)
 
+    def held(self, partition: int) -> tuple[int, int]:
+        """How many events the partition holds in open typing segments, and of how many devices."""
+        devices = [d for d in self._partition(partition).values() if d.held]
+        return sum(len(d.held) for d in devices), len(devices)
+
     # -- internals ----------------------------------------------------------------------
     def _run(
         self,

@@ -101,7 +101,8 @@ class SessionStore:
         unmarked = self._unmarked.setdefault(partition, {})
         unmarked[source] = offset
         self._count[partition] = count = self._count.get(partition, 0) + 1
-        if settled or self._settled or count >= self.mark_every:
+        first = f"P|{source}" not in self.table  # marked at once: a takeover then knows where to start
+        if settled or self._settled or count >= self.mark_every or first:
             for src, off in unmarked.items():  # all in this partition's changelog, as the record's own writes
                 self.table[f"P|{src}"] = str(off).encode()
             unmarked.clear()
@@ -153,8 +154,16 @@ class SessionStore:
         self._unmarked.pop(partition, None)  # not yet marked: the next owner handles them again, harmlessly
         self._count.pop(partition, None)
 
-    def open_events(self) -> int:
+    def open_events(self, partition: int | None = None) -> int:
+        """Events in open sessions, of one partition or of all the partitions handled so far."""
+        if partition is not None:
+            return self._part(partition).state.open_events()
         return sum(p.state.open_events() for p in self._parts.values())
+
+    def handled_up_to(self, source: str) -> int | None:
+        """The last offset of ``source`` (``<topic>|<partition>``) marked handled in the table."""
+        done = self.table.get(f"P|{source}")
+        return None if done is None else int(done)
 
     def has_open(self, partition: int, device: str) -> bool:
         """Whether ``device`` has events not yet in a closed session (a session of it is open)."""

@@ -14,7 +14,7 @@ import io
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -94,14 +94,15 @@ class Stage:
     clean: faust.ChannelT[Any]
     trajectories: faust.ChannelT[Any]
     deadletter: faust.ChannelT[Any]
+    offsets: dict[str, int] = field(default_factory=dict)  # the last offset given to a record of each topic
 
     async def put(self, value: bytes, key: bytes = b"d-1", topic: str | None = None) -> None:
         """Hand ``value`` to the agent as record of partition 0 (of ``topic``, if given) and wait until it
         is processed."""
         if topic is None:
-            await self.agent.put(value=value, key=key, partition=0)
+            await self.agent.put(value=value, key=key, partition=0)  # faust's own offsets, of topic "<internal>"
             return
-        offset, self.agent.sent_offset = self.agent.sent_offset, self.agent.sent_offset + 1  # type: ignore[attr-defined]
+        offset = self.offsets[topic] = self.offsets.get(topic, -1) + 1  # each topic's offsets in a row, as in Kafka
         generation = self.agent.app.consumer_generation_id  # faust drops records of an older generation
         message = Message(topic, 0, offset, time.time(), 0, None, key, value, b"", generation_id=generation)
         channel = self.agent.stream().channel
@@ -307,7 +308,7 @@ def test_interactions_agent_drops_what_consent_does_not_cover_and_dead_letters_a
         assert await stage.forwarded() == []
         (letter,) = await stage.dead_letters()
         assert letter["stage"] == "interactions.clean" and letter["error_type"] == "WrongRecordTypeError"
-        assert letter["reason"] == "unit-interactions.raw[0]@6: expected an InteractionEvent, got a ScreenFrame"
+        assert letter["reason"] == "unit-interactions.raw[0]@0: expected an InteractionEvent, got a ScreenFrame"
         assert stage.counters["consent.dropped_events"] == 6
 
     drive(tmp_path, interactions, consent("u-1"), scenario)
@@ -331,10 +332,10 @@ def test_interactions_agent_sends_a_closed_session_with_its_frame_and_dead_lette
         await stage.put(frame("u-1", MAIL), topic="unit-screens.clean")
         for e in events:
             await stage.put(encoded(e))
-        await stage.put(b"garbage", topic="unit-screens.clean")  # offset 7
+        await stage.put(b"garbage", topic="unit-screens.clean")  # offset 1
         (letter,) = await stage.dead_letters()
         assert letter["stage"] == "sessionize" and letter["error_type"] == "BadFrameError"
-        assert letter["reason"].startswith("unit-screens.clean[0]@7: not an Avro record")
+        assert letter["reason"].startswith("unit-screens.clean[0]@1: not an Avro record")
         assert len(await stage.forwarded()) == len(events)
         assert await stage.sessions() == []  # the session is open until the clock passes its gap
         assert stage.counters["sessionize.opened"] == 1  # its first event, and no more for the others

@@ -1,0 +1,81 @@
+"""Each source partition's records handled once, in offset order, with no gap (pure core).
+
+Faust may hand a stream a record twice: after a rebalance, records fetched before its seek to the
+committed offsets are still queued when the same records come again. It may also not hand one at all:
+a record that reaches the stream while its flow is suspended, or from an older generation, is
+acknowledged without being handled, and the records after it then carry the committed offset past
+it (``make chaos`` lost single events so, in a rebalance storm). The interactions agent asks
+:class:`InOrder` about every record before it handles it:
+
+* the next offset expected: handle it;
+* an earlier one: handled already, skip it;
+* a later one: records were skipped; read the partition again from the expected offset (the caller
+  seeks), and skip what comes until it arrives.
+
+A partition taken over expects the record after the last one its table marks handled (``P`` in
+``streams.core.store``), whatever offset faust committed: the table, written before any record is
+acknowledged, is where the position is kept. Records after the mark that the previous owner handled too
+are handled again, which the store and the cleaner make harmless (their events are held or in open
+sessions already, and deduplicated).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+Source = tuple[str, int]  # topic, partition
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What to do with one record: ``handle`` it, or skip it and, if ``seek_to`` is set, read its
+    partition again from that offset."""
+
+    handle: bool
+    seek_to: int | None = None
+
+
+class InOrder:
+    """The next offset expected of each source partition a worker owns."""
+
+    def __init__(self, retry_s: float = 2.0) -> None:
+        self.retry_s = retry_s  # a seek not answered by then (faust's own seek came after it) is asked again
+        self._next: dict[Source, int] = {}
+        self._asked: dict[Source, float] = {}  # when a seek back was last asked
+        self.skipped = 0  # records that came after a gap, skipped until the gap was read again
+        self.repeated = 0  # records that came a second time
+
+    def owns(self, source: Source) -> bool:
+        """Whether a record of ``source`` came since its partition was assigned."""
+        return source in self._next
+
+    def start(self, source: Source, handled_up_to: int | None, offset: int) -> None:
+        """The first record of ``source`` since its partition was assigned is at ``offset``; the table
+        marks ``handled_up_to`` (``None``: nothing of it was ever handled, start where faust does)."""
+        self._next[source] = offset if handled_up_to is None else handled_up_to + 1
+
+    def check(self, source: Source, offset: int, now: float) -> Verdict:
+        """The record of ``source`` at ``offset`` has come (``now``: a monotonic clock, in seconds)."""
+        want = self._next.get(source)
+        if want is None or offset == want:
+            self._next[source] = offset + 1
+            self._asked.pop(source, None)
+            return Verdict(True)
+        if offset < want:
+            self.repeated += 1
+            return Verdict(False)
+        self.skipped += 1
+        asked = self._asked.get(source)
+        if asked is not None and now - asked < self.retry_s:
+            return Verdict(False)
+        self._asked[source] = now
+        return Verdict(False, want)
+
+    def expected(self, source: Source) -> int | None:
+        return self._next.get(source)
+
+    def forget(self, partition: int) -> None:
+        """The partition was revoked: its next owner, maybe this worker again, starts from the table."""
+        for source in [s for s in self._next if s[1] == partition]:
+            self._next.pop(source, None)
+            self._asked.pop(source, None)

@@ -1,0 +1,65 @@
+"""Records of a source partition handled once, in offset order, with no gap (streams.core.positions)."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from streams.core.positions import InOrder, Verdict
+
+RAW = ("interactions.raw", 0)
+
+
+def test_a_takeover_starts_after_the_tables_mark_whatever_faust_committed() -> None:
+    order = InOrder()
+    order.start(RAW, handled_up_to=99, offset=130)  # faust committed 130; the table says 99 was the last handled
+    assert order.check(RAW, 130, now=0.0) == Verdict(False, seek_to=100)
+    assert order.check(RAW, 131, now=0.1) == Verdict(False)  # still queued from before the seek: no second seek yet
+    assert order.check(RAW, 100, now=0.2) == Verdict(True)
+    assert order.check(RAW, 101, now=0.3) == Verdict(True)
+
+
+def test_records_at_or_before_the_mark_are_skipped_without_a_seek() -> None:
+    order = InOrder()
+    order.start(RAW, handled_up_to=99, offset=90)
+    assert [order.check(RAW, o, 0.0) for o in (90, 99)] == [Verdict(False), Verdict(False)]
+    assert order.check(RAW, 100, 0.0) == Verdict(True)
+    assert order.repeated == 2
+
+
+def test_nothing_marked_starts_where_faust_does() -> None:
+    order = InOrder()
+    order.start(RAW, handled_up_to=None, offset=0)
+    assert order.check(RAW, 0, 0.0) == Verdict(True)
+
+
+def test_a_record_skipped_mid_stream_is_read_again_and_a_repeat_is_not_handled_twice() -> None:
+    order = InOrder(retry_s=2.0)
+    order.start(RAW, None, 3140)
+    for o in range(3140, 3148):
+        assert order.check(RAW, o, 0.0).handle
+    assert order.check(RAW, 3149, 1.0) == Verdict(False, seek_to=3148)  # 3148 never came
+    assert order.check(RAW, 3150, 1.5) == Verdict(False)
+    assert order.check(RAW, 3151, 3.5) == Verdict(False, seek_to=3148)  # the first seek was not answered: again
+    assert [order.check(RAW, o, 4.0).handle for o in (3148, 3149, 3150, 3148)] == [True, True, True, False]
+    assert order.skipped == 3
+
+
+def test_each_source_and_partition_keeps_its_own_place_and_a_revoked_partition_starts_again() -> None:
+    order, frames = InOrder(), ("screens.clean", 0)
+    order.start(RAW, None, 10)
+    order.start(frames, None, 3)
+    order.start(("interactions.raw", 1), None, 500)
+    assert order.check(RAW, 10, 0).handle and order.check(frames, 3, 0).handle
+    order.forget(0)
+    assert not order.owns(RAW) and not order.owns(frames) and order.owns(("interactions.raw", 1))
+
+
+@given(st.lists(st.integers(0, 40), max_size=200), st.integers(0, 10))
+def test_whatever_order_faust_hands_records_in_those_handled_are_consecutive_from_the_start(
+    arrivals: list[int], start: int
+) -> None:
+    order = InOrder(retry_s=0.0)
+    order.start(RAW, start - 1, arrivals[0] if arrivals else start)
+    handled = [o for t, o in enumerate(arrivals) if order.check(RAW, o, float(t)).handle]
+    assert handled == list(range(start, start + len(handled)))
