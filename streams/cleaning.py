@@ -153,6 +153,13 @@ class Ordered:
                 msg.topic, msg.partition, self.what, msg.offset, verdict.seek_to, verdict.seek_to,
             )  # fmt: skip
             await self.seek(msg.topic, msg.partition, verdict.seek_to)
+        if verdict.unreadable is not None:
+            first, last = verdict.unreadable
+            log.error(
+                "%s[%d]: offsets %d to %d did not come after %d seeks back (deleted by the topic's retention?); "
+                "going on from %d without them",
+                msg.topic, msg.partition, first, last, self.order.seeks, msg.offset,
+            )  # fmt: skip
         return verdict.handle
 
 

@@ -10,7 +10,8 @@ it (``make chaos`` lost single events so, in a rebalance storm). The interaction
 * the next offset expected: handle it;
 * an earlier one: handled already, skip it;
 * a later one: records were skipped; read the partition again from the expected offset (the caller
-  seeks), and skip what comes until it arrives.
+  seeks), and skip what comes until it arrives. If it never does after a few seeks (the topic's
+  retention deleted it), go on from the record that comes, and say which offsets were not read.
 
 A partition taken over expects the record after the last one its table marks handled (``P`` in
 ``streams.core.store``), whatever offset faust committed: the table, written before any record is
@@ -29,19 +30,22 @@ Source = tuple[str, int]  # topic, partition
 @dataclass(frozen=True)
 class Verdict:
     """What to do with one record: ``handle`` it, or skip it and, if ``seek_to`` is set, read its
-    partition again from that offset."""
+    partition again from that offset. ``unreadable``: the offsets before this record that did not come
+    after every seek back (deleted by the topic's retention): handled without them."""
 
     handle: bool
     seek_to: int | None = None
+    unreadable: tuple[int, int] | None = None
 
 
 class InOrder:
     """The next offset expected of each source partition a worker owns."""
 
-    def __init__(self, retry_s: float = 2.0) -> None:
+    def __init__(self, retry_s: float = 2.0, seeks: int = 30) -> None:
         self.retry_s = retry_s  # a seek not answered by then (faust's own seek came after it) is asked again
+        self.seeks = seeks  # seeks back to one offset before the records before it are taken as gone
         self._next: dict[Source, int] = {}
-        self._asked: dict[Source, float] = {}  # when a seek back was last asked
+        self._asked: dict[Source, tuple[float, int]] = {}  # when a seek back was last asked, how many so far
         self.skipped = 0  # records that came after a gap, skipped until the gap was read again
         self.repeated = 0  # records that came a second time
 
@@ -64,11 +68,16 @@ class InOrder:
         if offset < want:
             self.repeated += 1
             return Verdict(False)
-        self.skipped += 1
-        asked = self._asked.get(source)
+        asked, times = self._asked.get(source, (None, 0))
         if asked is not None and now - asked < self.retry_s:
+            self.skipped += 1
             return Verdict(False)
-        self._asked[source] = now
+        if times >= self.seeks:  # the partition starts after them now: go on without them
+            self._next[source] = offset + 1
+            self._asked.pop(source, None)
+            return Verdict(True, unreadable=(want, offset - 1))
+        self.skipped += 1
+        self._asked[source] = (now, times + 1)
         return Verdict(False, want)
 
     def expected(self, source: Source) -> int | None:

@@ -59,7 +59,20 @@ def test_each_source_and_partition_keeps_its_own_place_and_a_revoked_partition_s
 def test_whatever_order_faust_hands_records_in_those_handled_are_consecutive_from_the_start(
     arrivals: list[int], start: int
 ) -> None:
-    order = InOrder(retry_s=0.0)
+    order = InOrder(retry_s=0.0, seeks=10**9)
     order.start(RAW, start - 1, arrivals[0] if arrivals else start)
     handled = [o for t, o in enumerate(arrivals) if order.check(RAW, o, float(t)).handle]
     assert handled == list(range(start, start + len(handled)))
+    gives_up = InOrder(retry_s=0.0, seeks=2)  # and giving up on a gap never handles a record twice or backwards
+    gives_up.start(RAW, start - 1, arrivals[0] if arrivals else start)
+    taken = [o for t, o in enumerate(arrivals) if gives_up.check(RAW, o, float(t)).handle]
+    assert taken == sorted(set(taken))
+
+
+def test_records_that_never_come_after_a_few_seeks_are_given_up_with_their_offsets() -> None:
+    order = InOrder(retry_s=1.0, seeks=3)
+    order.start(RAW, handled_up_to=99, offset=5000)  # the topic's retention deleted 100..4999
+    verdicts = [order.check(RAW, 5000, t) for t in (0.0, 1.0, 2.0, 3.0)]
+    assert [v.seek_to for v in verdicts[:3]] == [100, 100, 100]
+    assert verdicts[3] == Verdict(True, unreadable=(100, 4999))
+    assert order.check(RAW, 5001, 3.1) == Verdict(True)
