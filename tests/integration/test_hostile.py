@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.hostile import IGNORED, Identity, campaign, ignored_count, publish, tally
+from bench.hostile import IGNORED, Identity, burst_seen, campaign, ignored_count, publish, tally
 from schemas.control_records import DeadLetter
 from schemas.records import from_avro
 from tests.integration.conftest import Isolated, wait_for
@@ -55,13 +55,18 @@ def test_every_hostile_record_is_dead_lettered_or_ignored_and_valid_traffic_land
         messages = isolated.read_all("deadletter", expect=10**9, timeout_s=2)
         return [from_avro(DeadLetter, isolated.codec.decode(m.value()).value) for m in messages]
 
+    def burst() -> int:  # the burst's keys are valid: they must reach interactions.clean
+        clean = isolated.read_all("interactions.clean", expect=10**9, timeout_s=2)
+        return burst_seen(who.device_id, ((m.key(), m.value()) for m in clean), isolated.codec)
+
     def accounted() -> bool:
         found = ((d.topic, d.partition, d.offset, d.reason) for d in letters())
-        return tally(placed, found, ignored_count(f"http://127.0.0.1:{port}/metrics"), isolated.topic).ok
+        return tally(placed, found, ignored_count(f"http://127.0.0.1:{port}/metrics"), isolated.topic, burst()).ok
 
-    wait_for(accounted, 300, "every hostile record in the dead letters or ignored")
+    wait_for(accounted, 300, "every hostile record in the dead letters, ignored, or (the burst) in interactions.clean")
     dead = letters()
-    result = tally(placed, ((d.topic, d.partition, d.offset, d.reason) for d in dead), 10**6, isolated.topic)
+    found = ((d.topic, d.partition, d.offset, d.reason) for d in dead)
+    result = tally(placed, found, 10**6, isolated.topic, burst())
     report = "\n".join(result.lines())
     reasons = dict(result.reasons)
     assert "before 2020" in reasons["timestamp in 1970", "interactions.raw"], report

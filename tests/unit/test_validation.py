@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bench.hostile import DEAD, IGNORED, Identity, campaign, png_bomb, tally
+from bench.hostile import DEAD, IGNORED, Identity, burst_seen, campaign, png_bomb, tally
 from schemas.capture_policy import CapturePolicy
 from schemas.codec import Codec
 from schemas.control_records import ConsentRecord, ConsentState, ErasureRequest
@@ -177,3 +177,17 @@ def test_the_clean_stage_answers_any_plausible_events_without_raising(
     released += [e.seq for e in out.events] + [e.seq for q in out.quarantined for e in q.events]
     assert set(released) <= given_seqs
     assert expected <= set(released)
+
+
+def test_the_burst_is_accounted_for_only_by_its_keys_found_in_interactions_clean() -> None:
+    codec = Codec()
+    records = campaign(codec, WHO, NOW, burst=5)
+    placed = {("t." + h.topic, 0, i): h for i, h in enumerate(records)}
+    data = [(t, p, o, f"{t}[{p}]@{o}: bad") for (t, p, o), h in placed.items() if h.expect == DEAD]
+    controls = sum(1 for h in records if h.expect == IGNORED)
+    assert not tally(placed, iter(data), controls, lambda base: "t." + base).ok
+    keys = [(WHO.device_id.encode(), h.value) for h in records if h.kind.startswith("burst")]
+    other = [(b"d-other", keys[0][1]), (None, keys[1][1])]
+    assert burst_seen(WHO.device_id, keys[:4] + keys[:2] + other, codec) == 4  # distinct, of this device only
+    assert not tally(placed, iter(data), controls, lambda base: "t." + base, 4).ok
+    assert tally(placed, iter(data), controls, lambda base: "t." + base, burst_seen(WHO.device_id, keys, codec)).ok
