@@ -353,6 +353,86 @@ def withheld_image(codec: Codec, frame: ScreenFrame | None) -> bytes:
     return codec.encode("ScreenFrame", to_avro(replace(frame, image=b"")))
 
 
+class Screens:
+    """What the screens agent does with one record of screens.raw: a frame cleaned and redacted goes to
+    screens.clean, in the partition it came from; one that cannot be goes to the dead letters, without its image.
+
+    Frames are redacted in a thread of their own, one at a time (OCR takes tens to hundreds of
+    milliseconds; the event loop keeps serving heartbeats and other agents meanwhile). A frame
+    not done within ``screens_deadline_s`` is dead-lettered. The last offset handled of each partition is kept
+    in ``table`` (``P|<topic>|<partition>``), in Kafka before the frame is acknowledged: a worker that takes the
+    partition over resumes after it, whatever faust committed (``streams.core.positions``)."""
+
+    def __init__(
+        self,
+        frames: FrameCleaner,
+        out: Outlets,
+        gate: PrivacyGate,
+        settings: StreamsSettings,
+        table: JsonTable,
+        writes: Writes,
+        seek: Seek,
+    ) -> None:
+        self.frames, self.out, self.gate, self.deadline_s = frames, out, gate, settings.screens_deadline_s
+        self.codec, self.counters, self.table, self.writes = out.codec, out.counters, table, writes
+        self.ordered = Ordered(seek, "frame")
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="screens-redaction")
+        self.took = seconds(FRAME_SECONDS, "time to clean and redact one frame (OCR included)", "screens")
+
+    async def handle(self, msg: Any) -> None:
+        self.counters["in.screens.raw"] += 1
+        self.table.partition = msg.partition
+        position = f"P|{msg.topic}|{msg.partition}"
+        mark = None
+        if not self.ordered.order.owns((msg.topic, msg.partition)) and position in self.table:
+            mark = int(self.table[position])
+        if not await self.ordered.admit(msg, mark):
+            return
+        await self._clean(msg)
+        self.table[position] = str(msg.offset).encode()
+        self.table.flush()
+        await self.writes.flush()
+
+    async def _clean(self, msg: Any) -> None:
+        frame: ScreenFrame | None = None
+        try:
+            decoded = await decode(self.codec, msg.value or b"")
+            if decoded.short_name != "ScreenFrame":
+                raise WrongRecordTypeError(f"expected a ScreenFrame, got a {decoded.short_name}")
+            try:
+                frame = from_avro(ScreenFrame, decoded.value)
+            except (ValueError, TypeError, KeyError) as exc:
+                raise InvalidRecordError(f"not a valid ScreenFrame: {type(exc).__name__}: {exc}") from exc
+            problem = frame_problem(frame, datetime.now(UTC), image_size(frame.image))
+            if problem is not None:
+                raise InvalidRecordError(problem)
+            if not await self.gate.passes(
+                frame.user_id, CaptureScope.SCREENS, frame.event_time, self.counters, "frames"
+            ):
+                return
+            start = time.perf_counter()
+            job = asyncio.get_running_loop().run_in_executor(self.pool, self.frames.clean, frame)
+            try:
+                outcome = await asyncio.wait_for(asyncio.shield(job), self.deadline_s)
+            except TimeoutError:
+                self.counters["redaction.frame_deadline"] += 1
+                raise TimeoutError(
+                    f"the frame was not redacted within {self.deadline_s:g} s; "
+                    "raise TEACHSTREAM_SCREENS_DEADLINE_S or add screens workers"
+                ) from None
+            self.took.observe(time.perf_counter() - start)
+            self.counters.update(outcome.counts)
+            if isinstance(outcome, CleanedFrame):
+                await self.out.send(msg.key, "ScreenFrame", outcome.frame, partition=msg.partition)
+        except CodecError as exc:
+            self.counters["redaction.frame_failed"] += frame is not None
+            await self.out.reject(msg, str(exc), type(exc).__name__, withheld_image(self.codec, frame))
+        except Exception as exc:  # fail closed: a frame whose titles or pixels cannot be redacted stays out
+            self.counters["redaction.frame_failed"] += 1
+            reason = f"redaction failed: {type(exc).__name__}: {exc} (image withheld)"
+            await self.out.reject(msg, reason, "RedactionError", withheld_image(self.codec, frame))
+
+
 def register_screens(
     app: faust.App,
     settings: StreamsSettings,
@@ -361,70 +441,29 @@ def register_screens(
     gate: PrivacyGate,
     out: Outlets | None = None,
     redact_pixels: PixelRedactor = keep_pixels,
+    writes: Writes | None = None,
 ) -> AgentT[Any]:
-    """Add the agent cleaning screens.raw; ``out``: where it writes (default: its topics).
-
-    Frames are redacted in a thread of their own, one at a time (OCR takes tens to hundreds of
-    milliseconds; the event loop keeps serving heartbeats and other agents meanwhile). A frame
-    not done within ``screens_deadline_s`` is dead-lettered. Dead letters of this stage never
-    carry the image."""
+    """Add the agent cleaning screens.raw (:class:`Screens`); ``out``: where it writes (default: its topics);
+    ``writes``: where its table changes are produced (default: a librdkafka producer of its own)."""
     frames = FrameCleaner(
         CapturePolicy(),
         TitleRedactor(default_person_finder(settings.names_ner) if settings.redact_names else None),
         redact_pixels,
         gate.hosts_at,
     )
+    spec = spec_for("screens.raw")
+    assert spec is not None
+    writes = writes if writes is not None else KafkaWrites(settings)
+    table = JsonTable(app.Table("screens", partitions=spec.partitions), writes)
     if out is None:
         out = Outlets.of(app, settings, codec, "screens", counters)
-    pool = ThreadPoolExecutor(1, thread_name_prefix="screens-redaction")
-    took = seconds(FRAME_SECONDS, "time to clean and redact one frame (OCR included)", "screens")
+    stage = Screens(frames, out, gate, settings, table, writes, consumer_seek(app))
 
     async def clean(stream: faust.StreamT[bytes]) -> AsyncIterator[None]:
         await gate.ready()
-        loop = asyncio.get_running_loop()
         async for event in stream.events():
-            msg = event.message
-            counters["in.screens.raw"] += 1
-            if not await ordered.admit(msg):
-                yield None
-                continue
-            frame: ScreenFrame | None = None
-            try:
-                decoded = await decode(codec, msg.value or b"")
-                if decoded.short_name != "ScreenFrame":
-                    raise WrongRecordTypeError(f"expected a ScreenFrame, got a {decoded.short_name}")
-                try:
-                    frame = from_avro(ScreenFrame, decoded.value)
-                except (ValueError, TypeError, KeyError) as exc:
-                    raise InvalidRecordError(f"not a valid ScreenFrame: {type(exc).__name__}: {exc}") from exc
-                problem = frame_problem(frame, datetime.now(UTC), image_size(frame.image))
-                if problem is not None:
-                    raise InvalidRecordError(problem)
-                if not await gate.passes(frame.user_id, CaptureScope.SCREENS, frame.event_time, counters, "frames"):
-                    yield None
-                    continue
-                start, job = time.perf_counter(), loop.run_in_executor(pool, frames.clean, frame)
-                try:
-                    outcome = await asyncio.wait_for(asyncio.shield(job), settings.screens_deadline_s)
-                except TimeoutError:
-                    counters["redaction.frame_deadline"] += 1
-                    raise TimeoutError(
-                        f"the frame was not redacted within {settings.screens_deadline_s:g} s; "
-                        "raise TEACHSTREAM_SCREENS_DEADLINE_S or add screens workers"
-                    ) from None
-                took.observe(time.perf_counter() - start)
-                counters.update(outcome.counts)
-                if isinstance(outcome, CleanedFrame):
-                    await out.send(msg.key, "ScreenFrame", outcome.frame, partition=msg.partition)
-            except CodecError as exc:
-                counters["redaction.frame_failed"] += frame is not None
-                await out.reject(msg, str(exc), type(exc).__name__, withheld_image(codec, frame))
-            except Exception as exc:  # fail closed: a frame whose titles or pixels cannot be redacted stays out
-                counters["redaction.frame_failed"] += 1
-                reason = f"redaction failed: {type(exc).__name__}: {exc} (image withheld)"
-                await out.reject(msg, reason, "RedactionError", withheld_image(codec, frame))
+            await stage.handle(event.message)
             yield None
 
-    ordered = Ordered(consumer_seek(app), "frame")  # no table: each partition's order from its first frame
-    on_revoked(app, ordered.order.forget)
+    on_revoked(app, stage.ordered.order.forget)
     return app.agent(app.topic(settings.topic("screens.raw")), name="teachstream.clean-screens", concurrency=1)(clean)

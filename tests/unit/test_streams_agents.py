@@ -146,7 +146,7 @@ def screens(
 ) -> AgentT[Any]:
     clean, _, deadletter = out
     outlets = cleaning.Outlets("screens.clean", clean, deadletter, 6, CODEC, counters)
-    return cleaning.register_screens(app, settings, CODEC, counters, gate, outlets)
+    return cleaning.register_screens(app, settings, CODEC, counters, gate, outlets, writes=Changelogs())
 
 
 class Changelogs:
