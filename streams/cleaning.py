@@ -144,14 +144,18 @@ class Ordered:
         """Whether to handle ``msg``; ``mark``: the last offset of its partition handled before it was assigned
         here (used at its first record since then)."""
         source = (msg.topic, msg.partition)
-        if not self.order.owns(source):
+        taking_over = not self.order.owns(source)
+        if taking_over:
             self.order.start(source, mark, msg.offset)
         verdict = self.order.check(source, msg.offset, time.monotonic())
         if verdict.seek_to is not None:
-            log.warning(
-                "%s[%d]: %s %d came while %d was expected; reading the partition again from %d",
-                msg.topic, msg.partition, self.what, msg.offset, verdict.seek_to, verdict.seek_to,
-            )  # fmt: skip
+            where = f"{msg.topic}[{msg.partition}]"
+            if taking_over:  # usual: faust's committed offset is past the table's mark, or before it
+                log.info("%s: reading from %d, after the last %s handled (faust's position: %d)",
+                         where, verdict.seek_to, self.what, msg.offset)  # fmt: skip
+            elif self.order.seeks_asked(source) == 1:
+                log.warning("%s: %s %d came while %d was expected (faust skipped records); reading again from %d",
+                            where, self.what, msg.offset, verdict.seek_to, verdict.seek_to)  # fmt: skip
             await self.seek(msg.topic, msg.partition, verdict.seek_to)
         if verdict.unreadable is not None:
             first, last = verdict.unreadable

@@ -83,6 +83,10 @@ class InOrder:
     def expected(self, source: Source) -> int | None:
         return self._next.get(source)
 
+    def seeks_asked(self, source: Source) -> int:
+        """How many seeks back to the offset expected were asked so far."""
+        return self._asked.get(source, (None, 0))[1]
+
     def forget(self, partition: int) -> None:
         """The partition was revoked: its next owner, maybe this worker again, starts from the table."""
         for source in [s for s in self._next if s[1] == partition]:

@@ -39,6 +39,7 @@ def test_a_record_skipped_mid_stream_is_read_again_and_a_repeat_is_not_handled_t
     for o in range(3140, 3148):
         assert order.check(RAW, o, 0.0).handle
     assert order.check(RAW, 3149, 1.0) == Verdict(False, seek_to=3148)  # 3148 never came
+    assert order.seeks_asked(RAW) == 1
     assert order.check(RAW, 3150, 1.5) == Verdict(False)
     assert order.check(RAW, 3151, 3.5) == Verdict(False, seek_to=3148)  # the first seek was not answered: again
     assert [order.check(RAW, o, 4.0).handle for o in (3148, 3149, 3150, 3148)] == [True, True, True, False]
