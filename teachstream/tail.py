@@ -37,19 +37,7 @@ class TailRequest:
 
 def tail(settings: Settings, request: TailRequest, codec: Codec, emit: Callable[[str], None]) -> int:
     """Print records; returns how many were printed."""
-    partitions = existing_topics(settings).get(request.topic)
-    if partitions is None:
-        raise ConfigError(f"topic {request.topic} does not exist; list the project topics with `teachstream topics`")
-    consumer = Consumer(
-        settings.kafka(
-            {
-                "group.id": f"teachstream-tail-{uuid.uuid4().hex[:8]}",
-                "enable.auto.commit": False,
-                "fetch.message.max.bytes": SCREEN_MAX_BYTES + 65536,
-            },
-            quiet=True,
-        )
-    )
+    partitions, consumer = _reader(settings, request.topic, "tail")
     spec = spec_for(request.topic, settings.topic_prefix)
     hidden = () if request.markers or spec is None else spec.markers
     wanted = request.max_records if request.max_records is not None else request.last
@@ -78,24 +66,25 @@ def tail(settings: Settings, request: TailRequest, codec: Codec, emit: Callable[
 
 def read_topic(settings: Settings, topic: str) -> Iterator[Message]:
     """Every record of ``topic`` from its start to its end offsets at the time of the call."""
-    partitions = existing_topics(settings).get(topic)
-    if partitions is None:
-        raise ConfigError(f"topic {topic} does not exist; list the project topics with `teachstream topics`")
-    consumer = Consumer(
-        settings.kafka(
-            {
-                "group.id": f"teachstream-read-{uuid.uuid4().hex[:8]}",
-                "enable.auto.commit": False,
-                "fetch.message.max.bytes": SCREEN_MAX_BYTES + 65536,
-            },
-            quiet=True,
-        )
-    )
+    partitions, consumer = _reader(settings, topic, "read")
     request = TailRequest(topic, from_beginning=True)
     try:
         yield from _messages(consumer, _assign(consumer, request, partitions, 0), request)
     finally:
         consumer.close()
+
+
+def _reader(settings: Settings, topic: str, purpose: str) -> tuple[int, Consumer]:
+    """The number of partitions of ``topic`` (which must exist) and a consumer of a group of its own to read it."""
+    partitions = existing_topics(settings).get(topic)
+    if partitions is None:
+        raise ConfigError(f"topic {topic} does not exist; list the project topics with `teachstream topics`")
+    conf = {
+        "group.id": f"teachstream-{purpose}-{uuid.uuid4().hex[:8]}",
+        "enable.auto.commit": False,
+        "fetch.message.max.bytes": SCREEN_MAX_BYTES + 65536,
+    }
+    return partitions, Consumer(settings.kafka(conf, quiet=True))
 
 
 def _assign(consumer: Consumer, request: TailRequest, partitions: int, extra: int) -> dict[int, int]:
