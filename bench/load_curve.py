@@ -132,7 +132,7 @@ def _s3_latency(settings: Settings) -> tuple[float, float, float]:
     return _pct(out)
 
 
-def step(base: Settings, devices: int, duration_s: float, work: Path) -> Point:
+def step(devices: int, duration_s: float, work: Path) -> Point:
     name = f"curve-{uuid.uuid4().hex[:6]}-{devices}"
     settings = load(Settings, topic_prefix=f"{name}.", s3_prefix=f"bench/{name}/")
     ensure_topics(settings)
@@ -233,12 +233,11 @@ def section() -> str:
 
 
 def run() -> list[Point]:
-    base = load(Settings)
     work = ROOT / "bench-out" / f"load-curve-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     points: list[Point] = []
     for devices in STEPS:
         print(f"load curve: {devices} people ...", flush=True)
-        point = step(base, devices, DURATION_S, work / str(devices))
+        point = step(devices, DURATION_S, work / str(devices))
         points.append(point)
         print(f"load curve: {devices} people, {point.rate:,.0f} events/s, worst lag {point.max_lag:.1f} s", flush=True)
         if not point.kept_up and point.max_lag > 4 * LIMIT_S:
