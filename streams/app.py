@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import faust
+from faust.transport.drivers.aiokafka import Producer as AiokafkaProducer
+from faust.types import ProducerT
 
 from schemas.topics import SCREEN_MAX_BYTES
 from streams.settings import StreamsSettings
@@ -34,6 +36,21 @@ def credentials(settings: StreamsSettings) -> faust.types.auth.CredentialsT | No
     )
 
 
+class IdempotentProducer(AiokafkaProducer):
+    """Faust's producer with idempotence on (faust turns it on only for exactly-once transactions): a send that
+    aiokafka retries after a lost answer (a broker bounce) is not written twice."""
+
+    def _settings_extra(self) -> Mapping[str, Any]:
+        return {**super()._settings_extra(), "acks": "all", "enable_idempotence": True}
+
+
+class App(faust.App):
+    """A faust app whose producer (dead letters, trajectories, clean frames, ticks) is idempotent."""
+
+    def _new_producer(self) -> ProducerT:
+        return IdempotentProducer(self.transport, loop=self.loop, beacon=self.beacon)
+
+
 def create_app(
     settings: StreamsSettings, wire: Callable[[faust.App, StreamsSettings], None] | None = None
 ) -> faust.App:
@@ -44,7 +61,7 @@ def create_app(
         if settings.streams_web_port
         else {"web_enabled": False}
     )
-    app = faust.App(
+    app = App(
         settings.app_id(),
         broker=[f"kafka://{b.strip()}" for b in settings.kafka_bootstrap.split(",")],
         broker_credentials=credentials(settings),
