@@ -54,7 +54,7 @@ class PrivacyGate:
         self.feed, self.switches = feed, switches
         self._ready: asyncio.Future[bool] | None = None
         self._refresh: asyncio.Future[bool] | None = None
-        self._last_refresh: dict[str, float] = {}  # person -> when the last read begun for them began
+        self._said_no: dict[str, float] = {}  # person -> when the last complete read that said no to them began
         self._began = 0.0  # when the read under way (or the last one) began
 
     @classmethod
@@ -100,19 +100,24 @@ class PrivacyGate:
 
     async def admits(self, user_id: str, scope: CaptureScope | None, moment: datetime) -> bool:
         """``allows``, after reading the control topics to their end if it says no. The answer for a record
-        comes from a read that began after the record arrived (a read already under way may predate the
-        person's consent); a person's records start a new read once a second at most."""
+        comes from a complete read that began after the record arrived (a read already under way may predate
+        the person's consent); while the topics cannot be read to their end (brokers restarting), the record
+        waits. After a complete read said no to a person, their records get no for a second without a read."""
         asked = time.monotonic()
         while not self.allows(user_id, scope, moment):
             if self._refresh is None or self._refresh.done():
-                if asked - self._last_refresh.get(user_id, float("-inf")) < 1.0:
-                    return False  # a read began for this person less than a second before: it said no
+                if asked - self._said_no.get(user_id, float("-inf")) < 1.0:
+                    return False  # a complete read begun for this person less than a second before said no
                 self._refresh, self._began = self._caught_up(5.0), time.monotonic()  # callers share one read
-                self._last_refresh[user_id] = self._began
             refresh, began = self._refresh, self._began
-            await asyncio.shield(refresh)
+            if not await asyncio.shield(refresh):
+                await asyncio.sleep(0.5)  # not read to the end (the feed said so in its log): hold, read again
+                continue
             if began >= asked:
-                return self.allows(user_id, scope, moment)
+                allowed = self.allows(user_id, scope, moment)
+                if not allowed:
+                    self._said_no[user_id] = began
+                return allowed
         return True
 
     async def passes(
