@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -71,6 +72,20 @@ class Display:
 
     def type(self, text: str, delay_ms: int = 40) -> None:
         self.xdotool("type", "--delay", str(delay_ms), text)
+
+    @contextlib.contextmanager
+    def typing(self, text: str, delay_ms: int) -> Iterator[subprocess.Popen[bytes]]:
+        """xdotool typing ``text`` in the background while the block runs. On the way out it is killed and
+        every key it types is released: killed between a key's press and release, it would leave that key
+        down, and the X server would repeat it into whatever is typed next."""
+        typist = subprocess.Popen(["xdotool", "type", "--delay", str(delay_ms), text], env=self.env)
+        try:
+            yield typist
+        finally:
+            typist.kill()
+            typist.wait()
+            keys = sorted({"space" if c == " " else c for c in text if c.isalnum() or c == " "})
+            subprocess.run(["xdotool", "keyup", *keys], env=self.env, capture_output=True, check=False, timeout=60)
 
 
 def start_display(number: int, width: int = 1280, height: int = 800) -> Display:

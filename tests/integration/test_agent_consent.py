@@ -39,18 +39,12 @@ def test_an_admins_withdrawal_stops_capture_within_5_s(isolated: Isolated, displ
     assert accepted.returncode == 0 and "device only" not in accepted.stdout, accepted.stdout + accepted.stderr
     display.window("notes", "#303030", 50, 50)
     agent.wait_capturing()
-    typist = subprocess.Popen(
-        ["xdotool", "type", "--delay", "60", "the quick brown fox jumps over the lazy dog " * 30], env=display.env
-    )
-    try:
+    with display.typing("the quick brown fox jumps over the lazy dog " * 30, delay_ms=60) as typist:
         time.sleep(2.0)
         withdrawn = agent.cli("consent", "withdraw", "--user", USER)  # HR, from anywhere: the ledger only
         assert withdrawn.returncode == 0, withdrawn.stdout + withdrawn.stderr
         time.sleep(7.0)  # xdotool keeps typing
         assert typist.poll() is None, "xdotool stopped typing too early for the test to mean anything"
-    finally:
-        typist.kill()
-        typist.wait()
 
     ledger = decode_all_consent(isolated)
     (withdrawal,) = [r for r in ledger if r["state"] == "WITHDRAWN"]

@@ -135,8 +135,7 @@ def test_the_kill_switch_stops_typing_agents_within_10_s_and_off_resumes_them(
     assert agent.cli("consent", "accept").returncode == 0
     display.window("notes", "#303030", 50, 50)
     agent.wait_capturing()
-    typist = subprocess.Popen(["xdotool", "type", "--delay", "80", "the lazy dog " * 60], env=display.env)
-    try:
+    with display.typing("the lazy dog " * 60, delay_ms=80) as typist:
         time.sleep(2.0)
         switched = fleet.admin("policy", "kill-switch", "on", "--reason", "incident 42", "--key", str(fleet.key_file))
         assert switched.returncode == 0, switched.stdout + switched.stderr
@@ -146,9 +145,6 @@ def test_the_kill_switch_stops_typing_agents_within_10_s_and_off_resumes_them(
         assert "incident 42" in status and status.startswith("Not capturing anything"), status
         time.sleep(3.0)
         assert typist.poll() is None, "xdotool stopped typing too early for the test to mean anything"
-    finally:
-        typist.kill()
-        typist.wait()
     assert stopped_after < 10, stopped_after
     first = decode_all(fleet.isolated.codec, fleet.isolated.read_all("interactions.raw", 5), "InteractionEvent")
     time.sleep(2.0)
