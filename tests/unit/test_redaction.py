@@ -150,6 +150,7 @@ def test_spans_are_sorted_and_never_overlap():
         ("Cc: Aigerim Nurlanovna, Fetu Faleolo", ["Aigerim Nurlanovna", "Fetu Faleolo"]),
         ("Reviewer: Seo-yeon Park", ["Seo-yeon Park"]),
         ("Sefo: can you review my PR?", []),  # a colon after one unknown word could be a field label
+        ("Laura: payment deploy report update", ["Laura"]),  # a known name (and a place) speaking in a chat
         ("I think Sefo already fixed that bug", ["Sefo"]),  # one unknown word inside an English sentence
         ("Sent from my phone. Sefo", ["Sefo"]),  # a sign-off
         ("cc'ing Sefo for visibility", ["Sefo"]),
@@ -191,6 +192,11 @@ def test_names_come_from_the_book_and_the_context():
     assert names("Ofori is here") == ["Ofori"]  # ... the subject of an English sentence
     assert names("thanks Ofori!") == ["Ofori"]  # ... with one
     assert names("Accra is hot, ask Accra") == ["Accra"]  # a place is a name only where the context says so
+    book = Namebook(given=frozenset({"laura"}), family=frozenset(), words=frozenset(), places=frozenset({"laura"}))
+    finder = GazetteerPersonFinder(book)
+    assert names("Laura: can you review it?") == ["Laura"]  # a known name as a chat's speaker, though a place
+    assert names("ok\n  Laura: done") == ["Laura"]
+    assert names("weather in Laura: sunny") == []  # not at the start of its line
 
 
 def test_the_name_book_loads_names_of_many_origins():

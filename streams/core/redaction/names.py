@@ -233,7 +233,7 @@ class GazetteerPersonFinder:
         if len(words) > 1 and any(known):
             return True
         if len(words) == 1 and strong:
-            return keys[0] not in book.places or self._cued(text, words, before, found)
+            return keys[0] not in book.places or self._cued(text, words, before, found) or _speaker(text, words[0])
         if len(words) == 1 and known[0]:  # a name that is also a word: "Will", "Grant"
             return _CUE_STRONG.search(before) is not None
         if any(map(book.is_word, keys)) or not _shaped(text, words):
@@ -266,6 +266,15 @@ class GazetteerPersonFinder:
             return True
         # (not a chat speaker's colon, "Tamati: can you review?": field labels look the same, "Compass: north")
         return _CUE_AFTER.match(text, words[-1].end) is not None
+
+
+_LINE_START = re.compile(r"(?:^|\n)[ \t]*$")
+
+
+def _speaker(text: str, word: _Word) -> bool:
+    """A word starting its line and followed by a colon: a chat's or a transcript's speaker ("Laura: ok").
+    Only for a known name (a field label has the same shape: "Compass: north")."""
+    return text.startswith(":", word.end) and _LINE_START.search(text, 0, word.start) is not None
 
 
 def _shaped(text: str, words: list[_Word]) -> bool:
