@@ -127,7 +127,7 @@ def _line_box(words: tuple[Word, ...], scale: float) -> Box:
 
 def stored(jpeg: bytes) -> bytes:
     """The frame as it would be stored without redaction: downsized the way ``redact_frame`` does."""
-    return Canvas(jpeg).encode(STORED, QUALITY)
+    return Canvas(jpeg, STORED).encode(QUALITY)
 
 
 def pii_readable(token: Token, reading: Reading) -> bool:

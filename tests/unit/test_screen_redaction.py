@@ -19,7 +19,7 @@ from schemas.events import VisibleWindow
 from streams.core.screens import FrameState, Removed, ScreenRedactionError, redact_frame
 from streams.core.screens.geometry import Box
 from streams.core.screens.matching import fuzzy_find, normalize
-from streams.core.screens.ocr import read_region
+from streams.core.screens.ocr import Word, read_region
 from streams.core.screens.pixels import Canvas
 
 FONT = next(
@@ -100,7 +100,7 @@ def reads(jpeg: bytes, upscale: float = 3) -> list[str]:
 
 def stored(jpeg: bytes) -> bytes:
     """The frame as it would be stored without redaction."""
-    return Canvas(jpeg).encode(STORED, 70)
+    return Canvas(jpeg, STORED).encode(70)
 
 
 def readable(value: str, lines: list[str]) -> bool:
@@ -250,6 +250,35 @@ def test_typing_reads_only_the_end_of_the_line_and_covers_what_it_completes(
     assert after == reads(full)  # as if read whole
 
 
+@pytest.mark.parametrize("colors", [LIGHT, DARK], ids=["light", "dark"])
+def test_a_long_word_typed_a_few_characters_a_frame_is_read_a_few_characters_at_a_time(
+    colors: tuple[tuple[int, int, int], ...],
+) -> None:
+    state, address = FrameState(), "margaret.richardson-smythe@example-holdings.com"
+    typed = f"please send it to {address}"
+    widths = []
+    for end in range(24, len(typed) + 1, 4):
+        before = state.pixels_read
+        image = frame([typed[:end] + "|"], colors, 14)
+        out, removed = redact_frame(image, [], None, [], state=state, output_scale=STORED)
+        widths.append((state.pixels_read - before) / 22)  # a band of about 22 rows
+    assert state.tails >= 6
+    assert max(widths[3:]) < 110, widths  # a few characters (8 px each) and the cursor, not the whole address
+    assert any(r.label == "EMAIL" for r in removed)
+    assert not readable(address, reads(out)), reads(out)
+    full, _ = redact_frame(frame([typed + "|"], colors, 14), [], None, [], output_scale=STORED)
+    assert reads(out) == reads(full)  # as if read whole
+
+
+def test_a_word_is_cut_and_joined_at_its_character_boundaries() -> None:
+    word = Word("clark@exa", Box(10, 5, 80, 20), 90.0, tuple((i, 10 + 8 * i) for i in range(1, 9)))
+    head = word.head(word.cuts[4])
+    assert head == Word("clark", Box(10, 5, 50, 20), 90.0, word.cuts[:4])
+    joined = head.joined(Word("@example", Box(50, 4, 114, 21), 80.0, tuple((i, 50 + 8 * i) for i in range(1, 8))))
+    assert joined.text == "clark@example" and joined.box == Box(10, 4, 114, 21) and joined.confidence == 80.0
+    assert [c[0] for c in joined.cuts] == list(range(1, 13)) and joined.cuts[4] == (5, 50)
+
+
 def test_lower_case_typed_after_a_name_keeps_the_name_covered() -> None:
     state = FrameState()
     typed = "meeting with Maria Garcia about the shipping invoice"
@@ -309,3 +338,56 @@ def test_deadline_overrun_fails_closed() -> None:
 def test_fuzzy_find_tolerates_ocr_errors() -> None:
     assert fuzzy_find("paymentcard4111l11111111111ok", "4111111111111111", 2) is not None
     assert fuzzy_find("nothinghere", "4111111111111111", 2) is None
+
+
+def _native(jpeg: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(jpeg))
+    image.draft("YCbCr", image.size)  # libjpeg's own planes, no colour conversion
+    image.load()
+    return image
+
+
+def _full_path(jpeg: bytes, box: Box, level: int) -> Image.Image:
+    """What the stored frame was before the scaled decode: all of it decoded, filled, then halved."""
+    image = _native(jpeg)
+    ImageDraw.Draw(image).rectangle((box.x0, box.y0, box.x1 - 1, box.y1 - 1), fill=(level, 128, 128))
+    return image.reduce(2)
+
+
+def test_scaled_decode_stores_what_a_full_decode_would() -> None:
+    image = Image.new("RGB", SCREEN, (40, 90, 160))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((100, 100, 500, 300), fill=(230, 180, 40))
+    draw.text((120, 150), f"invoice {EMAIL}", font=ImageFont.truetype(FONT or "", 14), fill=(10, 10, 10))
+    buffer = io.BytesIO()
+    image.save(buffer, format="JPEG", quality=90)
+    jpeg, box = buffer.getvalue(), Box(180, 146, 330, 170)
+    canvas = Canvas(jpeg, STORED)
+    assert canvas.colour is not None  # the scaled path
+    assert np.array_equal(canvas.luma(), np.asarray(_native(jpeg).getchannel(0)))
+    canvas.fill(box, 200)
+    ours = np.asarray(_native(canvas.encode(95))).astype(int)
+    theirs = np.asarray(_full_path(jpeg, box, 200)).astype(int)
+    assert ours.shape == theirs.shape == (200, 400, 3)
+    assert np.abs(ours - theirs).mean() < 2.0, np.abs(ours - theirs).mean(axis=(0, 1))
+    inside = ours[box.y0 // 2 : box.y1 // 2, box.x0 // 2 : box.x1 // 2]
+    assert np.abs(inside[..., 0] - 200).max() < 8  # solid luma: no glyph left
+    middle = inside[4:-4, 4:-4]  # JPEG's halved colour planes blur the edges into the yellow around
+    assert np.abs(middle[..., 1:] - 128).max() < 8  # neutral: the text's colour is gone too
+
+
+@pytest.mark.parametrize("size", [(801, 400), (800, 401)])
+def test_sizes_that_do_not_halve_are_decoded_in_full(size: tuple[int, int]) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 200, 200)).save(buffer, format="JPEG")
+    canvas = Canvas(buffer.getvalue(), STORED)
+    assert canvas.colour is None
+    assert Image.open(io.BytesIO(canvas.encode(70))).size == (round(size[0] / 2), round(size[1] / 2))
+
+
+def test_a_png_frame_is_decoded_in_full_and_stored_at_half() -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", SCREEN, (200, 10, 10)).save(buffer, format="PNG")
+    canvas = Canvas(buffer.getvalue(), STORED)
+    assert canvas.colour is None and canvas.luma().shape == (400, 800)
+    assert Image.open(io.BytesIO(canvas.encode(70))).size == (400, 200)

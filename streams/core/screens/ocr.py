@@ -17,6 +17,7 @@ dark background, and the line was lost.)
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import threading
@@ -46,11 +47,31 @@ SOURCE_DPI = 96  # what the engine is told (the resolution Pillow's BMP export s
 
 @dataclass(frozen=True)
 class Word:
-    """One word read by OCR, its box in image pixels and the engine's confidence (0-100)."""
+    """One word read by OCR, its box in image pixels and the engine's confidence (0-100).
+    ``cuts``: where the word may be cut between two of its characters, as (characters left of
+    the cut, x of the cut), one per gap between the engine's symbols (empty when its symbols
+    did not spell the word)."""
 
     text: str
     box: Box
     confidence: float
+    cuts: tuple[tuple[int, int], ...] = ()
+
+    def head(self, cut: tuple[int, int]) -> Word:
+        """The part of this word left of ``cut`` (one of its cuts)."""
+        chars, x = cut
+        return Word(
+            self.text[:chars],
+            Box(self.box.x0, self.box.y0, x, self.box.y1),
+            self.confidence,
+            tuple(c for c in self.cuts if c[0] < chars),
+        )
+
+    def joined(self, tail: Word) -> Word:
+        """This word continued by ``tail`` (read on its own right of one of this word's cuts)."""
+        box = Box(self.box.x0, min(self.box.y0, tail.box.y0), tail.box.x1, max(self.box.y1, tail.box.y1))
+        cuts = (*self.cuts, (len(self.text), tail.box.x0), *((len(self.text) + c, x) for c, x in tail.cuts))
+        return Word(self.text + tail.text, box, min(self.confidence, tail.confidence), cuts)
 
 
 @dataclass(frozen=True)
@@ -171,28 +192,61 @@ def _recognize(image: Image.Image, region: Box, upscale: float) -> list[Line]:
     api.SetImageBytes(image.tobytes(), image.width, image.height, 1, image.width)
     api.SetSourceResolution(SOURCE_DPI)
     api.Recognize()
-    level, line_level = tesserocr.RIL.WORD, tesserocr.RIL.TEXTLINE
-    lines: list[list[Word]] = []
     iterator = api.GetIterator()
     if iterator is None:
         return []
-    for item in tesserocr.iterate_level(iterator, level):
-        if item.Empty(level):
-            continue
-        text = item.GetUTF8Text(level)
-        bbox = item.BoundingBox(level)
-        if not text or not text.strip() or bbox is None:
-            continue
-        if item.IsAtBeginningOf(line_level) or not lines:
-            lines.append([])
-        x0, y0, x1, y1 = bbox
-        box = Box(
-            region.x0 + math.floor(x0 / upscale),
-            region.y0 + math.floor(y0 / upscale),
-            region.x0 + math.ceil(x1 / upscale),
-            region.y0 + math.ceil(y1 / upscale),
-        )
-        confidence = float(item.Confidence(level))
-        if confidence >= _MIN_CONFIDENCE or len(text.strip()) > 2:
-            lines[-1].append(Word(text.strip(), box, confidence))
+    symbol, word, line = tesserocr.RIL.SYMBOL, tesserocr.RIL.WORD, tesserocr.RIL.TEXTLINE
+    lines: list[list[Word]] = []
+    current: _Reading | None = None
+    for item in tesserocr.iterate_level(iterator, symbol):
+        if item.IsAtBeginningOf(word):
+            if current is not None:
+                current.add_to(lines)
+            current = None
+            text, bbox = item.GetUTF8Text(word), item.BoundingBox(word)
+            if text and text.strip() and bbox is not None:
+                x0, y0, x1, y1 = bbox
+                current = _Reading(
+                    text.strip(),
+                    Box(
+                        region.x0 + math.floor(x0 / upscale),
+                        region.y0 + math.floor(y0 / upscale),
+                        region.x0 + math.ceil(x1 / upscale),
+                        region.y0 + math.ceil(y1 / upscale),
+                    ),
+                    float(item.Confidence(word)),
+                    item.IsAtBeginningOf(line) or not lines,
+                    region.x0,
+                    upscale,
+                )
+        if current is not None:
+            current.symbol(item.GetUTF8Text(symbol), item.BoundingBox(symbol))
+    if current is not None:
+        current.add_to(lines)
     return [Line(tuple(words)) for words in lines if words]
+
+
+class _Reading:
+    """A word as the engine's symbols come in (their texts and horizontal extents)."""
+
+    def __init__(self, text: str, box: Box, confidence: float, new_line: bool, x0: int, upscale: float) -> None:
+        self.text, self.box, self.confidence, self.new_line = text, box, confidence, new_line
+        self.x0, self.upscale = x0, upscale
+        self.symbols: list[tuple[str, int, int]] = []
+
+    def symbol(self, text: str | None, bbox: tuple[int, int, int, int] | None) -> None:
+        if text and bbox is not None:
+            self.symbols.append((text, bbox[0], bbox[2]))
+
+    def add_to(self, lines: list[list[Word]]) -> None:
+        if self.new_line or not lines:
+            lines.append([])
+        if self.confidence < _MIN_CONFIDENCE and len(self.text) <= 2:
+            return
+        cuts: list[tuple[int, int]] = []
+        if "".join(t for t, _, _ in self.symbols) == self.text:
+            chars = 0
+            for (text, _, right), (_, left, _) in itertools.pairwise(self.symbols):
+                chars += len(text)
+                cuts.append((chars, self.x0 + round((right + left) / 2 / self.upscale)))
+        lines[-1].append(Word(self.text, self.box, self.confidence, tuple(cuts)))

@@ -1,12 +1,14 @@
 """``redact_frame``: denied windows masked, PII read in the pixels covered, incrementally per device (pure core).
 
-Steps, in order: decode the JPEG (full scale, as the agent sends it); fill the rectangles of
+Steps, in order: decode the JPEG (its luma at full scale, as the agent sends it, and its
+colour at the stored scale: ``pixels.Canvas``); fill the rectangles of
 windows the capture policy denies (the parts not under a window listed after it: window
 records come bottom to top, so the windows stacked above a denied one stay readable); find
 the regions that changed since the device's previous frame (all of it without a state),
 moving the previous findings along where the content scrolled; read the changed regions
 with OCR (where a line read before changed only at its end, as when typing, only that end
-is read, and its words left of the change are kept); run the text detectors and the known
+is read, from ``CONTEXT`` characters before the change, and what is left of it is kept as
+read, down to the characters of a word being typed); run the text detectors and the known
 strings on each line read; cover the words found, and the ones found earlier in regions that
 did not change, with a solid, padded fill of the gray around them; downsize to
 ``output_scale`` (after every fill, boxes snapped to whole output pixels, so nothing of a
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -126,7 +128,7 @@ class _Redaction:
         resize: float,
         quality: int,
     ) -> tuple[bytes, list[Removed]]:
-        canvas = Canvas(jpeg)
+        canvas = Canvas(jpeg, resize)
         width, height = canvas.width, canvas.height
         covered: list[tuple[str, Box]] = []
         rects = [window_box(window, scale, origin).clip(width, height) for window in windows]
@@ -149,18 +151,13 @@ class _Redaction:
                 entries.append(self._entry(line))
             self.clock.check("OCR")
         for tail in tails:
-            lines = read_region(gray, tail.region)
-            if tail.entry is None:  # a new line: as read
-                entries += [self._entry(line) for line in lines]
-            else:
-                words = sorted((w for line in lines for w in line.words), key=lambda w: w.box.x0)
-                entries.append(self._tail_entry(tail.entry, tail.kept, tuple(words)))
+            entries += self._read_tail(gray, tail)
             self.clock.check("OCR")
         fills = self._fills(entries, gray, resize)
         covered += [(label, box) for label, box, _ in fills]
         for _, box, level in fills:
             canvas.fill(box, level)
-        out = canvas.encode(resize, quality)
+        out = canvas.encode(quality)
         self.clock.check("encoding")
         if state is not None:
             state.luma, state.size, state.entries = gray, (width, height), entries
@@ -175,6 +172,15 @@ class _Redaction:
     def _entry(self, line: Line) -> Entry:
         hits = detector_hits(line, self._spans) + known_hits(line, self.known) + shape_hits(line)
         return Entry(line, _line_box(line), tuple(hits))
+
+    def _read_tail(self, gray: Gray, tail: _Tail) -> list[Entry]:
+        lines = read_region(gray, tail.region)
+        if tail.entry is None:  # a new line: as read
+            return [self._entry(line) for line in lines]
+        words = _joined(tail, _words(lines))
+        if words is None:  # the word's end did not read as its continuation: read all of the word
+            words = _words(read_region(gray, replace(tail.region, x0=tail.start)))
+        return [self._tail_entry(tail.entry, tail.kept, tuple(words))]
 
     def _tail_entry(self, before: Entry, kept: tuple[Word, ...], read: tuple[Word, ...]) -> Entry:
         """A line whose end alone was read again. When nothing read again has an upper-case
@@ -246,18 +252,40 @@ class _Redaction:
 TAIL_GAP = 4  # pixels between a kept word and the changed cells (padded) right of it
 TAIL_SPACE = 0.6  # of the line's height: a narrower gap before a change may be inside a word
 TAIL_ROWS = 6  # pixels a line's band may grow up or down along ink to hold its new glyphs
+CONTEXT = 2  # characters of a word left of a change read again with it
+JOIN_GAP = 0.3  # of the line's height: the most between a word's kept head and its first glyph read again
 
 
 @dataclass(frozen=True)
 class _Tail:
     """A line read before whose end alone changed (typing): its words left of the change are
-    kept as read, and only ``region``, from the first word the change may touch to the end of
-    the ink, is read again. ``change``: the changed cells, for reading in full instead."""
+    kept as read, and only ``region`` is read again, to the end of the ink, from the first word
+    the change may touch, or, when that word was read with its character boundaries, from
+    ``CONTEXT`` characters before the change (``head``: the part of that word kept, which the
+    first word read again continues). ``start``: where the word begins, to read it whole when
+    its end does not read as a continuation. ``change``: the changed cells, for reading in full."""
 
     region: Box
     entry: Entry | None
     kept: tuple[Word, ...]
     change: Box
+    head: Word | None = None
+    start: int = 0
+
+
+def _words(lines: list[Line]) -> list[Word]:
+    return sorted((w for line in lines for w in line.words), key=lambda w: w.box.x0)
+
+
+def _joined(tail: _Tail, words: list[Word]) -> list[Word] | None:
+    """The words read for ``tail``, the first one joined to the head of the word it continues;
+    ``None`` when it does not begin where the head ends (a glyph at the cut was not read)."""
+    head = tail.head
+    if head is None:
+        return words
+    if not words or abs(words[0].box.x0 - head.box.x1) > max(2, JOIN_GAP * head.box.height):
+        return None
+    return [head.joined(words[0]), *words[1:]]
 
 
 def _plan(
@@ -312,9 +340,15 @@ def _tail(gray: Gray, change: Box, entries: list[Entry]) -> _Tail | None:
         return None
     if count and change.x0 - words[count - 1].box.x1 < TAIL_SPACE * entry.box.height:
         count -= 1  # the change may continue the word before it (gaps in a monospaced word)
-    if count <= 0:
+    head = None
+    if count < len(words):
+        cuts = [c for c in words[count].cuts if c[1] + TAIL_GAP <= change.x0]
+        head = words[count].head(cuts[-CONTEXT]) if len(cuts) >= CONTEXT else None
+    if count <= 0 and head is None:
         return None
-    x0 = max(min(change.x0, words[count].box.x0 if count < len(words) else change.x0) - 2, words[count - 1].box.x1 + 1)
+    start = min(change.x0, words[count].box.x0 if count < len(words) else change.x0) - 2
+    start = max(start, words[count - 1].box.x1 + 1 if count else 0)
+    x0 = head.box.x1 if head is not None else start
     height, width = gray.shape
     columns = gray[:, x0 : change.x1]
     ink_y = (columns.max(axis=1).astype(np.int16) - columns.min(axis=1)) > INK_CONTRAST
@@ -326,7 +360,7 @@ def _tail(gray: Gray, change: Box, entries: list[Entry]) -> _Tail | None:
     region = Box(x0, y0, min(width, x1 + 2), y1)
     if any(e is not entry and e.box.intersects(region) for e in entries):
         return None
-    return _Tail(region, entry, words[:count], change)
+    return _Tail(region, entry, words[:count], change, head, start)
 
 
 def _new_line(gray: Gray, change: Box, entries: list[Entry]) -> _Tail | None:
