@@ -66,6 +66,7 @@ class Canvas:
             image.load()
             self.image = image if image.mode == "YCbCr" else image.convert("RGB").convert("YCbCr")
         self._draw = ImageDraw.Draw(self.image)
+        self._draw_colour = ImageDraw.Draw(self.colour) if self.colour is not None else self._draw
 
     @property
     def width(self) -> int:
@@ -92,7 +93,7 @@ class Canvas:
         self._draw.rectangle((box.x0, box.y0, box.x1 - 1, box.y1 - 1), fill=level)
         f = self.factor
         x0, y0, x1, y1 = box.x0 // f, box.y0 // f, -(-box.x1 // f), -(-box.y1 // f)
-        ImageDraw.Draw(self.colour).rectangle((x0, y0, x1 - 1, y1 - 1), fill=(0, 128, 128))
+        self._draw_colour.rectangle((x0, y0, x1 - 1, y1 - 1), fill=(0, 128, 128))
 
     def encode(self, quality: int) -> bytes:
         """The image at the stored scale (box filter), as a JPEG of ``quality``."""

@@ -271,6 +271,7 @@ class _Tail:
     change: Box
     head: Word | None = None
     start: int = 0
+    context: str = ""  # the characters after ``head`` left of the change, which must read the same again
 
 
 def _words(lines: list[Line]) -> list[Word]:
@@ -284,6 +285,8 @@ def _joined(tail: _Tail, words: list[Word]) -> list[Word] | None:
     if head is None:
         return words
     if not words or abs(words[0].box.x0 - head.box.x1) > max(2, JOIN_GAP * head.box.height):
+        return None
+    if not words[0].text.startswith(tail.context):  # the cut did not fall where the engine said it would
         return None
     return [head.joined(words[0]), *words[1:]]
 
@@ -340,10 +343,12 @@ def _tail(gray: Gray, change: Box, entries: list[Entry]) -> _Tail | None:
         return None
     if count and change.x0 - words[count - 1].box.x1 < TAIL_SPACE * entry.box.height:
         count -= 1  # the change may continue the word before it (gaps in a monospaced word)
-    head = None
+    head, context = None, ""
     if count < len(words):
         cuts = [c for c in words[count].cuts if c[1] + TAIL_GAP <= change.x0]
-        head = words[count].head(cuts[-CONTEXT]) if len(cuts) >= CONTEXT else None
+        if len(cuts) >= CONTEXT:
+            head = words[count].head(cuts[-CONTEXT])
+            context = words[count].text[cuts[-CONTEXT][0] : cuts[-1][0]]
     if count <= 0 and head is None:
         return None
     start = min(change.x0, words[count].box.x0 if count < len(words) else change.x0) - 2
@@ -360,7 +365,7 @@ def _tail(gray: Gray, change: Box, entries: list[Entry]) -> _Tail | None:
     region = Box(x0, y0, min(width, x1 + 2), y1)
     if any(e is not entry and e.box.intersects(region) for e in entries):
         return None
-    return _Tail(region, entry, words[:count], change, head, start)
+    return _Tail(region, entry, words[:count], change, head, start, context)
 
 
 def _new_line(gray: Gray, change: Box, entries: list[Entry]) -> _Tail | None:
