@@ -363,8 +363,9 @@ def _tail(gray: Gray, change: Box, entries: list[Entry]) -> _Tail | None:
     ink_x = (band.max(axis=0).astype(np.int16) - band.min(axis=0)) > INK_CONTRAST
     _, x1 = grow(ink_x, x0, change.x1, INK_GAP_X)
     region = Box(x0, y0, min(width, x1 + 2), y1)
-    if any(e is not entry and e.box.intersects(region) for e in entries):
-        return None
+    whole = replace(region, x0=start)  # what is read if the head's end does not read the same again
+    if any(e is not entry and (e.box.intersects(region) or (e.line and e.box.intersects(whole))) for e in entries):
+        return None  # another line's words would be read again
     return _Tail(region, entry, words[:count], change, head, start, context)
 
 
