@@ -263,11 +263,26 @@ def test_a_long_word_typed_a_few_characters_a_frame_is_read_a_few_characters_at_
         out, removed = redact_frame(image, [], None, [], state=state, output_scale=STORED)
         widths.append((state.pixels_read - before) / 22)  # a band of about 22 rows
     assert state.tails >= 6
-    assert max(widths[3:]) < 110, widths  # a few characters (8 px each) and the cursor, not the whole address
+    # a few characters (8 px each) and the cursor, not the whole address; where the part read again did not
+    # repeat what was read before (a sliver of the glyph before it read as a mark), the address is read whole
+    assert sum(w < 110 for w in widths[1:]) >= 7, widths
     assert any(r.label == "EMAIL" for r in removed)
     assert not readable(address, reads(out)), reads(out)
     full, _ = redact_frame(frame([typed + "|"], colors, 14), [], None, [], output_scale=STORED)
     assert reads(out) == reads(full)  # as if read whole
+
+
+def test_a_word_read_in_parts_is_read_whole_once_the_next_one_is_typed() -> None:
+    state, address = FrameState(), "margaret.richardson-smythe@example-holdings.com"
+    typed = f"send it to {address} today"
+    for end in [*range(18, len(typed) - 6, 4), len(typed) - 6, len(typed)]:
+        redact_frame(frame([typed[:end] + "|"], LIGHT, 14), [], None, [], state=state, output_scale=STORED)
+        words = [w for e in state.entries if e.line for w in e.line.words]
+        if end == len(typed) - 6:
+            assert any(w.pieced for w in words)  # the address, as it was typed
+    assert not any(w.pieced for w in words), [w.text for w in words if w.pieced]
+    whole, _ = redact_frame(frame([typed + "|"], LIGHT, 14), [], None, [], output_scale=STORED)
+    assert not readable(address, reads(whole))
 
 
 def test_a_word_is_cut_and_joined_at_its_character_boundaries() -> None:
@@ -383,6 +398,16 @@ def test_sizes_that_do_not_halve_are_decoded_in_full(size: tuple[int, int]) -> N
     canvas = Canvas(buffer.getvalue(), STORED)
     assert canvas.colour is None
     assert Image.open(io.BytesIO(canvas.encode(70))).size == (round(size[0] / 2), round(size[1] / 2))
+
+
+@pytest.mark.parametrize("scale", [1 / 3, 1 / 5, 0.25])
+def test_other_scales_keep_the_colour(scale: float) -> None:
+    buffer = io.BytesIO()
+    Image.new("RGB", (120, 120), (200, 10, 10)).save(buffer, format="JPEG", quality=95)
+    stored = Image.open(io.BytesIO(Canvas(buffer.getvalue(), scale).encode(95))).convert("RGB")
+    assert stored.size == (round(120 * scale), round(120 * scale))
+    red, green, blue = stored.getpixel((stored.width // 2, stored.height // 2))  # type: ignore[misc]
+    assert red > 150 and green < 60 and blue < 60, (red, green, blue)
 
 
 def test_a_png_frame_is_decoded_in_full_and_stored_at_half() -> None:

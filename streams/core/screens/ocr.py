@@ -50,12 +50,14 @@ class Word:
     """One word read by OCR, its box in image pixels and the engine's confidence (0-100).
     ``cuts``: where the word may be cut between two of its characters, as (characters left of
     the cut, x of the cut), one per gap between the engine's symbols (empty when its symbols
-    did not spell the word)."""
+    did not spell the word). ``pieced``: the word was joined from a part kept from an earlier
+    frame and a part read in this one (``joined``)."""
 
     text: str
     box: Box
     confidence: float
     cuts: tuple[tuple[int, int], ...] = ()
+    pieced: bool = False  # joined from parts read apart (``joined``), not read whole
 
     def head(self, cut: tuple[int, int]) -> Word:
         """The part of this word left of ``cut`` (one of its cuts)."""
@@ -71,7 +73,7 @@ class Word:
         """This word continued by ``tail`` (read on its own right of one of this word's cuts)."""
         box = Box(self.box.x0, min(self.box.y0, tail.box.y0), tail.box.x1, max(self.box.y1, tail.box.y1))
         cuts = (*self.cuts, (len(self.text), tail.box.x0), *((len(self.text) + c, x) for c, x in tail.cuts))
-        return Word(self.text + tail.text, box, min(self.confidence, tail.confidence), cuts)
+        return Word(self.text + tail.text, box, min(self.confidence, tail.confidence), cuts, pieced=True)
 
 
 @dataclass(frozen=True)

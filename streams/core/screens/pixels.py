@@ -35,6 +35,9 @@ def image_size(data: bytes) -> tuple[int, int] | str:
         return f"not a JPEG or PNG image ({type(exc).__name__}: {exc})"
 
 
+SCALED_DECODES = (2, 4, 8)  # the whole factors libjpeg decodes to directly (through Pillow's ``draft``)
+
+
 class Canvas:
     """One frame being redacted, to be stored at ``scale`` (at most 1) of its size: its luma plane
     at full scale (what change detection and OCR read, where fills are drawn) and its colour.
@@ -44,14 +47,15 @@ class Canvas:
     the stored scale (libjpeg's scaled decoding, several times cheaper than a full decode and
     a downsize). The stored luma is the box-filtered full-scale luma with every fill in it, as
     before; only the two colour planes come from the scaled decode, and they are set to
-    neutral over every stored pixel a fill touches. Other frames are decoded in full."""
+    neutral over every stored pixel a fill touches. Other frames (other formats, scales that are
+    not a half, a quarter or an eighth, sizes they do not divide) are decoded in full."""
 
     def __init__(self, data: bytes, scale: float = 1.0) -> None:
         image: Image.Image = Image.open(io.BytesIO(data))
         self.size, self.scale = image.size, scale
         self.factor = _factor(image, scale)
         self.colour: Image.Image | None = None
-        if self.factor > 1:
+        if self.factor in SCALED_DECODES and image.format == "JPEG" and image.mode == "RGB":
             image.draft("L", image.size)
             image.load()
             colour = Image.open(io.BytesIO(data))
@@ -59,9 +63,10 @@ class Canvas:
             colour.load()
             if image.mode == "L" and colour.mode == "YCbCr" and colour.size == self._stored_size():
                 self.image, self.colour = image, colour
+            else:
+                image = Image.open(io.BytesIO(data))  # decoded as gray above: start again
         if self.colour is None:
             if image.format == "JPEG" and image.mode == "RGB":
-                image = Image.open(io.BytesIO(data))
                 image.draft("YCbCr", image.size)
             image.load()
             self.image = image if image.mode == "YCbCr" else image.convert("RGB").convert("YCbCr")

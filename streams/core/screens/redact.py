@@ -40,7 +40,7 @@ from streams.core.screens.changes import (
     merge,
 )
 from streams.core.screens.errors import FrameDeadlineError, ScreenRedactionError
-from streams.core.screens.geometry import Box, Removed, WindowLike, snapped, visible_parts, window_box
+from streams.core.screens.geometry import Box, Removed, WindowLike, snapped, union, visible_parts, window_box
 from streams.core.screens.matching import Hit, detector_hits, known_hits, shape_hits
 from streams.core.screens.ocr import Line, Word, read_region
 from streams.core.screens.pixels import Canvas, Gray, background
@@ -118,6 +118,7 @@ class _Redaction:
         self.known = tuple(dict.fromkeys(k for k in known_pii if k.strip()))
         self.cells: npt.NDArray[np.bool_] | None = None  # changed since the previous frame (None: all)
         self.scrolled: Box | None = None  # where content moved since the previous frame
+        self.extra_pixels = 0  # read again where a line end did not read as a continuation
 
     def run(
         self,
@@ -165,7 +166,7 @@ class _Redaction:
             state.levels = {box: level for _, box, level in fills}
             state.frames += 1
             state.regions_read += len(todo) + len(tails)
-            state.pixels_read += sum(r.area for r in todo) + sum(t.region.area for t in tails)
+            state.pixels_read += sum(r.area for r in todo) + sum(t.region.area for t in tails) + self.extra_pixels
             state.tails += len(tails)
         return out, [Removed.of(label, box.scaled(resize)) for label, box in covered]
 
@@ -174,12 +175,21 @@ class _Redaction:
         return Entry(line, _line_box(line), tuple(hits))
 
     def _read_tail(self, gray: Gray, tail: _Tail) -> list[Entry]:
+        """The entries of a line end read again: a new line as read, or the line rebuilt from
+        its kept words and what was read (its old entry, hits included, is replaced whole:
+        ``_unchanged`` counts the line's box as read again)."""
         lines = read_region(gray, tail.region)
         if tail.entry is None:  # a new line: as read
             return [self._entry(line) for line in lines]
         words = _joined(tail, _words(lines))
+        if words is not None and len(words) > 1 and _checked(words[0]):
+            words = None  # a word read in parts, now followed by another, with more than small letters: read whole
         if words is None:  # the word's end did not read as its continuation: read all of the word
-            words = _words(read_region(gray, replace(tail.region, x0=tail.start)))
+            whole = replace(tail.region, x0=tail.start)
+            self.extra_pixels += whole.area
+            words = _words(read_region(gray, whole))
+        if not tail.kept and not words:
+            return []  # nothing left on the line
         return [self._tail_entry(tail.entry, tail.kept, tuple(words))]
 
     def _tail_entry(self, before: Entry, kept: tuple[Word, ...], read: tuple[Word, ...]) -> Entry:
@@ -246,13 +256,15 @@ class _Redaction:
                 cells = self.cells = changed_cells(gray, reference)
                 entries = _scrolled(entries, scroll)
         todo, tails = _plan(gray, reference, cells, entries) if cells.any() else ([], [])
-        return _kept(entries, todo + [t.region for t in tails], self.known, state.known), todo, tails
+        rebuilt = todo + [t.region if t.entry is None else union((t.region, t.entry.box)) for t in tails]
+        return _kept(entries, rebuilt, self.known, state.known), todo, tails
 
 
 TAIL_GAP = 4  # pixels between a kept word and the changed cells (padded) right of it
 TAIL_SPACE = 0.6  # of the line's height: a narrower gap before a change may be inside a word
 TAIL_ROWS = 6  # pixels a line's band may grow up or down along ink to hold its new glyphs
-CONTEXT = 2  # characters of a word left of a change read again with it
+CONTEXT = 2  # the engine's symbols (characters) of a word left of a change read again with it
+OVERLAP = 2  # characters of a word's head that its end, read again, may repeat
 JOIN_GAP = 0.3  # of the line's height: the most between a word's kept head and its first glyph read again
 
 
@@ -271,11 +283,20 @@ class _Tail:
     change: Box
     head: Word | None = None
     start: int = 0
-    context: str = ""  # the characters after ``head`` left of the change, which must read the same again
+    context: str = ""  # the text of the symbols between ``head`` and the last cut left of the change (unchanged
+    # pixels), which must read the same again
 
 
 def _words(lines: list[Line]) -> list[Word]:
     return sorted((w for line in lines for w in line.words), key=lambda w: w.box.x0)
+
+
+def _checked(word: Word) -> bool:
+    """Whether ``word``, read in parts, is to be read whole once typed: when it holds a digit or an
+    ``@`` (card numbers, phone numbers, addresses: the structured detectors need every character, a
+    checksum fails on one misread digit, and a part read alone, without the glyphs before it, is the
+    likelier to be misread)."""
+    return word.pieced and any(ch.isdigit() or ch == "@" for ch in word.text)
 
 
 def _joined(tail: _Tail, words: list[Word]) -> list[Word] | None:
@@ -286,9 +307,13 @@ def _joined(tail: _Tail, words: list[Word]) -> list[Word] | None:
         return words
     if not words or abs(words[0].box.x0 - head.box.x1) > max(2, JOIN_GAP * head.box.height):
         return None
-    if not words[0].text.startswith(tail.context):  # the cut did not fall where the engine said it would
-        return None
-    return [head.joined(words[0]), *words[1:]]
+    known = head.text + tail.context  # read before, left of the change: the part read again must repeat its end
+    for extra in range(OVERLAP + 1):  # the engine's symbol boxes are approximate: the cut may fall a glyph early
+        if extra <= len(head.text) and words[0].text.startswith(known[len(head.text) - extra :]):
+            chars = len(head.text) - extra
+            kept = replace(head, text=head.text[:chars], cuts=tuple(c for c in head.cuts if c[0] < chars))
+            return [kept.joined(words[0]), *words[1:]]
+    return None  # the cut fell a glyph late, or the context read otherwise: read the word whole
 
 
 def _plan(
@@ -343,8 +368,11 @@ def _tail(gray: Gray, change: Box, entries: list[Entry]) -> _Tail | None:
         return None
     if count and change.x0 - words[count - 1].box.x1 < TAIL_SPACE * entry.box.height:
         count -= 1  # the change may continue the word before it (gaps in a monospaced word)
+    checked = next((i for i, w in enumerate(words[:count]) if _checked(w)), None)
     head, context = None, ""
-    if count < len(words):
+    if checked is not None:  # typed before, read in parts while it grew: read it whole, once, now
+        count = checked
+    elif count < len(words):
         cuts = [c for c in words[count].cuts if c[1] + TAIL_GAP <= change.x0]
         if len(cuts) >= CONTEXT:
             head = words[count].head(cuts[-CONTEXT])
