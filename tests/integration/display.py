@@ -76,8 +76,9 @@ class Display:
     @contextlib.contextmanager
     def typing(self, text: str, delay_ms: int) -> Iterator[subprocess.Popen[bytes]]:
         """xdotool typing ``text`` in the background while the block runs. On the way out it is killed and
-        every key it types is released: killed between a key's press and release, it would leave that key
-        down, and the X server would repeat it into whatever is typed next."""
+        the letter, digit and space keys of ``text`` are released (shifted keys and punctuation are not: keep
+        ``text`` to those): killed between a key's press and release, it would leave that key down, and the
+        X server would repeat it into whatever is typed next."""
         typist = subprocess.Popen(["xdotool", "type", "--delay", str(delay_ms), text], env=self.env)
         try:
             yield typist
