@@ -40,7 +40,7 @@ from streams.core.screens.changes import (
     merge,
 )
 from streams.core.screens.errors import FrameDeadlineError, ScreenRedactionError
-from streams.core.screens.geometry import Box, Removed, WindowLike, snapped, union, visible_parts, window_box
+from streams.core.screens.geometry import Box, Removed, WindowLike, snapped, visible_parts, window_box
 from streams.core.screens.matching import Hit, detector_hits, known_hits, shape_hits
 from streams.core.screens.ocr import Line, Word, read_region
 from streams.core.screens.pixels import Canvas, Gray, background
@@ -177,7 +177,7 @@ class _Redaction:
     def _read_tail(self, gray: Gray, tail: _Tail) -> list[Entry]:
         """The entries of a line end read again: a new line as read, or the line rebuilt from
         its kept words and what was read (its old entry, hits included, is replaced whole:
-        ``_unchanged`` counts the line's box as read again)."""
+        ``_unchanged`` leaves it out of the entries kept)."""
         lines = read_region(gray, tail.region)
         if tail.entry is None:  # a new line: as read
             return [self._entry(line) for line in lines]
@@ -256,8 +256,9 @@ class _Redaction:
                 cells = self.cells = changed_cells(gray, reference)
                 entries = _scrolled(entries, scroll)
         todo, tails = _plan(gray, reference, cells, entries) if cells.any() else ([], [])
-        rebuilt = todo + [t.region if t.entry is None else union((t.region, t.entry.box)) for t in tails]
-        return _kept(entries, rebuilt, self.known, state.known), todo, tails
+        rebuilt = {id(t.entry) for t in tails if t.entry is not None}  # replaced whole by ``_read_tail``
+        entries = [e for e in entries if id(e) not in rebuilt]
+        return _kept(entries, todo + [t.region for t in tails], self.known, state.known), todo, tails
 
 
 TAIL_GAP = 4  # pixels between a kept word and the changed cells (padded) right of it
