@@ -18,6 +18,8 @@ command -v xterm >/dev/null || need+=(xterm)
 command -v tesseract >/dev/null || need+=(tesseract-ocr)
 [[ -n $(ls /usr/share/tesseract-ocr/*/tessdata/eng.traineddata 2>/dev/null) ]] || need+=(tesseract-ocr-eng)
 [[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || need+=(fonts-dejavu-core)
+# frames are decoded by libjpeg-turbo's TurboJPEG library (through PyTurboJPEG)
+[[ -n $(ls /usr/lib/*/libturbojpeg.so.0 /usr/lib/libturbojpeg.so.0 2>/dev/null) ]] || need+=(libturbojpeg0)
 # the session view's test renders its HTML in a headless browser
 command -v chromium >/dev/null || need+=(chromium)
 command -v npm >/dev/null || need+=(nodejs npm)  # the manifests' schema validation (deploy/local/kubevalidate.sh)

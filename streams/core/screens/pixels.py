@@ -5,18 +5,22 @@ detection and OCR read; fills are drawn into it. Frames of an unchanged region d
 same luma values, so comparing with the previous frame is exact there. The stored luma is
 downsized with a box filter (``Image.reduce`` for whole factors) after every fill, so no
 covered pixel reaches it; boxes are snapped to whole output pixels (``geometry.snapped``)
-before they are filled. See :class:`Canvas` for the colour planes.
+before they are filled. See :class:`Canvas` for the colour planes. JPEGs are decoded by
+libjpeg-turbo's TurboJPEG (a system library, through ``PyTurboJPEG``) and encoded by Pillow.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import warnings
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageDraw
+from PIL import Image
 
+from streams.core.screens.errors import ScreenRedactionError
 from streams.core.screens.geometry import Box
 
 Gray = npt.NDArray[np.uint8]
@@ -35,43 +39,36 @@ def image_size(data: bytes) -> tuple[int, int] | str:
         return f"not a JPEG or PNG image ({type(exc).__name__}: {exc})"
 
 
-SCALED_DECODES = (2, 4, 8)  # the whole factors libjpeg decodes to directly (through Pillow's ``draft``)
+SUBSAMPLING = {0: (1, 1), 1: (2, 1), 2: (2, 2), 4: (1, 2), 5: (4, 1), 6: (1, 4)}  # TurboJPEG's TJSAMP_* -> (x, y)
+_TJCS_YCBCR = 1
+_TJFLAGS = 8192 | 32768  # TJFLAG_STOPONWARNING (a truncated or damaged JPEG is an error, not a gray frame)
+# and TJFLAG_LIMITSCANS (a progressive JPEG of hundreds of scans, a CPU bomb, is refused)
 
 
 class Canvas:
-    """One frame being redacted, to be stored at ``scale`` (at most 1) of its size: its luma plane
-    at full scale (what change detection and OCR read, where fills are drawn) and its colour.
+    """One frame being redacted, to be stored at ``scale`` (at most 1) of its size, as planes:
+    its luma at full scale (what change detection and OCR read, where fills are drawn) and its
+    two colour planes as the JPEG holds them (half the width and height for the usual 4:2:0).
 
-    A JPEG stored at a half, a quarter or an eighth (what the stream does) is decoded twice,
-    each time only as far as needed: its luma alone at full scale, and its colour directly at
-    the stored scale (libjpeg's scaled decoding; the two together measured about 1.7x cheaper
-    than a full decode and a downsize). The stored luma is the box-filtered full-scale luma with every fill in it, as
-    before; only the two colour planes come from the scaled decode, and they are set to
-    neutral over every stored pixel a fill touches. Other frames (other formats, scales that are
-    not a half, a quarter or an eighth, sizes they do not divide) are decoded in full."""
+    A JPEG is decoded once, to those planes, by libjpeg-turbo's planar API (TurboJPEG, no
+    colour conversion and no upsampling of the colour); other images (PNG, CMYK) are decoded
+    by Pillow, with colour planes at full scale. A fill is drawn into the luma and sets every
+    colour sample it touches to neutral. The stored frame is the three planes box-filtered to
+    ``scale`` (for a 4:2:0 JPEG stored at a half, the colour planes are already that size),
+    encoded by Pillow: no stored sample holds anything of a covered pixel (boxes are snapped
+    to whole stored pixels before they are filled), and the stored bytes are the same as when
+    the frame was decoded in full by Pillow."""
 
     def __init__(self, data: bytes, scale: float = 1.0) -> None:
-        image: Image.Image = Image.open(io.BytesIO(data))
-        self.size, self.scale = image.size, scale
-        self.factor = _factor(image, scale)
-        self.colour: Image.Image | None = None
-        if self.factor in SCALED_DECODES and image.format == "JPEG" and image.mode == "RGB":
-            image.draft("L", image.size)
+        self.scale = scale
+        planes = _jpeg_planes(data)
+        if planes is None:
+            image = Image.open(io.BytesIO(data))
             image.load()
-            colour = Image.open(io.BytesIO(data))
-            colour.draft("YCbCr", (image.width // self.factor, image.height // self.factor))
-            colour.load()
-            if image.mode == "L" and colour.mode == "YCbCr" and colour.size == self._stored_size():
-                self.image, self.colour = image, colour
-            else:
-                image = Image.open(io.BytesIO(data))  # decoded as gray above: start again
-        if self.colour is None:
-            if image.format == "JPEG" and image.mode == "RGB":
-                image.draft("YCbCr", image.size)
-            image.load()
-            self.image = image if image.mode == "YCbCr" else image.convert("RGB").convert("YCbCr")
-        self._draw = ImageDraw.Draw(self.image)
-        self._draw_colour = ImageDraw.Draw(self.colour) if self.colour is not None else self._draw
+            ycbcr = np.asarray(image.convert("RGB").convert("YCbCr"))
+            planes = (ycbcr[..., 0].copy(), ycbcr[..., 1].copy(), ycbcr[..., 2].copy(), (1, 1))
+        self.y, self.cb, self.cr, self.subsampling = planes
+        self.size = (int(self.y.shape[1]), int(self.y.shape[0]))
 
     @property
     def width(self) -> int:
@@ -81,52 +78,82 @@ class Canvas:
     def height(self) -> int:
         return self.size[1]
 
-    def _stored_size(self) -> tuple[int, int]:
-        return max(1, round(self.width * self.scale)), max(1, round(self.height * self.scale))
-
     def luma(self) -> Gray:
-        """The grayscale plane at full scale, as it is now (fills included)."""
-        plane = self.image if self.image.mode == "L" else self.image.getchannel(0)
-        gray: Gray = np.asarray(plane)
-        return gray
+        """The grayscale plane at full scale, as it is now (fills included; a copy)."""
+        return self.y.copy()
 
     def fill(self, box: Box, level: int) -> None:
         """``box`` (full-scale pixels) filled with the solid gray ``level``."""
-        if self.colour is None:
-            self._draw.rectangle((box.x0, box.y0, box.x1 - 1, box.y1 - 1), fill=(level, 128, 128))
+        if box.empty():
             return
-        self._draw.rectangle((box.x0, box.y0, box.x1 - 1, box.y1 - 1), fill=level)
-        f = self.factor
-        x0, y0, x1, y1 = box.x0 // f, box.y0 // f, -(-box.x1 // f), -(-box.y1 // f)
-        self._draw_colour.rectangle((x0, y0, x1 - 1, y1 - 1), fill=(0, 128, 128))
+        self.y[max(0, box.y0) : box.y1, max(0, box.x0) : box.x1] = level
+        sx, sy = self.subsampling
+        rows = slice(max(0, box.y0) // sy, -(-box.y1 // sy))
+        cols = slice(max(0, box.x0) // sx, -(-box.x1 // sx))
+        self.cb[rows, cols] = 128
+        self.cr[rows, cols] = 128
 
     def encode(self, quality: int) -> bytes:
-        """The image at the stored scale (box filter), as a JPEG of ``quality``."""
-        if self.colour is not None:
-            _, cb, cr = self.colour.split()
-            image = Image.merge("YCbCr", (self.image.reduce(self.factor), cb, cr))
-        elif self.scale < 1:
-            factor = _factor(self.image, self.scale)
-            image = (
-                self.image.reduce(factor)
-                if factor > 1
-                else self.image.resize(self._stored_size(), Image.Resampling.BOX)
-            )
-        else:
-            image = self.image
+        """The frame at the stored scale (box filter), as a JPEG of ``quality`` (Pillow's 4:2:0)."""
+        size = max(1, round(self.width * self.scale)), max(1, round(self.height * self.scale))
+        planes = [Image.fromarray(_downsized(plane, size)) for plane in (self.y, self.cb, self.cr)]
         out = io.BytesIO()
-        image.save(out, format="JPEG", quality=quality)
+        Image.merge("YCbCr", planes).save(out, format="JPEG", quality=quality)
         return out.getvalue()
 
 
-def _factor(image: Image.Image, scale: float) -> int:
-    """The whole factor ``scale`` divides ``image`` by (2 for 0.5), or 1 when it is not one."""
-    if not 0 < scale < 1:
-        return 1
-    factor = round(1 / scale)
-    if abs(factor * scale - 1) > 1e-6 or image.width % factor or image.height % factor:
-        return 1
-    return factor
+def _jpeg_planes(data: bytes) -> tuple[Gray, Gray, Gray, tuple[int, int]] | None:
+    """A JPEG's Y, Cb and Cr planes (the luma cropped to the image) and their subsampling;
+    ``None`` for anything TurboJPEG does not decode to YCbCr planes (not a JPEG, gray, CMYK)."""
+    if data[:3] != b"\xff\xd8\xff":
+        return None
+    turbo = _turbo()
+    try:
+        width, height, subsampling, colourspace = turbo.decode_header(data)
+        if colourspace != _TJCS_YCBCR or subsampling not in SUBSAMPLING:
+            return None
+        y, cb, cr = turbo.decode_to_yuv_planes(data, flags=_TJFLAGS)
+    except OSError as exc:
+        raise ScreenRedactionError(f"the frame is not a whole JPEG: {exc}") from exc
+    return np.ascontiguousarray(y[:height, :width]), cb, cr, SUBSAMPLING[subsampling]
+
+
+def _downsized(plane: Gray, size: tuple[int, int]) -> Gray:
+    """``plane`` box-filtered to ``size`` (width, height): ``Image.reduce`` for whole factors."""
+    height, width = plane.shape
+    if (width, height) == size:
+        return plane
+    image = Image.fromarray(plane)
+    fx, fy = width / size[0], height / size[1]
+    if fx.is_integer() and fy.is_integer():
+        image = image.reduce((int(fx), int(fy)))
+    else:
+        image = image.resize(size, Image.Resampling.BOX)
+    out: Gray = np.asarray(image)
+    return out
+
+
+@functools.cache
+def _turbo() -> Any:
+    """The process's TurboJPEG (libjpeg-turbo's ``libturbojpeg``, a system library), strict: a
+    warning (a truncated or corrupt JPEG) is an error, as the planes would be partly unwritten
+    (``PyTurboJPEG`` itself only warns and returns them)."""
+    try:
+        from turbojpeg import TurboJPEG
+
+        if not hasattr(TurboJPEG, "_TurboJPEG__report_error"):
+            raise RuntimeError("this PyTurboJPEG has no error hook to make strict (1.x is supported)")
+
+        class Strict(TurboJPEG):  # type: ignore[misc]
+            def _TurboJPEG__report_error(self, handle: Any) -> None:  # the name PyTurboJPEG calls
+                raise OSError(self._TurboJPEG__get_error_string(handle))
+
+        return Strict()
+    except (ImportError, OSError, RuntimeError) as exc:
+        raise ScreenRedactionError(
+            f"libjpeg-turbo's TurboJPEG library cannot be loaded ({exc}): "
+            "install it (Debian: apt-get install libturbojpeg0)"
+        ) from exc
 
 
 def background(gray: Gray, box: Box) -> int:

@@ -182,8 +182,11 @@ class _Redaction:
         if tail.entry is None:  # a new line: as read
             return [self._entry(line) for line in lines]
         words = _joined(tail, _words(lines))
-        if words is not None and len(words) > 1 and _checked(words[0]):
-            words = None  # a word read in parts, now followed by another, with more than small letters: read whole
+        if words is not None and len(words) > 1 and _checked(words[0]):  # read in parts, now followed by another
+            entry = self._tail_entry(tail.entry, tail.kept, tuple(words))
+            if _covered(words[0], entry):
+                return [entry]
+            words = None  # read it whole
         if words is None:  # the word's end did not read as its continuation: read all of the word
             whole = replace(tail.region, x0=tail.start)
             self.extra_pixels += whole.area
@@ -293,11 +296,17 @@ def _words(lines: list[Line]) -> list[Word]:
 
 
 def _checked(word: Word) -> bool:
-    """Whether ``word``, read in parts, is to be read whole once typed: when it holds a digit or an
-    ``@`` (card numbers, phone numbers, addresses: the structured detectors need every character, a
-    checksum fails on one misread digit, and a part read alone, without the glyphs before it, is the
-    likelier to be misread)."""
+    """Whether ``word``, read in parts, is to be read whole once typed, unless it is covered as
+    read (``_covered``): when it holds a digit or an ``@`` (card numbers, phone numbers,
+    addresses: the structured detectors need every character, a checksum fails on one misread
+    digit, and a part read alone, without the glyphs before it, is the likelier to be misread).
+    A word found as PII in parts stays covered as it is: reading it again could only lose that."""
     return word.pieced and any(ch.isdigit() or ch == "@" for ch in word.text)
+
+
+def _covered(word: Word, entry: Entry) -> bool:
+    """Whether one of ``entry``'s hits covers ``word`` (hits are word boxes)."""
+    return any(hit.box == word.box for hit in entry.hits)
 
 
 def _joined(tail: _Tail, words: list[Word]) -> list[Word] | None:
@@ -369,7 +378,7 @@ def _tail(gray: Gray, change: Box, entries: list[Entry]) -> _Tail | None:
         return None
     if count and change.x0 - words[count - 1].box.x1 < TAIL_SPACE * entry.box.height:
         count -= 1  # the change may continue the word before it (gaps in a monospaced word)
-    checked = next((i for i, w in enumerate(words[:count]) if _checked(w)), None)
+    checked = next((i for i, w in enumerate(words[:count]) if _checked(w) and not _covered(w, entry)), None)
     head, context = None, ""
     if checked is not None:  # typed before, read in parts while it grew: read it whole, once, now
         count = checked
