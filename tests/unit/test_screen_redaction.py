@@ -299,6 +299,41 @@ def test_an_address_found_in_parts_stays_covered_without_being_read_again() -> N
     assert not readable(address, after) and readable("today", after), after
 
 
+def test_a_cursor_gone_is_not_read_again_and_its_line_stays_covered() -> None:
+    state, typed = FrameState(), f"payment card {CARD}"
+    redact_frame(frame([typed + "|"], LIGHT, 14), [], None, [], state=state, output_scale=STORED)
+    read = state.pixels_read
+    out, removed = redact_frame(frame([typed], LIGHT, 14), [], None, [], state=state, output_scale=STORED)
+    assert state.pixels_read == read  # the cursor's pixels show no ink now: nothing to read
+    assert removed
+    after = reads(out)
+    assert not readable(CARD, after) and readable("payment", after), after
+
+
+def test_a_line_deleted_is_read_again_and_its_cover_dropped() -> None:
+    state = FrameState()
+    _, removed = redact_frame(
+        frame(["notes", f"payment card {CARD}"], LIGHT, 14), [], None, [], state=state, output_scale=STORED
+    )
+    assert removed
+    read = state.pixels_read
+    _, removed = redact_frame(frame(["notes"], LIGHT, 14), [], None, [], state=state, output_scale=STORED)
+    assert state.pixels_read > read and not removed  # too large to be a cursor: read, and nothing is left
+
+
+def test_the_stored_frame_downsized_where_it_changed_is_the_one_downsized_whole() -> None:
+    typed = f"mail {EMAIL} then card {CARD} ok"
+    frames = [frame(["notes", typed[:end] + "|"], LIGHT, 14) for end in range(10, len(typed) + 1, 7)]
+    frames += [frame(["notes", typed], LIGHT, 14), frame([typed, "notes"], LIGHT, 14)]  # cursor gone, lines swapped
+    ours, whole = FrameState(), FrameState()
+    for jpeg in frames:
+        whole.stored = np.zeros((0, 0), np.uint8)  # nothing to reuse: downsized whole
+        a, removed_a = redact_frame(jpeg, [], None, [], state=ours, output_scale=STORED)
+        b, removed_b = redact_frame(jpeg, [], None, [], state=whole, output_scale=STORED)
+        assert a == b and removed_a == removed_b
+    assert ours.tails > 0 and ours.stored.shape == (200, 400)
+
+
 def test_a_word_is_cut_and_joined_at_its_character_boundaries() -> None:
     word = Word("clark@exa", Box(10, 5, 80, 20), 90.0, tuple((i, 10 + 8 * i) for i in range(1, 9)))
     head = word.head(word.cuts[4])

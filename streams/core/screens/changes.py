@@ -35,7 +35,7 @@ def changed_cells(current: Gray, reference: Gray) -> Cells:
     height, width = current.shape[0] // CELL * CELL, current.shape[1] // CELL * CELL
     cells = np.zeros((height // CELL, width // CELL), dtype=bool)
     rows = (current[:height, :width] != reference[:height, :width]).reshape(height // CELL, -1).any(axis=1)
-    for r0, r1 in _groups(np.flatnonzero(rows), 0):
+    for r0, r1 in runs(np.flatnonzero(rows), 0):
         a = current[r0 * CELL : r1 * CELL, :width].astype(np.int16)
         b = reference[r0 * CELL : r1 * CELL, :width].astype(np.int16)
         sums = (a - b).reshape(r1 - r0, CELL, width // CELL, CELL).sum(axis=(1, 3), dtype=np.int32)
@@ -43,7 +43,7 @@ def changed_cells(current: Gray, reference: Gray) -> Cells:
     return cells
 
 
-def _groups(indices: npt.NDArray[np.intp], gap: int) -> list[tuple[int, int]]:
+def runs(indices: npt.NDArray[np.intp], gap: int) -> list[tuple[int, int]]:
     """Runs ``[first, last + 1)`` of sorted indices, splitting where two are more than ``gap`` apart."""
     runs: list[tuple[int, int]] = []
     for i in indices.tolist():
@@ -70,8 +70,8 @@ def grow(ink: npt.NDArray[np.bool_], start: int, end: int, gap: int, most: int =
 def cell_boxes(cells: Cells, width: int, height: int) -> list[Box]:
     """Boxes (image pixels) around groups of changed cells."""
     boxes = []
-    for r0, r1 in _groups(np.flatnonzero(cells.any(axis=1)), ROW_GAP):
-        for c0, c1 in _groups(np.flatnonzero(cells[r0:r1].any(axis=0)), COL_GAP):
+    for r0, r1 in runs(np.flatnonzero(cells.any(axis=1)), ROW_GAP):
+        for c0, c1 in runs(np.flatnonzero(cells[r0:r1].any(axis=0)), COL_GAP):
             boxes.append(Box(c0 * CELL, r0 * CELL, c1 * CELL, r1 * CELL).clip(width, height))
     return boxes
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import io
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -69,6 +70,7 @@ class Canvas:
             planes = (ycbcr[..., 0].copy(), ycbcr[..., 1].copy(), ycbcr[..., 2].copy(), (1, 1))
         self.y, self.cb, self.cr, self.subsampling = planes
         self.size = (int(self.y.shape[1]), int(self.y.shape[0]))
+        self.stored_luma: Gray | None = None  # the stored frame's luma, once encoded
 
     @property
     def width(self) -> int:
@@ -93,13 +95,46 @@ class Canvas:
         self.cb[rows, cols] = 128
         self.cr[rows, cols] = 128
 
-    def encode(self, quality: int) -> bytes:
-        """The frame at the stored scale (box filter), as a JPEG of ``quality`` (Pillow's 4:2:0)."""
+    def encode(self, quality: int, reuse: tuple[Gray, Sequence[Box]] | None = None) -> bytes:
+        """The frame at the stored scale (box filter), as a JPEG of ``quality`` (Pillow's 4:2:0).
+
+        ``reuse``: the previous frame's stored luma and the boxes (full-scale pixels) where this
+        frame's luma, fills included, may differ from the previous one's: only those are
+        downsized again (the same values as downsizing all of it; the scale must be a half, a
+        quarter or an eighth, whose box filter is exact in integers). ``stored_luma`` is the result."""
         size = max(1, round(self.width * self.scale)), max(1, round(self.height * self.scale))
-        planes = [Image.fromarray(_downsized(plane, size)) for plane in (self.y, self.cb, self.cr)]
+        factor = round(self.width / size[0])
+        if (
+            reuse is not None
+            and factor in EXACT_FACTORS
+            and (size[0] * factor, size[1] * factor) == self.size
+            and reuse[0].shape == (size[1], size[0])
+        ):
+            y = reuse[0].copy()
+            for box in reuse[1]:
+                x0, y0 = max(0, box.x0) // factor, max(0, box.y0) // factor
+                x1, y1 = min(size[0], -(-box.x1 // factor)), min(size[1], -(-box.y1 // factor))
+                if x1 > x0 and y1 > y0:
+                    y[y0:y1, x0:x1] = _reduced(self.y[y0 * factor : y1 * factor, x0 * factor : x1 * factor], factor)
+        else:
+            y = _downsized(self.y, size)
+        self.stored_luma = y
+        planes = [Image.fromarray(plane) for plane in (y, _downsized(self.cb, size), _downsized(self.cr, size))]
         out = io.BytesIO()
         Image.merge("YCbCr", planes).save(out, format="JPEG", quality=quality)
         return out.getvalue()
+
+
+EXACT_FACTORS = (2, 4, 8)  # where ``_reduced`` gives what ``Image.reduce`` gives
+
+
+def _reduced(block: Gray, factor: int) -> Gray:
+    """``block`` (its sides multiples of ``factor``) box-filtered by ``factor``, rounded half up
+    as ``Image.reduce`` rounds (the same values for 2, 4 and 8)."""
+    height, width = block.shape
+    sums = block.reshape(height // factor, factor, width // factor, factor).sum(axis=(1, 3), dtype=np.uint32)
+    out: Gray = ((sums + factor * factor // 2) // (factor * factor)).astype(np.uint8)
+    return out
 
 
 def _jpeg_planes(data: bytes) -> tuple[Gray, Gray, Gray, tuple[int, int]] | None:

@@ -38,6 +38,7 @@ from streams.core.screens.changes import (
     changed_cells,
     grow,
     merge,
+    runs,
 )
 from streams.core.screens.errors import FrameDeadlineError, ScreenRedactionError
 from streams.core.screens.geometry import Box, Removed, WindowLike, snapped, visible_parts, window_box
@@ -158,10 +159,14 @@ class _Redaction:
         covered += [(label, box) for label, box, _ in fills]
         for _, box, level in fills:
             canvas.fill(box, level)
-        out = canvas.encode(quality)
+        reuse = None
+        if state is not None and state.usable((width, height)) and state.stored.size:
+            reuse = (state.stored, _redrawn(gray, state.luma, fills, state.levels))
+        out = canvas.encode(quality, reuse)
         self.clock.check("encoding")
         if state is not None:
             state.luma, state.size, state.entries = gray, (width, height), entries
+            state.stored = canvas.stored_luma if canvas.stored_luma is not None else state.stored
             state.known = frozenset(self.known)
             state.levels = {box: level for _, box, level in fills}
             state.frames += 1
@@ -338,7 +343,10 @@ def _plan(
     whole: list[Box] = []
     for box in cell_boxes(cells, width, height):
         change = box.pad(CELL // 2).clip(width, height)
-        tail = _tail(gray, _tight(gray, reference, box) or change, entries)
+        tight = _tight(gray, reference, box)
+        if tight is not None and _erased(gray, tight):
+            continue  # ink gone, none drawn (a cursor, a character deleted): nothing new to read
+        tail = _tail(gray, tight or change, entries)
         if tail is None:
             whole.append(change)
         else:
@@ -437,6 +445,36 @@ def _tight(gray: Gray, reference: Gray, box: Box) -> Box | None:
     return Box(
         box.x0 + int(cols[0]) - 1, box.y0 + int(rows[0]) - 1, box.x0 + int(cols[-1]) + 2, box.y0 + int(rows[-1]) + 2
     )
+
+
+ERASED_MAX = (3 * CELL, 4 * CELL)  # the largest removal (height, width) whose words are kept as read
+
+
+def _erased(gray: Gray, tight: Box) -> bool:
+    """Whether the pixels redrawn in ``tight`` (from ``_tight``) show no ink now, in a box small
+    enough to be a cursor or a character or two: the words read there stay as they were read
+    (a word that lost its last character keeps it, and a PII box stays covered over the blank:
+    nothing can be read there). Larger removals (a window closed, text deleted) are read again,
+    so what is gone is dropped."""
+    if tight.height > ERASED_MAX[0] or tight.width > ERASED_MAX[1]:
+        return False
+    crop = gray[max(0, tight.y0) : tight.y1, max(0, tight.x0) : tight.x1]
+    return crop.size > 0 and int(crop.max()) - int(crop.min()) <= INK_CONTRAST
+
+
+def _redrawn(gray: Gray, previous: Gray, fills: list[tuple[str, Box, int]], levels: dict[Box, int]) -> list[Box]:
+    """Where this frame's luma with its fills may differ from the previous frame's: the bands of
+    rows whose pixels differ (to the columns that differ), and the covered boxes filled with a
+    gray that was not there before or no longer are."""
+    differs = gray != previous
+    boxes = []
+    for r0, r1 in runs(np.flatnonzero(differs.any(axis=1)), CELL):
+        cols = np.flatnonzero(differs[r0:r1].any(axis=0))
+        boxes.append(Box(int(cols[0]), r0, int(cols[-1]) + 1, r1))
+    now = {box: level for _, box, level in fills}
+    boxes += [box for box, level in now.items() if levels.get(box) != level]
+    boxes += [box for box in levels if box not in now]
+    return boxes
 
 
 def _touches(cells: npt.NDArray[np.bool_] | None, box: Box) -> bool:

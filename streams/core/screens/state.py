@@ -59,6 +59,7 @@ class FrameState:
     known: frozenset[str] = frozenset()
     spans: dict[str, tuple[Span, ...]] = field(default_factory=dict)
     levels: dict[Box, int] = field(default_factory=dict)  # the fill gray of each covered box
+    stored: Gray = field(default_factory=_empty)  # the stored frame's luma (fills included)
     frames: int = 0
     regions_read: int = 0
     pixels_read: int = 0
@@ -83,4 +84,5 @@ class FrameState:
         self.known = frozenset()
         self.spans = {}
         self.levels = {}
+        self.stored = _empty()
         self.frames = 0
