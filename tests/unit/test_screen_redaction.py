@@ -16,7 +16,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from schemas.events import VisibleWindow
-from streams.core.screens import FrameState, Removed, ScreenRedactionError, redact_frame
+from streams.core.screens import FrameState, Removed, ScreenRedactionError, pixels, redact_frame
 from streams.core.screens.geometry import Box
 from streams.core.screens.matching import fuzzy_find, normalize
 from streams.core.screens.ocr import Word, read_region
@@ -299,15 +299,14 @@ def test_an_address_found_in_parts_stays_covered_without_being_read_again() -> N
     assert not readable(address, after) and readable("today", after), after
 
 
-def test_a_cursor_gone_is_not_read_again_and_its_line_stays_covered() -> None:
-    state, typed = FrameState(), f"payment card {CARD}"
-    redact_frame(frame([typed + "|"], LIGHT, 14), [], None, [], state=state, output_scale=STORED)
+def test_a_character_deleted_at_a_line_end_is_read_again() -> None:
+    state = FrameState()
+    redact_frame(frame(["notes about the invoices|"], LIGHT, 14), [], None, [], state=state, output_scale=STORED)
     read = state.pixels_read
-    out, removed = redact_frame(frame([typed], LIGHT, 14), [], None, [], state=state, output_scale=STORED)
-    assert state.pixels_read == read  # the cursor's pixels show no ink now: nothing to read
-    assert removed
-    after = reads(out)
-    assert not readable(CARD, after) and readable("payment", after), after
+    redact_frame(frame(["notes about the invoice|"], LIGHT, 14), [], None, [], state=state, output_scale=STORED)
+    assert state.pixels_read > read  # the line's text changed: never kept as it was
+    words = [w.text for e in state.entries if e.line for w in e.line.words]
+    assert not any(w.startswith("invoices") for w in words), words
 
 
 def test_a_line_deleted_is_read_again_and_its_cover_dropped() -> None:
@@ -321,7 +320,12 @@ def test_a_line_deleted_is_read_again_and_its_cover_dropped() -> None:
     assert state.pixels_read > read and not removed  # too large to be a cursor: read, and nothing is left
 
 
-def test_the_stored_frame_downsized_where_it_changed_is_the_one_downsized_whole() -> None:
+def test_the_stored_frame_downsized_where_it_changed_is_the_one_downsized_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reduced: list[int] = []  # the input pixels downsized again, by the reuse path
+    real = pixels._reduced
+    monkeypatch.setattr(pixels, "_reduced", lambda block, factor: reduced.append(block.size) or real(block, factor))
     typed = f"mail {EMAIL} then card {CARD} ok"
     frames = [frame(["notes", typed[:end] + "|"], LIGHT, 14) for end in range(10, len(typed) + 1, 7)]
     frames += [frame(["notes", typed], LIGHT, 14), frame([typed, "notes"], LIGHT, 14)]  # cursor gone, lines swapped
@@ -332,6 +336,7 @@ def test_the_stored_frame_downsized_where_it_changed_is_the_one_downsized_whole(
         b, removed_b = redact_frame(jpeg, [], None, [], state=whole, output_scale=STORED)
         assert a == b and removed_a == removed_b
     assert ours.tails > 0 and ours.stored.shape == (200, 400)
+    assert reduced and sum(reduced) < (len(frames) - 1) * 800 * 400 / 4  # reused: far less than every frame whole
 
 
 def test_a_word_is_cut_and_joined_at_its_character_boundaries() -> None:

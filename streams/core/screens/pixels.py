@@ -57,8 +57,9 @@ class Canvas:
     colour sample it touches to neutral. The stored frame is the three planes box-filtered to
     ``scale`` (for a 4:2:0 JPEG stored at a half, the colour planes are already that size),
     encoded by Pillow: no stored sample holds anything of a covered pixel (boxes are snapped
-    to whole stored pixels before they are filled), and the stored bytes are the same as when
-    the frame was decoded in full by Pillow."""
+    to whole stored pixels before they are filled). For a 4:2:0 JPEG stored at a half (what
+    the stage does with the agent's frames) the stored bytes are those of Pillow's full decode
+    and downsize before; other subsamplings and scales differ from it in their colour."""
 
     def __init__(self, data: bytes, scale: float = 1.0) -> None:
         self.scale = scale
@@ -154,7 +155,8 @@ def _jpeg_planes(data: bytes) -> tuple[Gray, Gray, Gray, tuple[int, int]] | None
 
 
 def _downsized(plane: Gray, size: tuple[int, int]) -> Gray:
-    """``plane`` box-filtered to ``size`` (width, height): ``Image.reduce`` for whole factors."""
+    """``plane`` box-filtered to ``size`` (width, height): ``Image.reduce`` for whole factors; a
+    colour plane smaller than the stored frame (4:2:0 stored at full scale) is upsampled bilinearly."""
     height, width = plane.shape
     if (width, height) == size:
         return plane
@@ -162,6 +164,8 @@ def _downsized(plane: Gray, size: tuple[int, int]) -> Gray:
     fx, fy = width / size[0], height / size[1]
     if fx.is_integer() and fy.is_integer():
         image = image.reduce((int(fx), int(fy)))
+    elif fx < 1 or fy < 1:
+        image = image.resize(size, Image.Resampling.BILINEAR)
     else:
         image = image.resize(size, Image.Resampling.BOX)
     out: Gray = np.asarray(image)

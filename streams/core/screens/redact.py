@@ -344,8 +344,8 @@ def _plan(
     for box in cell_boxes(cells, width, height):
         change = box.pad(CELL // 2).clip(width, height)
         tight = _tight(gray, reference, box)
-        if tight is not None and _erased(gray, tight):
-            continue  # ink gone, none drawn (a cursor, a character deleted): nothing new to read
+        if tight is not None and _erased(gray, tight, entries):
+            continue  # ink gone where no word was read (a cursor read as nothing): nothing to read
         tail = _tail(gray, tight or change, entries)
         if tail is None:
             whole.append(change)
@@ -447,19 +447,20 @@ def _tight(gray: Gray, reference: Gray, box: Box) -> Box | None:
     )
 
 
-ERASED_MAX = (3 * CELL, 4 * CELL)  # the largest removal (height, width) whose words are kept as read
+ERASED_MAX = (3 * CELL, 4 * CELL)  # the largest removal (height, width) left unread
 
 
-def _erased(gray: Gray, tight: Box) -> bool:
+def _erased(gray: Gray, tight: Box, entries: list[Entry]) -> bool:
     """Whether the pixels redrawn in ``tight`` (from ``_tight``) show no ink now, in a box small
-    enough to be a cursor or a character or two: the words read there stay as they were read
-    (a word that lost its last character keeps it, and a PII box stays covered over the blank:
-    nothing can be read there). Larger removals (a window closed, text deleted) are read again,
-    so what is gone is dropped."""
+    enough to be a cursor, and meet no word read before: nothing can be read there, and no
+    line's text changes (a word that lost a character is read again: without it, the line may
+    hold a name or a number the detectors did not find before)."""
     if tight.height > ERASED_MAX[0] or tight.width > ERASED_MAX[1]:
         return False
     crop = gray[max(0, tight.y0) : tight.y1, max(0, tight.x0) : tight.x1]
-    return crop.size > 0 and int(crop.max()) - int(crop.min()) <= INK_CONTRAST
+    if crop.size == 0 or int(crop.max()) - int(crop.min()) > INK_CONTRAST:
+        return False
+    return not any(word.box.intersects(tight) for entry in entries if entry.line for word in entry.line.words)
 
 
 def _redrawn(gray: Gray, previous: Gray, fills: list[tuple[str, Box, int]], levels: dict[Box, int]) -> list[Box]:
@@ -474,6 +475,9 @@ def _redrawn(gray: Gray, previous: Gray, fills: list[tuple[str, Box, int]], leve
     now = {box: level for _, box, level in fills}
     boxes += [box for box, level in now.items() if levels.get(box) != level]
     boxes += [box for box in levels if box not in now]
+    boxes += [  # where two fills of different grays meet, the one drawn last shows: the order may change
+        box for box, level in now.items() if any(o.intersects(box) and lv != level for o, lv in now.items())
+    ]
     return boxes
 
 
