@@ -166,6 +166,20 @@ class Ordered:
             )  # fmt: skip
         return verdict.handle
 
+    async def retry(self) -> None:
+        """Seek again where a seek back was not answered (see :meth:`InOrder.overdue`)."""
+        for (topic, partition), offset in self.order.overdue(time.monotonic()):
+            log.info("%s[%d]: %s %d has not come since the seek back to it; seeking again",
+                     topic, partition, self.what, offset)  # fmt: skip
+            try:
+                await self.seek(topic, partition, offset)
+            except Exception as exc:  # revoked meanwhile: its next owner starts from the table
+                log.warning("%s[%d]: could not seek to %d: %s", topic, partition, offset, exc)
+
+    def watch(self, app: faust.App) -> None:
+        """Ask :meth:`retry` on a timer."""
+        app.timer(interval=self.order.retry_s)(self.retry)
+
 
 class Interactions:
     """What the interactions agent does with one record: a raw event or tick is cleaned and what it releases
@@ -347,6 +361,7 @@ def register_interactions(
     source = app.topic(settings.topic("interactions.raw"), stage.sessions.frames)
     agent = app.agent(source, name="teachstream.interactions", concurrency=1)(run)
     on_revoked(app, stage.forget)
+    stage.ordered.watch(app)
     return agent
 
 
@@ -470,4 +485,5 @@ def register_screens(
             yield None
 
     on_revoked(app, stage.ordered.order.forget)
+    stage.ordered.watch(app)
     return app.agent(app.topic(settings.topic("screens.raw")), name="teachstream.clean-screens", concurrency=1)(clean)

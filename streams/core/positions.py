@@ -13,6 +13,12 @@ it (``make chaos`` lost single events so, in a rebalance storm). The interaction
   seeks), and skip what comes until it arrives. If it never does after a few seeks (the topic's
   retention deleted it), go on from the record that comes, and say which offsets were not read.
 
+A seek back may be undone: faust seeks a partition taken over to its committed offset, and if that
+happens after ours, the record after the expected one comes again and nothing earlier follows. When no
+later record comes either (the last frames of a device that went quiet), nothing would ask again, so
+the caller also asks :meth:`InOrder.overdue` on a timer (``make chaos`` lost the last two frames of a
+partition so).
+
 A partition taken over expects the record after the last one its table marks handled (``P`` in
 ``streams.core.store``), whatever offset faust committed: the table, written before any record is
 acknowledged, is where the position is kept. Records after the mark that the previous owner handled too
@@ -79,6 +85,19 @@ class InOrder:
         self.skipped += 1
         self._asked[source] = (now, times + 1)
         return Verdict(False, want)
+
+    def overdue(self, now: float) -> list[tuple[Source, int]]:
+        """The seeks back asked at least ``retry_s`` ago whose offset has not come since: the caller seeks
+        again to each offset given (each counts as one of the ``seeks``; after the last, the next record
+        that comes decides)."""
+        due = [
+            (source, times)
+            for source, (asked, times) in self._asked.items()
+            if now - asked >= self.retry_s and times < self.seeks
+        ]
+        for source, times in due:
+            self._asked[source] = (now, times + 1)
+        return [(source, self._next[source]) for source, _ in due]
 
     def expected(self, source: Source) -> int | None:
         return self._next.get(source)

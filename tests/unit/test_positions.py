@@ -77,3 +77,17 @@ def test_records_that_never_come_after_a_few_seeks_are_given_up_with_their_offse
     assert [v.seek_to for v in verdicts[:3]] == [100, 100, 100]
     assert verdicts[3] == Verdict(True, unreadable=(100, 4999))
     assert order.check(RAW, 5001, 3.1) == Verdict(True)
+
+
+def test_a_seek_back_undone_by_faust_is_asked_again_when_no_later_record_comes() -> None:
+    order = InOrder(retry_s=2.0, seeks=3)
+    order.start(RAW, handled_up_to=8, offset=10)  # faust's committed offset is past the table's mark
+    assert order.check(RAW, 10, 0.0) == Verdict(False, 9)
+    assert order.check(RAW, 10, 0.5) == Verdict(False)  # faust's own seek came after ours: 10 again, then silence
+    assert order.overdue(1.9) == []
+    assert order.overdue(2.0) == [(RAW, 9)]
+    assert order.overdue(3.0) == []  # asked again at 2.0: not due before 4.0
+    assert order.overdue(4.0) == [(RAW, 9)]
+    assert order.overdue(6.0) == []  # three seeks asked: the next record that comes decides
+    assert order.check(RAW, 9, 6.1) == Verdict(True) and order.check(RAW, 10, 6.2) == Verdict(True)
+    assert order.overdue(9.0) == []

@@ -42,6 +42,7 @@ from schemas.privacy import PrivacyState
 from schemas.records import from_avro, to_avro
 from streams import cleaning
 from streams.app import create_app
+from streams.core.positions import InOrder
 from streams.privacy import PrivacyGate
 from streams.sessionizer import Sessionizer
 from streams.settings import StreamsSettings
@@ -519,3 +520,31 @@ def test_agents_starting_together_start_each_feed_once() -> None:
 
     run(main())
     assert (feed.starts, switches.starts, feed.reads) == (1, 1, 1)
+
+
+def test_a_seek_back_that_no_record_answers_is_asked_again_by_the_timer() -> None:
+    seeks: list[tuple[str, int, int]] = []
+
+    async def seek(topic: str, partition: int, offset: int) -> None:
+        seeks.append((topic, partition, offset))
+
+    @dataclass
+    class Msg:
+        topic: str
+        partition: int
+        offset: int
+
+    async def scenario() -> None:
+        ordered = cleaning.Ordered(seek, "frame")
+        ordered.order = InOrder(retry_s=1.0)
+        assert not await ordered.admit(Msg("screens.raw", 2, 10), mark=8)  # taken over: read again from 9
+        assert not await ordered.admit(Msg("screens.raw", 2, 10))  # faust's own seek came after ours; then silence
+        await ordered.retry()  # not due yet
+        assert len(seeks) == 1
+        await asyncio.sleep(1.05)
+        await ordered.retry()
+        assert await ordered.admit(Msg("screens.raw", 2, 9))
+        await ordered.retry()  # answered: nothing more to ask
+
+    asyncio.run(scenario())
+    assert seeks == [("screens.raw", 2, 9), ("screens.raw", 2, 9)]
