@@ -309,6 +309,44 @@ def test_a_character_deleted_at_a_line_end_is_read_again() -> None:
     assert not any(w.startswith("invoices") for w in words), words
 
 
+@pytest.mark.parametrize("colors", [LIGHT, DARK], ids=["light", "dark"])
+def test_a_character_removed_at_a_word_end_is_cut_from_the_line_and_its_detectors_run_again(
+    colors: tuple[tuple[int, int, int], ...],
+) -> None:
+    state = FrameState()  # a digit too many makes no phone number; once removed (no cursor drawn), it is one
+    _, first = redact_frame(
+        frame(["meeting notes", "call +44 20 7946 09581"], colors, 14), [], None, [], state=state, output_scale=STORED
+    )
+    assert "PHONE" not in {r.label for r in first}
+    read = state.pixels_read
+    out, removed = redact_frame(
+        frame(["meeting notes", "call +44 20 7946 0958"], colors, 14), [], None, [], state=state, output_scale=STORED
+    )
+    assert state.pixels_read == read  # not read again: cut at the engine's character boundaries
+    words = [w.text for e in state.entries if e.line for w in e.line.words]
+    assert words[-5:] == ["call", "+44", "20", "7946", "0958"], words
+    assert "PHONE" in {r.label for r in removed}
+    after = reads(out)
+    assert not readable("7946 0958", after) and readable("meeting notes", after), after
+
+
+def test_a_removal_that_a_character_boundary_does_not_explain_is_read_again() -> None:
+    state = FrameState()
+    redact_frame(frame(["notes about the invoices"], LIGHT, 14), [], None, [], state=state, output_scale=STORED)
+    read = state.pixels_read
+    (entry,) = [e for e in state.entries if e.line]
+    assert entry.line is not None
+    word = entry.line.words[-1]
+    assert word.text == "invoices" and len(word.cuts) == 7
+    wiped = Image.open(io.BytesIO(frame(["notes about the invoices"], LIGHT, 14)))
+    half = (word.cuts[-1][1] + word.box.x1) // 2  # half of the last glyph gone: no boundary there
+    ImageDraw.Draw(wiped).rectangle((half, word.box.y0 - 2, word.box.x1 + 2, word.box.y1 + 2), fill=LIGHT[0])
+    buf = io.BytesIO()
+    wiped.save(buf, format="JPEG", quality=70)
+    redact_frame(buf.getvalue(), [], None, [], state=state, output_scale=STORED)
+    assert state.pixels_read > read
+
+
 def test_a_line_deleted_is_read_again_and_its_cover_dropped() -> None:
     state = FrameState()
     _, removed = redact_frame(

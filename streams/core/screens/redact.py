@@ -22,6 +22,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -142,11 +143,13 @@ class _Redaction:
         gray = canvas.luma()
         state = self.state
         tails: list[_Tail] = []
+        cuts: list[_Cut] = []
         if state is None or not state.usable((width, height)):
             entries: list[Entry] = []
             todo = [Box(0, 0, width, height)]
         else:
-            entries, todo, tails = self._unchanged(state, gray)
+            entries, todo, tails, cuts = self._unchanged(state, gray)
+        entries += [self._entry(Line(cut.words)) for cut in cuts if cut.words]
         self.clock.check("change detection")
         for region in todo:
             for line in read_region(gray, region):
@@ -246,9 +249,9 @@ class _Redaction:
             self.state.remember(text, cached)
         return cached
 
-    def _unchanged(self, state: FrameState, gray: Gray) -> tuple[list[Entry], list[Box], list[_Tail]]:
+    def _unchanged(self, state: FrameState, gray: Gray) -> tuple[list[Entry], list[Box], list[_Tail], list[_Cut]]:
         """The previous findings still on screen (moved along scrolls), the regions to read,
-        and the lines whose end alone changed."""
+        the lines whose end alone changed, and those cut where a word's end was removed."""
         reference, entries = state.luma, state.entries
         cells = self.cells = changed_cells(gray, reference)
         if cells.any():
@@ -263,10 +266,11 @@ class _Redaction:
                 reference = shifted(reference, scroll)
                 cells = self.cells = changed_cells(gray, reference)
                 entries = _scrolled(entries, scroll)
-        todo, tails = _plan(gray, reference, cells, entries) if cells.any() else ([], [])
+        todo, tails, cuts = _plan(gray, reference, cells, entries) if cells.any() else ([], [], [])
         rebuilt = {id(t.entry) for t in tails if t.entry is not None}  # replaced whole by ``_read_tail``
+        rebuilt |= {id(c.entry) for c in cuts}  # and by their lines cut
         entries = [e for e in entries if id(e) not in rebuilt]
-        return _kept(entries, todo + [t.region for t in tails], self.known, state.known), todo, tails
+        return _kept(entries, todo + [t.region for t in tails], self.known, state.known), todo, tails, cuts
 
 
 TAIL_GAP = 4  # pixels between a kept word and the changed cells (padded) right of it
@@ -331,28 +335,47 @@ def _joined(tail: _Tail, words: list[Word]) -> list[Word] | None:
     return None  # the cut fell a glyph late, or the context read otherwise: read the word whole
 
 
+@dataclass(frozen=True)
+class _Cut:
+    """A line read before that lost ink at the end of one of its words, and nothing else (a
+    character deleted, a cursor gone): ``words`` are its words now, the word cut at the
+    engine's character boundaries (``_cut``); its detectors run again, it is not read again."""
+
+    entry: Entry
+    words: tuple[Word, ...]
+    change: Box
+
+
 def _plan(
     gray: Gray, reference: Gray, cells: npt.NDArray[np.bool_], entries: list[Entry]
-) -> tuple[list[Box], list[_Tail]]:
-    """The regions to read in full and the line ends to read (``changes.regions``, but a change
-    inside one earlier line, right of some of its words, reads only from there on)."""
+) -> tuple[list[Box], list[_Tail], list[_Cut]]:
+    """The regions to read in full, the line ends to read (``changes.regions``, but a change
+    inside one earlier line, right of some of its words, reads only from there on), and the
+    lines cut where they only lost ink at a word's end."""
     height, width = gray.shape
     if cells.size and cells.mean() > FULL_SHARE:
-        return [Box(0, 0, width, height)], []
+        return [Box(0, 0, width, height)], [], []
     tails: list[_Tail] = []
+    cuts: list[_Cut] = []
     whole: list[Box] = []
     for box in cell_boxes(cells, width, height):
         change = box.pad(CELL // 2).clip(width, height)
         tight = _tight(gray, reference, box)
-        if tight is not None and _erased(gray, tight, entries):
-            continue  # ink gone where no word was read (a cursor read as nothing): nothing to read
+        if tight is not None and _blank(gray, tight):
+            met = [(e, i) for e in entries if e.line for i, w in enumerate(e.line.words) if w.box.intersects(tight)]
+            if not met:
+                continue  # ink gone where no word was read (a cursor read as nothing): nothing to read
+            cut = _cut(gray, tight, *met[0], change) if len(met) == 1 else None
+            if cut is not None:
+                cuts.append(cut)
+                continue
         tail = _tail(gray, tight or change, entries)
         if tail is None:
             whole.append(change)
         else:
             tails.append(tail)
     todo = merge([along_text(gray, b) for b in whole])
-    while True:  # a tail that meets a region, or another tail, is read in full
+    while True:  # a tail or a cut that meets a region, or another tail or cut of its line, is read in full
         clash = [
             t
             for t in tails
@@ -362,10 +385,18 @@ def _plan(
                 for o in tails
             )
         ]
-        if not clash:
-            return todo, tails
+        clash_cuts = [
+            c
+            for c in cuts
+            if any(c.entry.box.intersects(r) for r in todo)
+            or any(t.entry is c.entry or (t.region.intersects(c.entry.box)) for t in tails)
+            or any(o is not c and o.entry is c.entry for o in cuts)
+        ]
+        if not clash and not clash_cuts:
+            return todo, tails, cuts
         tails = [t for t in tails if all(t is not c for c in clash)]
-        todo = merge(todo + [along_text(gray, t.change) for t in clash])
+        cuts = [c for c in cuts if all(c is not o for o in clash_cuts)]
+        todo = merge(todo + [along_text(gray, b) for b in [t.change for t in clash] + [c.change for c in clash_cuts]])
 
 
 def _tail(gray: Gray, change: Box, entries: list[Entry]) -> _Tail | None:
@@ -447,20 +478,51 @@ def _tight(gray: Gray, reference: Gray, box: Box) -> Box | None:
     )
 
 
-ERASED_MAX = (3 * CELL, 4 * CELL)  # the largest removal (height, width) left unread
+ERASED_MAX = (3 * CELL, 4 * CELL)  # the largest removal (height, width) not read again
 
 
-def _erased(gray: Gray, tight: Box, entries: list[Entry]) -> bool:
+def _blank(gray: Gray, tight: Box) -> bool:
     """Whether the pixels redrawn in ``tight`` (from ``_tight``) show no ink now, in a box small
-    enough to be a cursor, and meet no word read before: nothing can be read there, and no
-    line's text changes (a word that lost a character is read again: without it, the line may
-    hold a name or a number the detectors did not find before)."""
+    enough to be a cursor or a character or two: ink was removed there, and nothing drawn."""
     if tight.height > ERASED_MAX[0] or tight.width > ERASED_MAX[1]:
         return False
-    crop = gray[max(0, tight.y0) : tight.y1, max(0, tight.x0) : tight.x1]
-    if crop.size == 0 or int(crop.max()) - int(crop.min()) > INK_CONTRAST:
-        return False
-    return not any(word.box.intersects(tight) for entry in entries if entry.line for word in entry.line.words)
+    return not _inked(gray, tight.pad(-1))  # the redrawn pixels' own box: the pixel around may be a glyph's edge
+
+
+def _inked(gray: Gray, box: Box) -> bool:
+    """Whether a pixel of ``box`` stands out from the box's median gray by more than ink contrast
+    (the JPEG's ringing beside a glyph's edge does not); an empty box counts as inked."""
+    crop = gray[max(0, box.y0) : box.y1, max(0, box.x0) : box.x1]
+    if crop.size == 0:
+        return True
+    middle = int(np.median(crop))
+    return int(crop.max()) - middle > INK_CONTRAST or middle - int(crop.min()) > INK_CONTRAST
+
+
+def _cut(gray: Gray, tight: Box, entry: Entry, index: int, change: Box) -> _Cut | None:
+    """The line of ``entry`` without the characters of its word ``index`` that ``tight`` (blank
+    now: ``_blank``) removed, or ``None`` when that cannot be told for sure from the word's
+    character boundaries: the characters right of a boundary left of ``tight`` must all be blank
+    now, and the character left of it inked (a boundary off by a glyph would keep a character
+    gone, or drop one still there: the detectors would see other text than the screen shows)."""
+    assert entry.line is not None
+    words = entry.line.words
+    word = words[index]
+    if len(word.cuts) != len(word.text) - 1 or any(c[0] != i + 1 for i, c in enumerate(word.cuts)):
+        return None  # the engine's symbols did not spell the word: no boundaries to cut at
+    edges = [word.box.x0, *(x for _, x in word.cuts), word.box.x1]
+    if any(b <= a for a, b in pairwise(edges)):
+        return None
+    keep = sum(1 for i in range(len(word.text)) if edges[i + 1] <= tight.x0 + 1)
+    if keep == len(word.text):  # the removal only met the word's box, right of its last character
+        return _Cut(entry, words, change)
+    y0, y1 = word.box.y0, word.box.y1
+    if _inked(gray, Box(edges[keep], y0, word.box.x1, y1)):
+        return None  # the removal is not the whole end of the word
+    if keep and not _inked(gray, Box(edges[keep - 1], y0, edges[keep], y1)):
+        return None  # nor is the character left of the boundary still there
+    now = (word.head(word.cuts[keep - 1]),) if keep else ()
+    return _Cut(entry, (*words[:index], *now, *words[index + 1 :]), change)
 
 
 def _redrawn(gray: Gray, previous: Gray, fills: list[tuple[str, Box, int]], levels: dict[Box, int]) -> list[Box]:
