@@ -524,6 +524,38 @@ def test_every_chroma_subsampling_is_filled_neutral(subsampling: int) -> None:
     assert stored[10, 10, 0] > 150 and stored[10, 10, 1] < 60
 
 
+@pytest.mark.parametrize("subsampling", [4, 5])  # TurboJPEG's 4:4:0 and 4:1:1, which Pillow does not write
+def test_the_other_chroma_subsamplings_are_filled_neutral_too(subsampling: int) -> None:
+    rgb = np.zeros((SCREEN[1], SCREEN[0], 3), dtype=np.uint8)
+    rgb[...] = (200, 10, 10)
+    jpeg = pixels._turbo().encode(rgb, quality=95, pixel_format=0, jpeg_subsample=subsampling)  # TJPF_RGB
+    canvas = Canvas(jpeg, STORED)
+    assert canvas.subsampling == pixels.SUBSAMPLING[subsampling]
+    canvas.fill(Box(100, 100, 300, 200), 90)
+    stored = np.asarray(Image.open(io.BytesIO(canvas.encode(95))).convert("RGB")).astype(int)
+    assert np.abs(stored[58:92, 58:142] - 90).max() < 8
+    assert stored[10, 10, 0] > 150 and stored[10, 10, 1] < 60
+
+
+def test_a_fill_at_odd_coordinates_sets_every_colour_sample_it_touches_neutral() -> None:
+    buffer = io.BytesIO()  # 4:2:0: a colour sample spans 2x2 pixels; one the box only half covers is set neutral too
+    Image.new("RGB", SCREEN, (200, 10, 10)).save(buffer, format="JPEG", quality=95)
+    canvas = Canvas(buffer.getvalue(), STORED)
+    red_cb = int(canvas.cb[0, 0])
+    canvas.fill(Box(101, 101, 299, 199), 90)
+    assert (canvas.luma()[101:199, 101:299] == 90).all() and canvas.luma()[100, 150] != 90
+    for plane in (canvas.cb, canvas.cr):
+        assert (plane[50:100, 50:150] == 128).all()  # pixels 100..299 by 100..199
+    assert canvas.cb[49, 100] == red_cb and canvas.cb[100, 100] == red_cb and canvas.cb[75, 150] == red_cb
+
+
+@pytest.mark.parametrize("factor", [2, 4, 8])
+def test_the_integer_box_filter_gives_what_image_reduce_gives(factor: int) -> None:
+    plane = np.random.default_rng(factor).integers(0, 256, size=(48, 64), dtype=np.uint8)
+    expected = np.asarray(Image.fromarray(plane).reduce(factor))
+    assert np.array_equal(pixels._reduced(plane, factor), expected)
+
+
 def test_a_gray_jpeg_is_stored_gray() -> None:
     buffer = io.BytesIO()
     Image.new("L", SCREEN, 77).save(buffer, format="JPEG", quality=95)
