@@ -201,13 +201,13 @@ class Score:
         cpu = sorted(self.cpu_ms)
         p95 = cpu[min(len(cpu) - 1, round(0.95 * (len(cpu) - 1)))]
         median = statistics.median(cpu)
-        ratio = f"{median / base_median:.1%}" if base_median else "100%"
+        ratio = f"{median / base_median:.2%}" if base_median else "100%"
         measured = self.pii_read > 0
         recall = f"{self.pii_hidden / self.pii_read:.3f} ({self.pii_hidden}/{self.pii_read})" if measured else "-"
         kept = f"{self.words_kept / self.words_read:.3f} ({self.words_kept}/{self.words_read})" if measured else "-"
         return (
             f"| {name} | {len(cpu)} | {recall} | {kept} | {statistics.mean(self.over):.2%} "
-            f"| {median:.0f} | {p95:.0f} | {max(cpu):.0f} | {statistics.mean(cpu):.0f} | {ratio} |"
+            f"| {median:.1f} | {p95:.0f} | {max(cpu):.0f} | {statistics.mean(cpu):.0f} | {ratio} |"
         )
 
 

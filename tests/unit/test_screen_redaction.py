@@ -330,6 +330,22 @@ def test_a_character_removed_at_a_word_end_is_cut_from_the_line_and_its_detector
     assert not readable("7946 0958", after) and readable("meeting notes", after), after
 
 
+@pytest.mark.parametrize("colors", [LIGHT, DARK], ids=["light", "dark"])
+@pytest.mark.parametrize("size", [11, 14, 15])
+def test_a_new_glyph_that_fills_its_own_box_is_ink_not_a_removal(
+    colors: tuple[tuple[int, int, int], ...], size: int
+) -> None:
+    state = FrameState()  # an "l" typed with no cursor drawn: its redrawn pixels are all ink, none stands out
+    redact_frame(
+        frame(["meeting notes", "notes from Pau"], colors, size), [], None, [], state=state, output_scale=STORED
+    )
+    _, removed = redact_frame(
+        frame(["meeting notes", "notes from Paul"], colors, size), [], None, [], state=state, output_scale=STORED
+    )
+    lines = [" ".join(w.text for w in e.line.words) for e in state.entries if e.line]
+    assert "notes from Paul" in lines and "PERSON" in {r.label for r in removed}, lines
+
+
 def test_a_removal_that_a_character_boundary_does_not_explain_is_read_again() -> None:
     state = FrameState()
     redact_frame(frame(["notes about the invoices"], LIGHT, 14), [], None, [], state=state, output_scale=STORED)
@@ -568,3 +584,9 @@ def test_a_truncated_jpeg_is_an_error_not_a_gray_frame() -> None:
     Image.new("RGB", SCREEN, (200, 10, 10)).save(buffer, format="JPEG")
     with pytest.raises(ScreenRedactionError, match="not a whole JPEG: Premature end"):
         Canvas(buffer.getvalue()[: len(buffer.getvalue()) // 2], STORED)
+
+
+def test_the_head_of_a_word_read_in_parts_is_still_read_in_parts() -> None:
+    word = Word("4111", Box(0, 0, 40, 12), 90.0, ((1, 10), (2, 20), (3, 30)), pieced=True)
+    head = word.head((2, 20))
+    assert (head.text, head.box, head.cuts, head.pieced) == ("41", Box(0, 0, 20, 12), ((1, 10),), True)

@@ -60,13 +60,14 @@ class Word:
     pieced: bool = False  # joined from parts read apart (``joined``), not read whole
 
     def head(self, cut: tuple[int, int]) -> Word:
-        """The part of this word left of ``cut`` (one of its cuts)."""
+        """The part of this word left of ``cut`` (one of its cuts), pieced if the word was."""
         chars, x = cut
         return Word(
             self.text[:chars],
             Box(self.box.x0, self.box.y0, x, self.box.y1),
             self.confidence,
             tuple(c for c in self.cuts if c[0] < chars),
+            self.pieced,
         )
 
     def joined(self, tail: Word) -> Word:

@@ -483,20 +483,21 @@ ERASED_MAX = (3 * CELL, 4 * CELL)  # the largest removal (height, width) not rea
 
 def _blank(gray: Gray, tight: Box) -> bool:
     """Whether the pixels redrawn in ``tight`` (from ``_tight``) show no ink now, in a box small
-    enough to be a cursor or a character or two: ink was removed there, and nothing drawn."""
+    enough to be a cursor or a character or two: ink was removed there, and nothing drawn. Ink is
+    judged against the gray around the box: a new glyph that fills its own box (``l``, ``|``, ``.``)
+    is ink, and the JPEG's ringing beside a dark theme's glyph is not."""
     if tight.height > ERASED_MAX[0] or tight.width > ERASED_MAX[1]:
         return False
-    return not _inked(gray, tight.pad(-1))  # the redrawn pixels' own box: the pixel around may be a glyph's edge
+    return not _inked(gray, tight.pad(-1), background(gray, tight))
 
 
-def _inked(gray: Gray, box: Box) -> bool:
-    """Whether a pixel of ``box`` stands out from the box's median gray by more than ink contrast
-    (the JPEG's ringing beside a glyph's edge does not); an empty box counts as inked."""
+def _inked(gray: Gray, box: Box, level: int) -> bool:
+    """Whether a pixel of ``box`` differs from the background gray ``level`` by more than ink
+    contrast; an empty box counts as inked."""
     crop = gray[max(0, box.y0) : box.y1, max(0, box.x0) : box.x1]
     if crop.size == 0:
         return True
-    middle = int(np.median(crop))
-    return int(crop.max()) - middle > INK_CONTRAST or middle - int(crop.min()) > INK_CONTRAST
+    return int(crop.max()) - level > INK_CONTRAST or level - int(crop.min()) > INK_CONTRAST
 
 
 def _cut(gray: Gray, tight: Box, entry: Entry, index: int, change: Box) -> _Cut | None:
@@ -516,10 +517,10 @@ def _cut(gray: Gray, tight: Box, entry: Entry, index: int, change: Box) -> _Cut 
     keep = sum(1 for i in range(len(word.text)) if edges[i + 1] <= tight.x0 + 1)
     if keep == len(word.text):  # the removal only met the word's box, right of its last character
         return _Cut(entry, words, change)
-    y0, y1 = word.box.y0, word.box.y1
-    if _inked(gray, Box(edges[keep], y0, word.box.x1, y1)):
+    y0, y1, level = word.box.y0, word.box.y1, background(gray, word.box)
+    if _inked(gray, Box(edges[keep], y0, word.box.x1, y1), level):
         return None  # the removal is not the whole end of the word
-    if keep and not _inked(gray, Box(edges[keep - 1], y0, edges[keep], y1)):
+    if keep and not _inked(gray, Box(edges[keep - 1], y0, edges[keep], y1), level):
         return None  # nor is the character left of the boundary still there
     now = (word.head(word.cuts[keep - 1]),) if keep else ()
     return _Cut(entry, (*words[:index], *now, *words[index + 1 :]), change)
