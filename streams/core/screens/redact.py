@@ -8,7 +8,8 @@ the regions that changed since the device's previous frame (all of it without a 
 moving the previous findings along where the content scrolled; read the changed regions
 with OCR (where a line read before changed only at its end, as when typing, only that end
 is read, from ``CONTEXT`` characters before the change, and what is left of it is kept as
-read, down to the characters of a word being typed); run the text detectors and the known
+read, down to the characters of a word being typed; a line that only lost ink at a word's
+end is cut at the engine's character boundaries instead of read); run the text detectors and the known
 strings on each line read; cover the words found, and the ones found earlier in regions that
 did not change, with a solid, padded fill of the gray around them; downsize to
 ``output_scale`` (after every fill, boxes snapped to whole output pixels, so nothing of a
