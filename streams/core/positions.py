@@ -88,15 +88,12 @@ class InOrder:
 
     def overdue(self, now: float) -> list[tuple[Source, int]]:
         """The seeks back asked at least ``retry_s`` ago whose offset has not come since: the caller seeks
-        again to each offset given (each counts as one of the ``seeks``; after the last, the next record
-        that comes decides)."""
-        due = [
-            (source, times)
-            for source, (asked, times) in self._asked.items()
-            if now - asked >= self.retry_s and times < self.seeks
-        ]
+        again to each offset given. These do not count among the ``seeks`` after which records are given
+        up: a worker that stalls (a broker away, a long batch) must not give up a record that was never
+        deleted, and a seek asked while nothing comes costs little."""
+        due = [(source, times) for source, (asked, times) in self._asked.items() if now - asked >= self.retry_s]
         for source, times in due:
-            self._asked[source] = (now, times + 1)
+            self._asked[source] = (now, times)
         return [(source, self._next[source]) for source, _ in due]
 
     def expected(self, source: Source) -> int | None:
