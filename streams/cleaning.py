@@ -37,7 +37,7 @@ from schemas.validation import MAX_FUTURE, event_problem, frame_problem
 from streams.core.cleaner import Cleaned, Cleaner, TitleRedactor
 from streams.core.frames import CleanedFrame, FrameCleaner, PixelRedactor, keep_pixels
 from streams.core.known import KnownPii
-from streams.core.positions import InOrder
+from streams.core.positions import InOrder, Source
 from streams.core.redaction import SegmentPolicy, default_person_finder
 from streams.core.screens.pixels import image_size
 from streams.decoding import decode
@@ -49,6 +49,7 @@ from streams.writes import KafkaWrites, Writes, delivered
 
 log = logging.getLogger(__name__)
 Seek = Callable[[str, int, int], Awaitable[None]]  # read a topic's partition again from an offset
+Earliest = Callable[[str, int], Awaitable[int]]  # the offset of a topic partition's first record kept
 
 
 class Outlets:
@@ -133,12 +134,21 @@ def consumer_seek(app: faust.App) -> Seek:
     return seek
 
 
+def consumer_earliest(app: faust.App) -> Earliest:
+    async def earliest(topic: str, partition: int) -> int:
+        tp = TP(topic, partition)
+        return int((await app.consumer.earliest_offsets(tp))[tp])
+
+    return earliest
+
+
 class Ordered:
     """An agent's records handled in offset order per partition (``streams.core.positions``): a repeat is
     skipped, and a record after a gap makes the partition read again from the gap."""
 
-    def __init__(self, seek: Seek, what: str) -> None:
-        self.order, self.seek, self.what = InOrder(), seek, what
+    def __init__(self, seek: Seek, what: str, earliest: Earliest | None = None) -> None:
+        self.order, self.seek, self.what, self.earliest = InOrder(), seek, what, earliest
+        self.retries: Counter[Source] = Counter()  # timer seeks since the last record handled, for the log
 
     async def admit(self, msg: Any, mark: int | None = None) -> bool:
         """Whether to handle ``msg``; ``mark``: the last offset of its partition handled before it was assigned
@@ -157,6 +167,8 @@ class Ordered:
                 log.warning("%s: %s %d came while %d was expected (faust skipped records); reading again from %d",
                             where, self.what, msg.offset, verdict.seek_to, verdict.seek_to)  # fmt: skip
             await self.seek(msg.topic, msg.partition, verdict.seek_to)
+        if verdict.handle:
+            self.retries.pop(source, None)
         if verdict.unreadable is not None:
             first, last = verdict.unreadable
             log.error(
@@ -168,16 +180,34 @@ class Ordered:
 
     async def retry(self) -> None:
         """Seek again where a seek back was not answered (see :meth:`InOrder.overdue`)."""
-        for (topic, partition), offset in self.order.overdue(time.monotonic()):
-            log.info("%s[%d]: %s %d has not come since the seek back to it; seeking again",
-                     topic, partition, self.what, offset)  # fmt: skip
+        for source, want in self.order.overdue(time.monotonic()):
             try:
-                await self.seek(topic, partition, offset)
+                await self._seek_again(source, want)
             except Exception as exc:  # revoked meanwhile: its next owner starts from the table
-                log.warning("%s[%d]: could not seek to %d: %s", topic, partition, offset, exc)
+                log.warning("%s[%d]: could not seek to %d: %s", *source, want, exc)
+
+    async def _seek_again(self, source: Source, want: int) -> None:
+        """Seek to ``want`` again; where the topic no longer holds it (deleted by its retention), go on from the
+        partition's first record kept."""
+        topic, partition = source
+        earliest = await self.earliest(topic, partition) if self.earliest is not None else None
+        if earliest is not None and self.order.give_up(source, want, earliest):
+            log.error("%s[%d]: offsets %d to %d are no longer in the topic (deleted by its retention); going on from "
+                      "%d without them", topic, partition, want, earliest - 1, earliest)  # fmt: skip
+            await self.seek(topic, partition, earliest)
+            return
+        if self.order.pending(source) != want:
+            return  # it came, or the partition was revoked, while the topic was asked
+        self.retries[source] += 1
+        if self.retries[source] in (1, 30) or self.retries[source] % 300 == 0:
+            log.info("%s[%d]: %s %d has not come since the seek back to it; seeking again (%d times)",
+                     topic, partition, self.what, want, self.retries[source])  # fmt: skip
+        await self.seek(topic, partition, want)
 
     def watch(self, app: faust.App) -> None:
-        """Ask :meth:`retry` on a timer."""
+        """Ask :meth:`retry` on a timer (the topic's first records kept asked of ``app``'s consumer)."""
+        if self.earliest is None:
+            self.earliest = consumer_earliest(app)
         app.timer(interval=self.order.retry_s)(self.retry)
 
 

@@ -88,13 +88,27 @@ class InOrder:
 
     def overdue(self, now: float) -> list[tuple[Source, int]]:
         """The seeks back asked at least ``retry_s`` ago whose offset has not come since: the caller seeks
-        again to each offset given. These do not count among the ``seeks`` after which records are given
-        up: a worker that stalls (a broker away, a long batch) must not give up a record that was never
-        deleted, and a seek asked while nothing comes costs little."""
-        due = [(source, times) for source, (asked, times) in self._asked.items() if now - asked >= self.retry_s]
-        for source, times in due:
-            self._asked[source] = (now, times)
-        return [(source, self._next[source]) for source, _ in due]
+        again to each offset given, or gives it up (:meth:`give_up`) if the topic no longer holds it. These
+        do not count among the ``seeks`` after which records are given up when later ones come: a worker
+        that stalls (a broker away, a long batch) must not give up records that still exist."""
+        due = [source for source, (asked, _) in self._asked.items() if now - asked >= self.retry_s]
+        for source in due:
+            self._asked[source] = (now, self._asked[source][1])
+        return [(source, self._next[source]) for source in due]
+
+    def pending(self, source: Source) -> int | None:
+        """The offset a seek back to which has not been answered yet, if any."""
+        return self._next.get(source) if source in self._asked else None
+
+    def give_up(self, source: Source, want: int, earliest: int) -> bool:
+        """The partition's first record kept is at ``earliest``, after ``want``, the offset still awaited
+        (its retention deleted the records between): expect ``earliest`` now. False, and nothing done,
+        when ``want`` is no longer awaited (it came meanwhile, or the partition was revoked)."""
+        if self.pending(source) != want or earliest <= want:
+            return False
+        self._next[source] = earliest
+        self._asked.pop(source, None)
+        return True
 
     def expected(self, source: Source) -> int | None:
         return self._next.get(source)

@@ -93,3 +93,15 @@ def test_a_seek_back_undone_by_faust_is_asked_again_when_no_later_record_comes()
     assert order.check(RAW, 10, 10.5) == Verdict(False, 9)  # faust's own seek again: a seek, not a give-up
     assert order.check(RAW, 9, 10.6) == Verdict(True) and order.check(RAW, 10, 10.7) == Verdict(True)
     assert order.overdue(20.0) == []
+
+
+def test_a_seek_back_is_given_up_only_while_awaited_and_only_for_records_the_topic_no_longer_holds() -> None:
+    order = InOrder(retry_s=2.0)
+    order.start(RAW, handled_up_to=8, offset=10)
+    assert order.check(RAW, 10, 0.0) == Verdict(False, 9) and order.pending(RAW) == 9
+    assert not order.give_up(RAW, 9, earliest=0)  # 9 is still in the topic: seek to it again
+    assert not order.give_up(RAW, 8, earliest=12)  # not the offset awaited
+    assert order.give_up(RAW, 9, earliest=12)
+    assert order.pending(RAW) is None and order.expected(RAW) == 12
+    assert order.check(RAW, 12, 0.1) == Verdict(True)
+    assert not order.give_up(RAW, 12, earliest=20)  # nothing awaited any more

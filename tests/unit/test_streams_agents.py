@@ -534,8 +534,11 @@ def test_a_seek_back_that_no_record_answers_is_asked_again_by_the_timer() -> Non
         partition: int
         offset: int
 
+    async def earliest(topic: str, partition: int) -> int:
+        return 0  # the topic holds every record
+
     async def scenario() -> None:
-        ordered = cleaning.Ordered(seek, "frame")
+        ordered = cleaning.Ordered(seek, "frame", earliest)
         ordered.order = InOrder(retry_s=1.0)
         assert not await ordered.admit(Msg("screens.raw", 2, 10), mark=8)  # taken over: read again from 9
         assert not await ordered.admit(Msg("screens.raw", 2, 10))  # faust's own seek came after ours; then silence
@@ -548,3 +551,31 @@ def test_a_seek_back_that_no_record_answers_is_asked_again_by_the_timer() -> Non
 
     asyncio.run(scenario())
     assert seeks == [("screens.raw", 2, 9), ("screens.raw", 2, 9)]
+
+
+def test_a_seek_back_to_records_the_topic_no_longer_holds_goes_on_from_its_first_record_kept() -> None:
+    seeks: list[tuple[str, int, int]] = []
+
+    async def seek(topic: str, partition: int, offset: int) -> None:
+        seeks.append((topic, partition, offset))
+
+    async def earliest(topic: str, partition: int) -> int:
+        return 12  # the retention deleted 9 to 11 while the partition was not read
+
+    @dataclass
+    class Msg:
+        topic: str
+        partition: int
+        offset: int
+
+    async def scenario() -> None:
+        ordered = cleaning.Ordered(seek, "frame", earliest)
+        ordered.order = InOrder(retry_s=0.0)
+        assert not await ordered.admit(Msg("screens.raw", 2, 14), mark=8)
+        await ordered.retry()
+        assert ordered.order.expected(("screens.raw", 2)) == 12
+        assert await ordered.admit(Msg("screens.raw", 2, 12))
+        await ordered.retry()  # nothing pending
+
+    asyncio.run(scenario())
+    assert seeks == [("screens.raw", 2, 9), ("screens.raw", 2, 12)]
