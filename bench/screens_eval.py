@@ -257,7 +257,7 @@ def _median_cpu(runs: list[list[list[Redacted]]]) -> list[list[Redacted]]:
     return out
 
 
-def evaluate(clips: list[Clip], oracle: Oracle, baseline_recall: bool, passes: int = 1) -> dict[tuple[str, str], Score]:
+def evaluate(clips: list[Clip], oracle: Oracle, baseline_recall: bool, passes: int) -> dict[tuple[str, str], Score]:
     ours, base, states = timed(clips, passes)
     scores: dict[tuple[str, str], Score] = defaultdict(Score)
     for clip, our_frames, base_frames, state in zip(clips, ours, base, states, strict=True):

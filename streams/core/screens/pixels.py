@@ -71,7 +71,7 @@ class Canvas:
             planes = (ycbcr[..., 0].copy(), ycbcr[..., 1].copy(), ycbcr[..., 2].copy(), (1, 1))
         self.y, self.cb, self.cr, self.subsampling = planes
         self.size = (int(self.y.shape[1]), int(self.y.shape[0]))
-        self.stored_luma: Gray | None = None  # the stored frame's luma, once encoded
+        self.stored_luma: Gray = np.zeros((0, 0), dtype=np.uint8)  # the stored frame's luma, once encoded
 
     @property
     def width(self) -> int:

@@ -170,7 +170,7 @@ class _Redaction:
         self.clock.check("encoding")
         if state is not None:
             state.luma, state.size, state.entries = gray, (width, height), entries
-            state.stored = canvas.stored_luma if canvas.stored_luma is not None else state.stored
+            state.stored = canvas.stored_luma
             state.known = frozenset(self.known)
             state.levels = {box: level for _, box, level in fills}
             state.frames += 1
@@ -390,7 +390,7 @@ def _plan(
             c
             for c in cuts
             if any(c.entry.box.intersects(r) for r in todo)
-            or any(t.entry is c.entry or (t.region.intersects(c.entry.box)) for t in tails)
+            or any(t.entry is c.entry or t.region.intersects(c.entry.box) for t in tails)
             or any(o is not c and o.entry is c.entry for o in cuts)
         ]
         if not clash and not clash_cuts:
