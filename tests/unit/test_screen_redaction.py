@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from schemas.events import VisibleWindow
 from streams.core.screens import FrameState, Removed, ScreenRedactionError, pixels, redact_frame
+from streams.core.screens import redact as steps
 from streams.core.screens.geometry import Box
 from streams.core.screens.matching import fuzzy_find, normalize
 from streams.core.screens.ocr import Word, read_region
@@ -400,6 +401,18 @@ def test_a_word_is_cut_and_joined_at_its_character_boundaries() -> None:
     joined = head.joined(Word("@example", Box(50, 4, 114, 21), 80.0, tuple((i, 50 + 8 * i) for i in range(1, 8))))
     assert joined.text == "clark@example" and joined.box == Box(10, 4, 114, 21) and joined.confidence == 80.0
     assert [c[0] for c in joined.cuts] == list(range(1, 13)) and joined.cuts[4] == (5, 50)
+
+
+def test_a_sliver_of_the_glyph_left_of_the_cut_read_as_a_mark_is_dropped_only_before_the_context() -> None:
+    head = Word("smyth", Box(10, 5, 50, 20), 90.0, tuple((i, 10 + 8 * i) for i in range(1, 5)))  # a 15 px line
+    tail = steps._Tail(Box(50, 0, 120, 25), None, (), Box(60, 0, 120, 25), head=head, context="e")
+    sliver = Word("1e@exa", Box(50, 5, 98, 20), 80.0, ((1, 56), (2, 64), (3, 72), (4, 80), (5, 88)))  # "1": 6 px
+    joined = steps._joined(tail, [sliver])
+    assert joined is not None and joined[0].text == "smythe@exa" and joined[0].box == Box(10, 5, 98, 20)
+    glyph = Word("me@exa", Box(50, 5, 98, 20), 80.0, ((1, 60), (2, 64), (3, 72), (4, 80), (5, 88)))  # "m": 10 px
+    assert steps._joined(tail, [glyph]) is None  # a whole glyph is not dropped: the word is read whole
+    misread = Word("1c@exa", Box(50, 5, 98, 20), 80.0, ((1, 56), (2, 64), (3, 72), (4, 80), (5, 88)))
+    assert steps._joined(tail, [misread]) is None  # what follows the sliver must repeat the context
 
 
 def test_lower_case_typed_after_a_name_keeps_the_name_covered() -> None:

@@ -6,7 +6,8 @@ same luma values, so comparing with the previous frame is exact there. The store
 downsized with a box filter (``Image.reduce`` for whole factors) after every fill, so no
 covered pixel reaches it; boxes are snapped to whole output pixels (``geometry.snapped``)
 before they are filled. See :class:`Canvas` for the colour planes. JPEGs are decoded by
-libjpeg-turbo's TurboJPEG (a system library, through ``PyTurboJPEG``) and encoded by Pillow.
+libjpeg-turbo's TurboJPEG (a system library, through ``PyTurboJPEG``) and encoded by it from
+the planes.
 """
 
 from __future__ import annotations
@@ -54,12 +55,11 @@ class Canvas:
     A JPEG is decoded once, to those planes, by libjpeg-turbo's planar API (TurboJPEG, no
     colour conversion and no upsampling of the colour); other images (PNG, CMYK) are decoded
     by Pillow, with colour planes at full scale. A fill is drawn into the luma and sets every
-    colour sample it touches to neutral. The stored frame is the three planes box-filtered to
-    ``scale`` (for a 4:2:0 JPEG stored at a half, the colour planes are already that size),
-    encoded by Pillow: no stored sample holds anything of a covered pixel (boxes are snapped
-    to whole stored pixels before they are filled). For a 4:2:0 JPEG stored at a half (what
-    the stage does with the agent's frames) the stored bytes are those of Pillow's full decode
-    and downsize before; other subsamplings and scales differ from it in their colour."""
+    colour sample it touches to neutral. The stored frame is a 4:2:0 JPEG at ``scale``: the
+    luma box-filtered to it, the colour planes to half of it (for a 4:2:0 JPEG stored at a
+    half, by two), encoded by TurboJPEG from the planes. No stored sample holds anything of a
+    covered pixel: boxes are snapped to whole stored pixels before they are filled, and a
+    stored colour sample across a box's edge mixes the neutral fill with what is outside."""
 
     def __init__(self, data: bytes, scale: float = 1.0) -> None:
         self.scale = scale
@@ -97,7 +97,7 @@ class Canvas:
         self.cr[rows, cols] = 128
 
     def encode(self, quality: int, reuse: tuple[Gray, Sequence[Box]] | None = None) -> bytes:
-        """The frame at the stored scale (box filter), as a JPEG of ``quality`` (Pillow's 4:2:0).
+        """The frame at the stored scale (box filter), as a 4:2:0 JPEG of ``quality``.
 
         ``reuse``: the previous frame's stored luma and the boxes (full-scale pixels) where this
         frame's luma, fills included, may differ from the previous one's: only those are
@@ -120,10 +120,8 @@ class Canvas:
         else:
             y = _downsized(self.y, size)
         self.stored_luma = y
-        planes = [Image.fromarray(plane) for plane in (y, _downsized(self.cb, size), _downsized(self.cr, size))]
-        out = io.BytesIO()
-        Image.merge("YCbCr", planes).save(out, format="JPEG", quality=quality)
-        return out.getvalue()
+        chroma = (-(-size[0] // 2), -(-size[1] // 2))  # 4:2:0: a colour sample per 2x2 stored pixels
+        return _encoded((y, _downsized(self.cb, chroma), _downsized(self.cr, chroma)), quality)
 
 
 EXACT_FACTORS = (2, 4, 8)  # where ``_reduced`` gives what ``Image.reduce`` gives
@@ -136,6 +134,27 @@ def _reduced(block: Gray, factor: int) -> Gray:
     sums = block.reshape(height // factor, factor, width // factor, factor).sum(axis=(1, 3), dtype=np.uint32)
     out: Gray = ((sums + factor * factor // 2) // (factor * factor)).astype(np.uint8)
     return out
+
+
+_TJSAMP_420 = 2
+_TJFLAG_ACCURATEDCT = 4096  # as Pillow encodes (TurboJPEG's default is its fast, less exact DCT)
+
+
+def _encoded(planes: tuple[Gray, Gray, Gray], quality: int) -> bytes:
+    """A 4:2:0 JPEG of ``quality`` from its Y, Cb and Cr planes (TurboJPEG's planar API: no
+    colour conversion, no resampling; rows padded to 4 bytes, as PyTurboJPEG passes them)."""
+    rows = []
+    for plane in planes:
+        pad = -plane.shape[1] % 4
+        rows.append((np.pad(plane, ((0, 0), (0, pad)), mode="edge") if pad else plane).ravel())
+    height, width = planes[0].shape
+    try:
+        jpeg: bytes = _turbo().encode_from_yuv(
+            np.concatenate(rows), height, width, quality, _TJSAMP_420, _TJFLAG_ACCURATEDCT
+        )
+    except OSError as exc:
+        raise ScreenRedactionError(f"the stored frame could not be encoded: {exc}") from exc
+    return jpeg
 
 
 def _jpeg_planes(data: bytes) -> tuple[Gray, Gray, Gray, tuple[int, int]] | None:
