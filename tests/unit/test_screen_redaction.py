@@ -45,6 +45,7 @@ pytestmark = pytest.mark.skipif(
 
 EMAIL = "jane.doe@example.com"
 CARD = "4111 1111 1111 1111"
+PHONE = "+44 20 7946 0958"
 SCREEN = (800, 400)
 LIGHT = ((250, 250, 248), (25, 25, 25))
 DARK = ((30, 31, 34), (225, 225, 220))
@@ -251,6 +252,21 @@ def test_typing_reads_only_the_end_of_the_line_and_covers_what_it_completes(
     assert after == reads(full)  # as if read whole
 
 
+@pytest.mark.parametrize("size", [11, 14])  # line ends are read at 1.25x: small UI text too
+@pytest.mark.parametrize("colors", [LIGHT, DARK], ids=["light", "dark"])
+def test_an_address_and_a_phone_number_typed_a_few_characters_a_frame_are_covered(
+    colors: tuple[tuple[int, int, int], ...], size: int
+) -> None:
+    state, typed = FrameState(), f"mail {EMAIL} or call {PHONE} today"
+    for end in range(8, len(typed) + 1, 3):
+        out, removed = redact_frame(
+            frame([typed[:end] + "|"], colors, size), [], None, [], state=state, output_scale=STORED
+        )
+    assert state.tails >= 3
+    assert {"EMAIL", "PHONE"} <= {r.label for r in removed}
+    assert not readable(EMAIL, reads(out)) and not readable(PHONE, reads(out)), reads(out)
+
+
 @pytest.mark.parametrize("colors", [LIGHT, DARK], ids=["light", "dark"])
 def test_a_long_word_typed_a_few_characters_a_frame_is_read_a_few_characters_at_a_time(
     colors: tuple[tuple[int, int, int], ...],
@@ -413,6 +429,11 @@ def test_a_sliver_of_the_glyph_left_of_the_cut_read_as_a_mark_is_dropped_only_be
     assert steps._joined(tail, [glyph]) is None  # a whole glyph is not dropped: the word is read whole
     misread = Word("1c@exa", Box(50, 5, 98, 20), 80.0, ((1, 56), (2, 64), (3, 72), (4, 80), (5, 88)))
     assert steps._joined(tail, [misread]) is None  # what follows the sliver must repeat the context
+    apart = Word("1e@exa", Box(53, 5, 98, 20), 80.0, ((1, 58), (2, 64), (3, 72), (4, 80), (5, 88)))
+    assert steps._joined(tail, [apart]) is None  # not at the cut: a glyph of its own, not the edge of one
+    early = Word("1he@ex", Box(50, 5, 98, 20), 80.0, ((1, 55), (2, 64), (3, 72), (4, 80), (5, 88)))
+    joined = steps._joined(tail, [early])  # a sliver, then the head's last character again (the cut fell early)
+    assert joined is not None and joined[0].text == "smythe@ex"
 
 
 def test_lower_case_typed_after_a_name_keeps_the_name_covered() -> None:
@@ -522,6 +543,24 @@ def test_sizes_that_do_not_halve_keep_their_size_and_colour(size: tuple[int, int
     assert stored.size == (round(size[0] / 2), round(size[1] / 2))
     red, green, blue = stored.getpixel((stored.width - 1, stored.height - 1))  # type: ignore[misc]
     assert red > 150 and green < 60 and blue < 60, (red, green, blue)
+
+
+@pytest.mark.parametrize(
+    ("size", "scale"), [((1680, 1050), STORED), ((201, 101), 1.0), ((1, 1), 1.0), ((3, 3), 1.0), ((5, 2), 1.0)]
+)
+def test_odd_stored_sizes_keep_every_pixel_colour_and_a_fill_at_the_bottom_edge_stays_neutral(
+    size: tuple[int, int], scale: float
+) -> None:
+    buffer = io.BytesIO()  # an odd stored height: the planar buffer's luma must be padded to even rows
+    Image.new("RGB", size, (200, 10, 10)).save(buffer, format="JPEG", quality=95)
+    canvas = Canvas(buffer.getvalue(), scale)
+    stored = np.asarray(Image.open(io.BytesIO(canvas.encode(95))).convert("RGB")).astype(int)
+    assert stored.shape[:2] == (round(size[1] * scale), round(size[0] * scale))
+    assert (stored[..., 0] > 150).all() and (stored[..., 1:] < 60).all(), stored[-1]
+    if size[1] > 32:
+        canvas.fill(Box(0, size[1] - 16, size[0], size[1]), 90)  # thick enough for the colour planes' blur
+        stored = np.asarray(Image.open(io.BytesIO(canvas.encode(95))).convert("RGB")).astype(int)
+        assert np.abs(stored[-1, 4:-4] - 90).max() < 8, stored[-1, :8]
 
 
 @pytest.mark.parametrize("scale", [1 / 3, 1 / 5, 0.25])

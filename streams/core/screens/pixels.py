@@ -142,19 +142,33 @@ _TJFLAG_ACCURATEDCT = 4096  # as Pillow encodes (TurboJPEG's default is its fast
 
 def _encoded(planes: tuple[Gray, Gray, Gray], quality: int) -> bytes:
     """A 4:2:0 JPEG of ``quality`` from its Y, Cb and Cr planes (TurboJPEG's planar API: no
-    colour conversion, no resampling; rows padded to 4 bytes, as PyTurboJPEG passes them)."""
+    colour conversion, no resampling). The buffer is laid out as ``tjCompressFromYUV`` reads it
+    with the 4-byte row padding PyTurboJPEG passes: the luma's width and height padded to even
+    (edge pixels: the encoder's blocks, cropped away), every row to a multiple of 4 bytes; its
+    size is checked against ``tjBufSizeYUV2`` so a layout mistake stops the frame rather than
+    letting the encoder read past the buffer."""
+    y, cb, cr = planes
+    height, width = y.shape
+    even = (height + height % 2, width + width % 2)
+    if cb.shape != cr.shape or cb.shape != (even[0] // 2, even[1] // 2):
+        raise ScreenRedactionError(f"colour planes of {cb.shape} for a {width}x{height} frame stored 4:2:0")
     rows = []
-    for plane in planes:
-        pad = -plane.shape[1] % 4
-        rows.append((np.pad(plane, ((0, 0), (0, pad)), mode="edge") if pad else plane).ravel())
-    height, width = planes[0].shape
+    for plane, (rows_to, columns_to) in ((y, even), (cb, cb.shape), (cr, cr.shape)):
+        pad = ((0, rows_to - plane.shape[0]), (0, _row(columns_to) - plane.shape[1]))
+        rows.append((np.pad(plane, pad, mode="edge") if pad != ((0, 0), (0, 0)) else plane).ravel())
+    buffer = np.concatenate(rows)
+    if buffer.size != _row(even[1]) * even[0] + 2 * _row(even[1] // 2) * (even[0] // 2):
+        raise ScreenRedactionError(f"a planar buffer of {buffer.size} bytes for a {width}x{height} frame")
     try:
-        jpeg: bytes = _turbo().encode_from_yuv(
-            np.concatenate(rows), height, width, quality, _TJSAMP_420, _TJFLAG_ACCURATEDCT
-        )
+        jpeg: bytes = _turbo().encode_from_yuv(buffer, height, width, quality, _TJSAMP_420, _TJFLAG_ACCURATEDCT)
     except OSError as exc:
         raise ScreenRedactionError(f"the stored frame could not be encoded: {exc}") from exc
     return jpeg
+
+
+def _row(width: int) -> int:
+    """Bytes of a plane's row in the planar buffer: ``width`` padded to 4 (PyTurboJPEG's ``pad``)."""
+    return width + -width % 4
 
 
 def _jpeg_planes(data: bytes) -> tuple[Gray, Gray, Gray, tuple[int, int]] | None:

@@ -45,7 +45,7 @@ from streams.core.screens.changes import (
 from streams.core.screens.errors import FrameDeadlineError, ScreenRedactionError
 from streams.core.screens.geometry import Box, Removed, WindowLike, snapped, visible_parts, window_box
 from streams.core.screens.matching import Hit, detector_hits, known_hits, shape_hits
-from streams.core.screens.ocr import LINE_UPSCALE, Line, Word, read_region
+from streams.core.screens.ocr import LINE_UPSCALE, UPSCALE, Line, Word, read_region
 from streams.core.screens.pixels import Canvas, Gray, background
 from streams.core.screens.scrolling import Scroll, find_scroll, shifted
 from streams.core.screens.state import Entry, FrameState
@@ -187,9 +187,9 @@ class _Redaction:
         """The entries of a line end read again: a new line as read, or the line rebuilt from
         its kept words and what was read (its old entry, hits included, is replaced whole:
         ``_unchanged`` leaves it out of the entries kept)."""
-        lines = read_region(gray, tail.region, LINE_UPSCALE)
-        if tail.entry is None:  # a new line: as read
-            return [self._entry(line) for line in lines]
+        if tail.entry is None:  # a new line: read as regions are
+            return [self._entry(line) for line in read_region(gray, tail.region)]
+        lines = read_region(gray, tail.region, LINE_UPSCALE)  # a line's end, to join to what was read
         words = _joined(tail, _words(lines))
         if words is not None and len(words) > 1 and _checked(words[0]):  # read in parts, now followed by another
             entry = self._tail_entry(tail.entry, tail.kept, tuple(words))
@@ -199,7 +199,7 @@ class _Redaction:
         if words is None:  # the word's end did not read as its continuation: read all of the word
             whole = replace(tail.region, x0=tail.start)
             self.extra_pixels += whole.area
-            words = _words(read_region(gray, whole, LINE_UPSCALE))
+            words = _words(read_region(gray, whole, UPSCALE))  # as regions are: it is to be exact
         if not tail.kept and not words:
             return []  # nothing left on the line
         return [self._tail_entry(tail.entry, tail.kept, tuple(words))]
@@ -280,7 +280,8 @@ TAIL_ROWS = 6  # pixels a line's band may grow up or down along ink to hold its 
 CONTEXT = 2  # the engine's symbols (characters) of a word left of a change read again with it
 OVERLAP = 2  # characters of a word's head that its end, read again, may repeat
 JOIN_GAP = 0.3  # of the line's height: the most between a word's kept head and its first glyph read again
-SLIVER = 0.5  # of the line's height: a first symbol read again that is narrower is the edge of the glyph before
+SLIVER = 0.5  # of the head word's height: a first symbol read again at the cut that is narrower is the edge of
+# the glyph before it
 
 
 @dataclass(frozen=True)
@@ -329,7 +330,7 @@ def _joined(tail: _Tail, words: list[Word]) -> list[Word] | None:
     if not words or abs(words[0].box.x0 - head.box.x1) > max(2, JOIN_GAP * head.box.height):
         return None
     known = head.text + tail.context  # read before, left of the change: the part read again must repeat its end
-    for first in (words[0], _unslivered(words[0], head.box.height)):
+    for first in (words[0], _unslivered(words[0], head.box)):
         for extra in range(OVERLAP + 1):  # the engine's symbol boxes are approximate: the cut may fall a glyph early
             if first is not None and extra <= len(head.text) and first.text.startswith(known[len(head.text) - extra :]):
                 chars = len(head.text) - extra
@@ -338,14 +339,17 @@ def _joined(tail: _Tail, words: list[Word]) -> list[Word] | None:
     return None  # the cut fell a glyph late, or the context read otherwise: read the word whole
 
 
-def _unslivered(word: Word, height: int) -> Word | None:
-    """``word`` without its first symbol when that is a sliver at its left edge, narrower than
-    ``SLIVER`` of the line's height: the edge of the glyph left of the cut, read as a mark
-    (``1``, ``o``, ``<``); ``None`` when it is not. What follows it must still repeat the
-    context read before (``_joined``), so a real glyph is never dropped for a match."""
-    if len(word.text) < 2 or not word.cuts or word.cuts[0][0] != 1 or word.cuts[0][1] - word.box.x0 > SLIVER * height:
+def _unslivered(word: Word, head: Box) -> Word | None:
+    """``word`` without its first symbol when that is a sliver at the cut: it begins where the
+    ``head`` of the word ends (a pixel of slack) and is narrower than ``SLIVER`` of the head's
+    height, the edge of the glyph left of the cut read as a mark (``1``, ``o``, ``<``); ``None``
+    otherwise. What follows it must still repeat the context read before (``_joined``): the
+    symbol dropped lies in pixels read before and kept with the head, never right of the change."""
+    if len(word.text) < 2 or not word.cuts or word.cuts[0][0] != 1 or word.box.x0 > head.x1 + 1:
         return None
     x = word.cuts[0][1]
+    if x - word.box.x0 > SLIVER * head.height:
+        return None
     cuts = tuple((chars - 1, cut) for chars, cut in word.cuts[1:])
     return Word(word.text[1:], replace(word.box, x0=x), word.confidence, cuts, word.pieced)
 
