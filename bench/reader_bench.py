@@ -9,7 +9,9 @@ frame, three ways, each against a plain loop doing the same work one object afte
 - ``lazy``: a PIL image opened, decoded when first used (in a DataLoader worker, say);
 - ``bytes``: the JPEG as stored (for a GPU decoder).
 
-Each is measured twice, best taken; the reader also once without prefetching across sessions.
+Each is measured twice, best taken; the reader also once without prefetching across sessions. Then
+the same sessions are pinned as a packed snapshot (each session's frames in one object,
+``snapshot create --pack``) and read again, the three ways, through ``ds.snapshot(NAME)``.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from sinks.s3 import list_keys, s3_client
 from sinks.settings import SinkSettings
 from teachstream import dataset
 from teachstream.dataset import FrameForm
+from teachstream.packs import is_pack
 from tests.samples import sample_sessions
 
 FORMS: tuple[FrameForm, ...] = ("image", "lazy", "bytes")
@@ -53,6 +56,12 @@ class ReaderResult:
     no_prefetch: float  # reader, image form, one session at a time
     ceiling: float  # steps/s if every object were fetched by 8 bare HTTP connections, on both cores
     ceiling_one_core: float  # the same, the process on one core
+    packed: dict[FrameForm, float]  # the reader on a packed snapshot
+    pinned_bytes: float  # the reader on the same snapshot unpacked, bytes
+    packing_s: float  # creating the packed snapshot (reading every frame, writing the packs)
+    packed_megabytes: float  # what the packs added
+    packed_ceiling_one_core: float  # the server's ceiling for the packed layout (steps and packs), one core
+    decode_only: float  # steps/s if the only work were Pillow decoding every frame once, one core
 
 
 def _write(s3: Any, bucket: str, root: str, count: int) -> tuple[int, int, int]:
@@ -96,10 +105,15 @@ def _plain(s3: Any, bucket: str, root: str, form: str) -> int:
     return seen
 
 
-def _ceiling(s3: Any, bucket: str, root: str, steps: int) -> float:
+def _ceiling(s3: Any, bucket: str, root: str, steps: int, packed: bool = False) -> float:
     """What the server gives: every object of the dataset through 8 kept-alive HTTP connections with
-    URLs signed beforehand, nothing parsed or decoded, the process on every core (best of 2)."""
-    keys = [k for k in list_keys(s3, bucket, root) if "/manifests/" not in k]
+    URLs signed beforehand, nothing parsed or decoded (best of 2). ``packed``: the steps and the packs
+    instead of the steps and the frames."""
+    keys = [
+        k
+        for k in list_keys(s3, bucket, root)
+        if k.startswith(root + "steps/") or (k.startswith(root + "frames/") and is_pack(k) == packed)
+    ]
     urls = [urlsplit(s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": k})) for k in keys]
     local = threading.local()
 
@@ -118,6 +132,12 @@ def _ceiling(s3: Any, bucket: str, root: str, steps: int) -> float:
                 raise RuntimeError("the server refused an object")
             best = max(best, steps / (time.perf_counter() - t0))
     return best
+
+
+def _decode_all(jpegs: list[bytes]) -> int:
+    for jpeg in jpegs:
+        Image.open(io.BytesIO(jpeg)).load()
+    return len(jpegs)
 
 
 def _rate(run: Callable[[], int], expected: int) -> float:
@@ -153,6 +173,26 @@ def run(count: int = 120) -> ReaderResult:
         baseline = {form: _rate(plain(form), steps) for form in FORMS}
         rates = {form: _rate(reader(form), steps) for form in FORMS}
         single = _rate(reader("image", prefetch=1), steps)
+
+        ds.create_snapshot("unpacked", ds.sessions(), {})
+        t0 = time.perf_counter()
+        ds.create_snapshot("packed", ds.sessions(), {}, packed=True)
+        packing = time.perf_counter() - t0
+        packs = sum(
+            item["Size"]
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=root + "frames/")
+            for item in page.get("Contents", [])
+            if is_pack(item["Key"])
+        )
+        packed_ceiling = _ceiling(s3, bucket, root, steps, packed=True)
+
+        def pinned(name: str, form: FrameForm) -> Callable[[], int]:
+            return lambda: sum(1 for s in ds.snapshot(name).iter_steps(frames=form) if s["frame"] is not None)
+
+        on_packs = {form: _rate(pinned("packed", form), steps) for form in FORMS}
+        jpegs = list(dict.fromkeys(s["frame"] for s in ds.iter_steps(frames="bytes") if s["frame"] is not None))
+        decode_only = _rate(lambda: _decode_all(jpegs) * steps // frames, steps)
+        pinned_bytes = _rate(pinned("unpacked", "bytes"), steps)
     finally:
         os.sched_setaffinity(0, cores)
         keys = list(list_keys(s3, bucket, settings.s3_prefix))
@@ -160,7 +200,23 @@ def run(count: int = 120) -> ReaderResult:
             s3.delete_objects(
                 Bucket=bucket, Delete={"Objects": [{"Key": k} for k in keys[i : i + 1000]], "Quiet": True}
             )
-    return ReaderResult(count, steps, frames, size / 1e6, baseline, rates, single, ceiling, ceiling_one_core)
+    return ReaderResult(
+        count,
+        steps,
+        frames,
+        size / 1e6,
+        baseline,
+        rates,
+        single,
+        ceiling,
+        ceiling_one_core,
+        on_packs,
+        pinned_bytes,
+        packing,
+        packs / 1e6,
+        packed_ceiling,
+        decode_only,
+    )
 
 
 def markdown(r: ReaderResult) -> str:
@@ -195,6 +251,26 @@ def markdown(r: ReaderResult) -> str:
             "`image` decodes every frame with Pillow in the reading process; `lazy` hands out PIL images",
             "whose pixels are decoded on first use (by the consumer: a DataLoader worker, say); `bytes`",
             "hands out the JPEG as stored.",
+            "",
+            "The same sessions pinned as a snapshot, read through `ds.snapshot(NAME).iter_steps(frames=FORM)`",
+            "(which first checks the snapshot against the erasure and withdrawal records):",
+            "",
+            "| frames as | plain loop, steps/s | snapshot, steps/s | packed snapshot, steps/s | packed / loop |",
+            "| --- | ---: | ---: | ---: | ---: |",
+            *[
+                f"| `{form}` | {r.baseline[form]:,.0f} | "
+                + (f"{r.pinned_bytes:,.0f}" if form == "bytes" else "")
+                + f" | {r.packed[form]:,.0f} | {r.packed[form] / r.baseline[form]:.1f}x |"
+                for form in FORMS
+            ],
+            "",
+            "Packing (`snapshot create --pack`: every frame read at its pinned version, one tar per session",
+            f"written) took {r.packing_s:.1f} s and added {r.packed_megabytes:.1f} MB, a second copy of the frames.",
+            f"The server's ceiling for the packed layout (steps and packs, one core): "
+            f"{r.packed_ceiling_one_core:,.0f} steps/s;",
+            f"the packed `bytes` form is {r.packed['bytes'] / r.packed_ceiling_one_core:.0%} of it.",
+            f"Decoding every frame once with Pillow, nothing else, one core: {r.decode_only:,.0f} steps/s, the bound",
+            "of any `image` reader on one core (decoding in DataLoader workers is what `lazy` is for).",
             "",
         ]
     )

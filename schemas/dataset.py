@@ -5,6 +5,7 @@ Under a dataset root (``<prefix>dataset/v1/``)::
     README.md                                            dataset card
     steps/dt=YYYY-MM-DD/user=<u>/<session_id>.parquet    one row per step of one session
     frames/user=<u>/device=<d>/<frame_id>.jpg            the frames steps refer to
+    frames/user=<u>/packs/<session_id>-<hash>.tar        a packed snapshot's copy of a session's frames
     manifests/dt=YYYY-MM-DD/partition=NNN.json           the complete sessions of one day and partition
     snapshots/<name>/vNNNN-<hash>.json                   pinned session lists (teachstream.snapshots)
 

@@ -211,14 +211,21 @@ def snapshot() -> None:
 @snapshot.command("create")
 @_FROM
 @_filters
+@click.option(
+    "--pack",
+    is_flag=True,
+    help="Also store each session's frames in one object, so that reading the snapshot costs one request per "
+    "session (a second copy of the frames; erasure and withdrawal remove it with the person's data).",
+)
 @click.argument("name")
 @pass_ctx
-def snapshot_create(ctx: Context, /, uri: str | None, name: str, **filters: Filters) -> None:
+def snapshot_create(ctx: Context, /, uri: str | None, name: str, pack: bool, **filters: Filters) -> None:
     """Pin the sessions that match the filters (and the ETags of their objects) as snapshot NAME."""
     ds = _open(ctx, uri)
     sessions = _select(ds, **filters)
-    key = ds.create_snapshot(name, sessions, _described(**filters))
-    click.echo(f"snapshot {name} v1: {len(sessions)} sessions, {sum(s.steps for s in sessions)} steps -> {key}")
+    key = ds.create_snapshot(name, sessions, _described(**filters), packed=pack)
+    packed = f", frames packed per session ({sum(1 for s in sessions if s.frame_keys)} packs)" if pack else ""
+    click.echo(f"snapshot {name} v1: {len(sessions)} sessions, {sum(s.steps for s in sessions)} steps{packed} -> {key}")
 
 
 @snapshot.command("list")

@@ -30,7 +30,7 @@ from runtime.control_topics import publish
 from runtime.settings import Settings, load
 from schemas.codec import Codec
 from schemas.control_records import ErasureRequest
-from schemas.dataset import SessionEntry, audit_key, dataset_root
+from schemas.dataset import SessionEntry, audit_key, dataset_root, user_prefixes
 from schemas.errors import CodecError
 from schemas.events import CaptureSuppressed, InteractionEvent, KeyEvent
 from schemas.records import from_avro
@@ -42,6 +42,7 @@ from teachstream.admin import existing_topics, watermarks
 from teachstream.desktop_demo import run_desktop_demo
 from teachstream.exports import export as export_for_training
 from teachstream.mydata import export
+from teachstream.packs import PACK_DIR, is_pack
 from teachstream.snapshots import SessionErasedError
 from teachstream.view import render_session
 
@@ -229,8 +230,10 @@ def show_privacy(settings: Settings, entries: list[SessionEntry], desktop: str) 
     print(f"  {copy}: {count} sessions, with index.html saying what is stored and what was redacted")
     snapshot = f"demo-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     say(f"an ML team pins this run's sessions as snapshot {snapshot} and exports them for training (AgentNet)")
-    ds.create_snapshot(snapshot, entries, {"demo": True})
+    ds.create_snapshot(snapshot, entries, {"demo": True}, packed=True)
     pinned = ds.snapshot(snapshot)
+    packs = [k for p in pinned.pinned.sessions for k in p.etags if is_pack(k)]
+    print(f"  packed: each session's steps and frames also in one object ({len(packs)} packs), read in one request")
     done = export_for_training(pinned, pinned.sessions(), "agentnet", Path(".stack/demo-agentnet").resolve())
     print(
         f"  {done.sessions} sessions, {done.steps} steps as pyautogui calls with their screenshots: "
@@ -245,7 +248,8 @@ def show_privacy(settings: Settings, entries: list[SessionEntry], desktop: str) 
     left = len(ds.sessions(user=person))
     print(
         f"  the sink deleted {audit['objects_deleted']} objects and {audit['sessions_removed']} sessions from the "
-        f"manifests in {audit['duration_ms'] / 1000:.1f}s; the reader now lists {left} of their sessions; audit: "
+        f"manifests in {audit['duration_ms'] / 1000:.1f}s; the reader now lists {left} of their sessions, and "
+        f"{sum(1 for _ in ds.storage.list(user_prefixes(person, [])[0] + PACK_DIR))} snapshot packs; audit: "
         f"s3://{settings.s3_bucket}/{key}"
     )
     findings = pinned.findings()

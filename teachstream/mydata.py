@@ -75,7 +75,9 @@ by kind: {box_list}.</div>
 <ul><li>Pause recording: <code>teachstream agent pause --minutes 30</code></li>
 <li>Withdraw consent: <code>teachstream consent withdraw</code> (recording stops within seconds)</li>
 <li>Have all of this deleted: ask your administrator to run <code>teachstream erase --user YOU</code></li></ul>
-<p>The folder <code>data/</code> holds the stored objects themselves: steps as Parquet, screenshots as JPEG.</p>
+<p>The folder <code>data/</code> holds the stored objects themselves: steps as Parquet, screenshots as JPEG,
+and, in <code>packs/</code> folders if there are any, copies of a session's screenshots in one tar file that a
+training snapshot reads (they are deleted with the rest on an erasure).</p>
 </body></html>
 """
 

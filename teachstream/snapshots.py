@@ -180,18 +180,19 @@ class Finding:
 
 
 def check(
-    snapshot: Snapshot, current: Mapping[str, SessionEntry], etags: Mapping[str, str], audits: Sequence[Audit]
+    snapshot: Snapshot, current: Mapping[str, SessionEntry], etags: Mapping[str, str] | None, audits: Sequence[Audit]
 ) -> list[Finding]:
     """The snapshot's sessions that were erased, cut or removed since it was made.
 
     ``current``: the sessions the manifests list now, by id; ``etags``: the current ETag of every stored
-    object; ``audits``: the sink's erasure and withdrawal records."""
+    object, or None not to compare them (a reader that reads each object at its pinned ETag refuses a
+    changed one when it reads it); ``audits``: the sink's erasure and withdrawal records."""
     findings = []
     for pinned in snapshot.sessions:
         e = pinned.entry
         erased = [a for a in audits if a.kind == "erasure" and a.user_id == e.user_id and e.start < a.at]
         withdrawn = [a for a in audits if a.kind == "withdrawal" and a.user_id == e.user_id and e.end >= a.at]
-        changed = [k for k, tag in pinned.etags.items() if etags.get(k) != tag]
+        changed = [] if etags is None else [k for k, tag in pinned.etags.items() if etags.get(k) != tag]
         if erased:
             a = erased[0]
             detail = f"erased on {a.completed_at:%Y-%m-%d %H:%M} UTC (erasure request {a.request_id or 'unnamed'})"
@@ -225,7 +226,7 @@ def refreshed(snapshot: Snapshot, findings: Sequence[Finding], parent_key: str, 
 
 
 def names_gone_people(
-    snapshot: Snapshot, current: Mapping[str, SessionEntry], etags: Mapping[str, str], audits: Sequence[Audit]
+    snapshot: Snapshot, current: Mapping[str, SessionEntry], etags: Mapping[str, str] | None, audits: Sequence[Audit]
 ) -> bool:
     """Whether the snapshot lists a session of a person erased or withdrawn since (then it must go)."""
     return any(f.kind in ("erased", "withdrawn") for f in check(snapshot, current, etags, audits))

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import datasets
 import pytest
 from PIL import Image
 
-from sinks.s3 import s3_client
+from schemas.control_records import ConsentState
+from sinks.s3 import list_keys, s3_client
 from teachstream import dataset
 from teachstream.dataset import PinnedDataset, S3Storage
 from teachstream.snapshots import SessionErasedError
 from tests.integration.conftest import Isolated, wait_for
 from tests.integration.test_dataset import BUCKET, open_dataset, publish
-from tests.integration.test_privacy import pseudonym
+from tests.integration.test_privacy import consent, pseudonym
 from tests.samples import sample_sessions
 
 START = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
@@ -95,3 +96,51 @@ def test_a_snapshot_outlives_an_erasure_lawfully_and_exports_load(isolated: Isol
     records = [json.loads(line) for line in (tmp_path / "a/agentnet.jsonl").read_text().splitlines()]
     assert sorted(r["task_id"] for r in records) == sorted(s.session_id for s in latest.sessions())
     assert all((tmp_path / "a/images" / step["image"]).is_file() for r in records for step in r["traj"])
+
+
+def test_a_packed_snapshot_reads_one_object_a_session_and_its_packs_go_with_a_withdrawal_and_an_erasure(
+    isolated: Isolated, tmp_path: Path
+) -> None:
+    alice, bob = pseudonym(isolated, "alice"), pseudonym(isolated, "bob")
+    sessions = list(sample_sessions(8, 10, seed=6, start=START, users=(alice, bob)))  # 10 min apart, 30 s long
+    publish(isolated, sessions)
+    isolated.start("sink", log=tmp_path / "sink.log")
+    ds = open_dataset(isolated)
+    wait_for(lambda: (ds.refresh(), len(ds.sessions()) == 8)[1], 60, "the sessions")
+    created = isolated.cli("dataset", "snapshot", "create", "packed", "--pack")
+    assert created.returncode == 0 and "8 sessions, 80 steps, frames packed per session (8 packs)" in created.stdout
+
+    s3, root = s3_client(isolated.settings), f"{isolated.settings.s3_prefix}dataset/v1/"
+
+    def packs(user: str) -> list[str]:
+        return sorted(k[len(root) :] for k in list_keys(s3, BUCKET, f"{root}frames/user={user}/packs/"))
+
+    assert len(packs(alice)) == len(packs(bob)) == 4
+    pinned = ds.snapshot("packed")
+    fetched: list[str] = []
+    read = pinned.storage.read
+    pinned.storage.read = lambda key, etag=None: (fetched.append(key), read(key, etag))[1]  # type: ignore[method-assign]
+    steps = list(pinned.iter_steps(frames="bytes"))
+    assert sorted(k for k in fetched if k.startswith("frames/")) == sorted(packs(alice) + packs(bob))
+    assert len(steps) == 80 and all(s["frame"] == ds.frame_bytes(s["frame_key"]) for s in steps if s["frame_key"])
+
+    across = next(s.trajectory for s in sessions if s.trajectory.user_id == alice and s.trajectory.start_time > START)
+    withdrawn = across.start_time + timedelta(seconds=10)  # inside one of alice's sessions
+    earlier = {t.session_id for s in sessions if (t := s.trajectory).user_id == alice and t.end_time < withdrawn}
+    consent(isolated, alice, ConsentState.WITHDRAWN, withdrawn)
+    audits = f"{isolated.settings.s3_prefix}audit/withdrawal/"
+    wait_for(lambda: any(True for _ in list_keys(s3, BUCKET, audits)), 60, "the withdrawal's clean-up")
+    assert {k.split("/")[-1].rsplit("-", 1)[0] for k in packs(alice)} == earlier  # later packs held later frames
+    check = isolated.cli("dataset", "snapshot", "check", "packed")
+    assert check.returncode == 1 and all("consent withdrawn" in line for line in check.stdout.splitlines())
+
+    erase = isolated.cli("erase", "--user", "alice", "--by", "hr-test", "--reason", "asked by email", "--wait", "90")
+    assert erase.returncode == 0, erase.stderr
+    assert packs(alice) == [] and len(packs(bob)) == 4
+    refresh = isolated.cli("dataset", "snapshot", "refresh", "packed")
+    assert refresh.returncode == 0 and "4 sessions dropped" in refresh.stdout, refresh.stdout + refresh.stderr
+    latest = ds.snapshot("packed")
+    assert {s.user_id for s in latest.sessions()} == {bob}
+    assert sum(1 for s in latest.iter_steps(frames="image") if s["frame"] is not None) == sum(
+        1 for s in ds.iter_steps(ds.sessions(user=bob), frames="image") if s["frame"] is not None
+    )
