@@ -32,6 +32,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
+from types import EllipsisType
 from typing import Any, Literal, Protocol
 from urllib.parse import urlparse
 
@@ -217,6 +218,8 @@ class S3Storage:
             }
 
     def etag(self, key: str) -> str | None:
+        if (found := self._lean.etag(self.root + key)) is not ...:
+            return found
         try:
             with self._translated(key):
                 return str(self.client.head_object(Bucket=self.bucket, Key=self.root + key)["ETag"]).strip('"')
@@ -283,15 +286,31 @@ class _LeanGet:
         self.on = urlparse(client.meta.endpoint_url or "").scheme in ("http", "https")
 
     def get(self, key: str, etag: str | None = None) -> bytes | None:
+        answer = self._request("GET", "get_object", key)
+        if answer is None or answer[0] != 200:
+            return None
+        if etag is not None and answer[1] != etag:
+            raise ObjectChangedError(f"{key} changed")
+        return answer[2]
+
+    def etag(self, key: str) -> str | EllipsisType | None:
+        """The object's ETag, None if there is no such object, ``...`` if this path cannot say."""
+        answer = self._request("HEAD", "head_object", key)
+        if answer is None or answer[0] not in (200, 404):
+            return ...
+        return answer[1] if answer[0] == 200 else None
+
+    def _request(self, method: str, operation: str, key: str) -> tuple[int, str, bytes] | None:
+        """Status, ETag (quotes removed) and body of a presigned request; None if it could not be made."""
         if not self.on:
             return None
         url = urlparse(
-            self.client.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=300)
+            self.client.generate_presigned_url(operation, Params={"Bucket": self.bucket, "Key": key}, ExpiresIn=300)
         )
         for attempt in range(2):  # a kept-alive connection the server closed is opened again once
             conn = self._connection(url.scheme, url.netloc)
             try:
-                conn.request("GET", f"{url.path}?{url.query}")
+                conn.request(method, f"{url.path}?{url.query}")
                 response = conn.getresponse()
                 body = response.read()
             except (OSError, http.client.HTTPException) as exc:
@@ -302,11 +321,7 @@ class _LeanGet:
                 if attempt or isinstance(exc, ssl.SSLError | ConnectionRefusedError):
                     return None
                 continue
-            if response.status != 200:
-                return None
-            if etag is not None and (response.getheader("ETag") or "").strip('"') != etag:
-                raise ObjectChangedError(f"{key} changed")
-            return body
+            return response.status, (response.getheader("ETag") or "").strip('"'), body
         return None
 
     def _connection(self, scheme: str, netloc: str) -> http.client.HTTPConnection:
@@ -732,6 +747,8 @@ class PinnedDataset(Dataset):
         if key is None or form is None:
             return super()._load(entry, form, fetchers)
         self.guard([entry])
+        if self.storage.etag(entry.steps_key) != self._etags[entry.steps_key]:
+            self._read(entry.steps_key)  # gone or changed (retention, say): refused, saying why
         frames = unpack(self._read(key), f"{self.storage.describe()}{key}")
         if (arrow := frames.get(entry.steps_key + ARROW_SUFFIX)) is not None:
             steps = _with_all_columns(pa.ipc.open_stream(arrow).read_all()).to_pylist()

@@ -144,3 +144,10 @@ def test_a_packed_snapshot_reads_one_object_a_session_and_its_packs_go_with_a_wi
     assert sum(1 for s in latest.iter_steps(frames="image") if s["frame"] is not None) == sum(
         1 for s in ds.iter_steps(ds.sessions(user=bob), frames="image") if s["frame"] is not None
     )
+
+    expired = latest.sessions()[-1]  # its originals go, as a retention rule deletes them; its pack stays
+    assert latest.storage._lean.etag(root + expired.steps_key) not in (None, ...)  # type: ignore[attr-defined]
+    s3.delete_object(Bucket=BUCKET, Key=root + expired.steps_key)
+    assert latest.storage._lean.etag(root + expired.steps_key) is None  # type: ignore[attr-defined]
+    with pytest.raises(SessionErasedError, match=f"session {expired.session_id} .* was rewritten or deleted"):
+        list(ds.snapshot("packed").iter_steps(frames="bytes"))

@@ -130,3 +130,14 @@ def test_a_pack_changed_or_deleted_after_the_snapshot_gets_its_session_refused(t
     refused = r"may not be used: .*packs/.*\.tar (changed|was rewritten or deleted)"  # when read, or found since
     with pytest.raises(SessionErasedError, match=refused):
         next(ds.snapshot("t").iter_steps(frames="bytes"))
+
+
+def test_a_packed_session_whose_steps_object_went_is_refused_though_its_pack_is_there(tmp_path: Path) -> None:
+    ds = write_local(tmp_path, list(sample_sessions(2, 6, seed=5, start=START, users=("u-ann",))))
+    ds.create_snapshot("t", ds.sessions(), {}, packed=True)
+    gone = ds.sessions()[1]
+    (tmp_path / gone.steps_key).unlink()  # as a retention rule would: the originals expire, the pack is younger
+    pinned = ds.snapshot("t")
+    with pytest.raises(SessionErasedError, match=f"session {gone.session_id} .* was rewritten or deleted"):
+        list(pinned.iter_steps(frames="bytes"))
+    assert len(list(pinned.iter_steps([ds.sessions()[0]], frames="bytes"))) == 6  # the other is still served
