@@ -107,12 +107,11 @@ def _plain(s3: Any, bucket: str, root: str, form: str) -> int:
 
 def _ceiling(s3: Any, bucket: str, root: str, steps: int, packed: bool = False) -> float:
     """What the server gives: every object of the dataset through 8 kept-alive HTTP connections with
-    URLs signed beforehand, nothing parsed or decoded (best of 2). ``packed``: the steps and the packs
-    instead of the steps and the frames."""
+    URLs signed beforehand, nothing parsed or decoded (best of 2). ``packed``: the packs only (they hold
+    the steps too) instead of the steps and the frames."""
+    layout = (root + "steps/", root + "frames/")
     keys = [
-        k
-        for k in list_keys(s3, bucket, root)
-        if k.startswith(root + "steps/") or (k.startswith(root + "frames/") and is_pack(k) == packed)
+        k for k in list_keys(s3, bucket, root) if (is_pack(k) if packed else k.startswith(layout) and not is_pack(k))
     ]
     urls = [urlsplit(s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": k})) for k in keys]
     local = threading.local()
@@ -190,7 +189,8 @@ def run(count: int = 120) -> ReaderResult:
             return lambda: sum(1 for s in ds.snapshot(name).iter_steps(frames=form) if s["frame"] is not None)
 
         on_packs = {form: _rate(pinned("packed", form), steps) for form in FORMS}
-        jpegs = list(dict.fromkeys(s["frame"] for s in ds.iter_steps(frames="bytes") if s["frame"] is not None))
+        by_key = {s["frame_key"]: s["frame"] for s in ds.iter_steps(frames="bytes") if s["frame"] is not None}
+        jpegs = list(by_key.values())
         decode_only = _rate(lambda: _decode_all(jpegs) * steps // frames, steps)
         pinned_bytes = _rate(pinned("unpacked", "bytes"), steps)
     finally:
@@ -266,7 +266,7 @@ def markdown(r: ReaderResult) -> str:
             "",
             "Packing (`snapshot create --pack`: every frame read at its pinned version, one tar per session",
             f"written) took {r.packing_s:.1f} s and added {r.packed_megabytes:.1f} MB, a second copy of the frames.",
-            f"The server's ceiling for the packed layout (steps and packs, one core): "
+            f"The server's ceiling for the packed layout (the packs only, one core): "
             f"{r.packed_ceiling_one_core:,.0f} steps/s;",
             f"the packed `bytes` form is {r.packed['bytes'] / r.packed_ceiling_one_core:.0%} of it.",
             f"Decoding every frame once with Pillow, nothing else, one core: {r.decode_only:,.0f} steps/s, the bound",

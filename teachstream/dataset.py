@@ -41,7 +41,7 @@ import pyarrow.parquet as pq
 
 from schemas.dataset import CARD_NAME, DATASET_DIR, Manifest, SessionEntry
 from schemas.errors import ConfigError, StorageUnavailableError, TeachstreamError
-from teachstream.packs import ARROW_SUFFIX, is_pack, pack, pack_key, unpack
+from teachstream.packs import ARROW_SUFFIX, PACK_DIR, PackError, is_pack, pack, pack_key, unpack
 from teachstream.quality import FLAGS, Thresholds, flags
 from teachstream.snapshots import (
     SNAPSHOT_DIR,
@@ -99,6 +99,10 @@ class Storage(Protocol):
 
     def list(self, prefix: str) -> Iterator[str]: ...
 
+    def list_dirs(self, prefix: str) -> Sequence[str]:
+        """The 'directories' right under ``prefix`` (each ending in ``/``)."""
+        ...
+
     def describe(self) -> str: ...
 
     def etags(self, prefix: str) -> dict[str, str]:
@@ -145,11 +149,14 @@ class LocalStorage:
     def write_new(self, key: str, data: bytes, metadata: Mapping[str, str] | None = None) -> bool:
         path = self.root / key
         path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")
+        part.write_bytes(data)
         try:
-            with path.open("xb") as out:
-                out.write(data)
+            os.link(part, path)  # whole or not at all, and only if there is none
         except FileExistsError:
             return False
+        finally:
+            part.unlink()
         return True
 
     def delete(self, key: str) -> None:
@@ -157,6 +164,10 @@ class LocalStorage:
 
     def beside(self, name: str) -> Storage:
         return LocalStorage(self.root.parent.parent / name)
+
+    def list_dirs(self, prefix: str) -> Sequence[str]:
+        base = self.root / prefix
+        return sorted(f"{prefix}{p.name}/" for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
 
     def list(self, prefix: str) -> Iterator[str]:
         base = self.root / prefix
@@ -207,6 +218,13 @@ class S3Storage:
                 for item in page.get("Contents", [])
             ]
         return iter(keys)
+
+    def list_dirs(self, prefix: str) -> Sequence[str]:
+        with self._translated(prefix):
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self.root + prefix, Delimiter="/"
+            )
+            return [item["Prefix"][len(self.root) :] for page in pages for item in page.get("CommonPrefixes", [])]
 
     def etags(self, prefix: str) -> dict[str, str]:
         with self._translated(prefix):
@@ -576,20 +594,58 @@ class Dataset:
         return self._write_snapshot(snap)
 
     def _packed(self, pinned: Pinned) -> Pinned:
-        """The pinned session with the pack of its steps and frames (stored now unless it is already there)."""
+        """The pinned session with the pack of its steps and frames (stored now unless it is already there).
+
+        Once the pack is stored, the originals must still be as pinned: an erasure or a withdrawal that
+        ran meanwhile deleted or rewrote them before its last look for the person's objects, which may
+        have come before the pack was there. Then the pack is deleted again and the snapshot not made."""
         entry = pinned.entry
         if not entry.frame_keys:
             return pinned
         key = pack_key(entry, pinned.etags)
-        if self.storage.etag(key) is None:
+        if (etag := self.storage.etag(key)) is None:
             objects = {k: self.storage.read(k, tag) for k, tag in pinned.etags.items()}
             objects[entry.steps_key + ARROW_SUFFIX] = _arrow_stream(_steps_table(objects[entry.steps_key]))
-            data = pack(objects)
-            self.storage.write_new(key, data, {"time": entry.end_time, "session": entry.session_id})
-        etag = self.storage.etag(key)
-        if etag is None:
-            raise SnapshotError(f"{key} vanished as it was written (is {entry.session_id}'s person being erased?)")
+            self.storage.write_new(key, pack(objects), {"time": entry.end_time, "session": entry.session_id})
+            etag = self.storage.etag(key)
+        elif not self._holds(key, etag, {*pinned.etags, entry.steps_key + ARROW_SUFFIX}):
+            raise SnapshotError(f"{key} does not hold what its name says; delete it and create the snapshot again")
+        changed = [k for k, tag in pinned.etags.items() if self.storage.etag(k) != tag]
+        if etag is None or changed:
+            self.storage.delete(key)
+            why = f"{changed[0]} changed or went" if changed else f"{key} went"
+            raise SnapshotError(
+                f"session {entry.session_id} changed while it was packed ({why}: is its person being erased, "
+                "or withdrawing?); nothing was written. Try again in a minute"
+            )
         return Pinned(entry, {**pinned.etags, key: etag})
+
+    def _holds(self, key: str, etag: str, members: set[str]) -> bool:
+        """Whether the stored pack ``key`` is whole and holds exactly ``members``."""
+        try:
+            return set(unpack(self.storage.read(key, etag), key)) == members
+        except PackError:
+            return False
+
+    def prune_packs(self) -> list[str]:
+        """Delete the packs that no snapshot version lists, and those whose session's steps object is no
+        longer as pinned (cut, erased, or expired by retention: the pack is younger than the originals).
+
+        Returns the keys deleted. Run it after refreshes and daily where a retention rule applies."""
+        listed: dict[str, Pinned] = {}
+        for key in self.snapshot_keys():
+            for p in Snapshot.from_bytes(key, self.storage.read(key)).sessions:
+                listed.update((k, p) for k in p.etags if is_pack(k))
+        stored = [k for person in self.storage.list_dirs("frames/") for k in self.storage.list(person + PACK_DIR)]
+        gone = [
+            k
+            for k in stored
+            if is_pack(k)
+            and ((o := listed.get(k)) is None or self.storage.etag(o.entry.steps_key) != o.etags[o.entry.steps_key])
+        ]
+        for key in gone:
+            self.storage.delete(key)
+        return gone
 
     def check_snapshot(self, name: str, version: int | None = None) -> tuple[PinnedDataset, list[Finding]]:
         """The snapshot and its sessions that were erased, cut or removed since it was made."""
@@ -641,12 +697,14 @@ class Dataset:
         """The dataset card (README.md at the root) as the sink last wrote it."""
         return self.storage.read(CARD_NAME).decode()
 
-    def guard(self, sessions: Iterable[SessionEntry]) -> None:
-        """Raise before anything is read if one of ``sessions`` may not be served (only a snapshot refuses)."""
+    def guard(self, sessions: Iterable[SessionEntry], objects: bool = False) -> None:
+        """Raise before anything is read if one of ``sessions`` may not be served (only a snapshot refuses).
+
+        ``objects``: also compare every pinned object's ETag now (a listing of the whole dataset)."""
 
     def export(self, target: Path, sessions: Sequence[SessionEntry]) -> int:
         """Copy the sessions, their frames and manifests listing only them to a local directory; returns files."""
-        self.guard(sessions)
+        self.guard(sessions, objects=True)
         written = 0
         by_manifest: dict[tuple[str, int], dict[str, SessionEntry]] = {}
         for entry in sessions:
@@ -710,17 +768,21 @@ class PinnedDataset(Dataset):
         entries = sorted(self.pinned.entries, key=lambda e: (e.start_time, e.session_id))
         return [s for s in entries if (low is None or s.dt >= low) and (high is None or s.dt <= high)]
 
-    def guard(self, sessions: Iterable[SessionEntry]) -> None:
+    def guard(self, sessions: Iterable[SessionEntry], objects: bool = False) -> None:
         """Raise :class:`SessionErasedError` for the first of ``sessions`` that may not be served.
 
-        The first guard checks the erasure and withdrawal records and the manifests, not the ETag of
-        every object (a listing of the whole dataset): each object is read at its pinned ETag, so one
-        changed since is refused when it is read."""
-        if self._refused is None:
+        Without ``objects`` the first guard checks the erasure and withdrawal records and the manifests,
+        not the ETag of every object (a listing of the whole dataset): each object is read at its pinned
+        ETag, so one changed since is refused when it is read. ``objects``: compare every ETag now too
+        (an export, which should not stop half-written)."""
+        refused = self._refused
+        if objects:
+            refused = {f.session_id: f for f in self.findings()}
+        elif refused is None:
             current, _, audits = Dataset(self.storage)._current(with_etags=False)
-            self._refused = {f.session_id: f for f in check(self.pinned, current, None, audits)}
+            refused = self._refused = {f.session_id: f for f in check(self.pinned, current, None, audits)}
         for entry in sessions:
-            if (finding := self._refused.get(entry.session_id)) is not None:
+            if (finding := refused.get(entry.session_id)) is not None:
                 raise refusal(self.pinned, finding)
 
     def steps_table(self, session: SessionEntry | str) -> pa.Table:
@@ -736,7 +798,7 @@ class PinnedDataset(Dataset):
         prefetch: int = _PREFETCH,
     ) -> Iterator[dict[str, Any]]:
         chosen = self.sessions() if sessions is None else list(sessions)
-        self.guard(chosen)  # before the first step: a training run never sees half a refused snapshot
+        self.guard(chosen)  # before the first step: no step of an erased or withdrawn person's session
         return super().iter_steps(chosen, frames, shard, prefetch)
 
     def _load(
@@ -746,7 +808,6 @@ class PinnedDataset(Dataset):
         key = self._packs.get(entry.session_id)
         if key is None or form is None:
             return super()._load(entry, form, fetchers)
-        self.guard([entry])
         if self.storage.etag(entry.steps_key) != self._etags[entry.steps_key]:
             self._read(entry.steps_key)  # gone or changed (retention, say): refused, saying why
         frames = unpack(self._read(key), f"{self.storage.describe()}{key}")

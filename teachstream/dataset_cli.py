@@ -262,12 +262,27 @@ def snapshot_check(ctx: Context, uri: str | None, name: str, version: int | None
 @click.argument("name")
 @pass_ctx
 def snapshot_refresh(ctx: Context, uri: str | None, name: str) -> None:
-    """Write the next version of snapshot NAME without the sessions `snapshot check` names."""
-    key, findings, deleted = _open(ctx, uri).refresh_snapshot(name)
+    """Write the next version of snapshot NAME without the sessions `snapshot check` names, then prune packs."""
+    ds = _open(ctx, uri)
+    key, findings, deleted = ds.refresh_snapshot(name)
     kinds = ", ".join(sorted({f.kind for f in findings})) or "none"
     click.echo(f"{key}: {len(findings)} sessions dropped ({kinds})")
     for old in deleted:
         click.echo(f"deleted {old}: it listed sessions of a person erased or withdrawn since")
+    _prune(ds)
+
+
+@snapshot.command("prune")
+@_FROM
+@pass_ctx
+def snapshot_prune(ctx: Context, uri: str | None) -> None:
+    """Delete the packs no snapshot lists any more, or whose session's originals changed or expired (run it daily)."""
+    _prune(_open(ctx, uri))
+
+
+def _prune(ds: Dataset) -> None:
+    gone = ds.prune_packs()
+    click.echo(f"packs deleted: {len(gone)} (no snapshot lists them, or their session's steps changed or went)")
 
 
 @click.command()

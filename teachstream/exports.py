@@ -148,7 +148,7 @@ def export(ds: Dataset, sessions: Sequence[SessionEntry], fmt: str, target: Path
     writers = {"agentnet": _agentnet, "osworld": _osworld, "hf": _hf}
     if fmt not in writers:
         raise ConfigError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
-    ds.guard(sessions)  # a snapshot with erased sessions is refused before anything is written
+    ds.guard(sessions, objects=True)  # a snapshot with a session it may not serve is refused before anything
     target.mkdir(parents=True, exist_ok=True)
     return writers[fmt](ds, sessions, target)
 

@@ -76,22 +76,52 @@ def _tar(objects: Mapping[str, bytes]) -> bytes:
 
 
 def unpack(data: bytes, name: str) -> dict[str, bytes]:
-    """The objects in a pack, by key; :class:`PackError` if ``data`` is not a pack (``name`` says which)."""
+    """The objects in a pack, by key; :class:`PackError` if ``data`` is not a whole pack (``name`` says which).
+
+    Each member must start on a block of its own, right after a tar header that gives its size, and
+    end inside the archive; members may not overlap."""
     header = data[:_BLOCK]
     if len(header) < _BLOCK or header[257:262] != b"ustar" or header[:100].rstrip(b"\0") != INDEX_NAME.encode():
         raise PackError(f"{name} is not a pack: it does not begin with its {INDEX_NAME}")
+    size = _size(header)
     try:
-        size = int(header[124:136].strip(b"\0 ") or b"0", 8)
-        index = json.loads(data[_BLOCK : _BLOCK + size])
-        members = index["members"]
-        base = _BLOCK + -(-size // _BLOCK) * _BLOCK
-        if index.get("format") != _FORMAT:
-            raise PackError(f"{name} is a {index.get('format')!r} pack; this reader knows {_FORMAT}")
-        found = {str(key): data[base + int(at) : base + int(at) + int(n)] for key, (at, n) in members.items()}
-        if any(int(at) < 0 for at, _ in members.values()):
-            raise ValueError("a negative offset")
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        index = json.loads(data[_BLOCK : _BLOCK + size]) if size is not None else None
+    except (ValueError, RecursionError) as exc:
         raise PackError(f"{name} is not a pack: its index cannot be read ({exc})") from None
-    if any(len(body) != int(members[key][1]) for key, body in found.items()):
-        raise PackError(f"{name} is damaged: it ends before its last member")
+    if size is None or not isinstance(index, dict):
+        raise PackError(f"{name} is not a pack: its index cannot be read (not a JSON object)")
+    if index.get("format") != _FORMAT:
+        raise PackError(f"{name} is a {index.get('format')!r} pack; this reader knows {_FORMAT}")
+    members = index.get("members")
+    if not isinstance(members, dict) or not all(_is_span(v) for v in members.values()):
+        raise PackError(f"{name} is not a pack: its index does not give an offset and a size for each member")
+    base = _BLOCK + -(-size // _BLOCK) * _BLOCK
+    end = base
+    found: dict[str, bytes] = {}
+    for key, (at, n) in sorted(members.items(), key=lambda item: item[1][0]):
+        start = base + at
+        if start + n > len(data):
+            raise PackError(f"{name} is damaged: it ends before its member {key!r}")
+        if at % _BLOCK or start - _BLOCK < end or _size(data[start - _BLOCK : start]) != n:
+            raise PackError(f"{name} is damaged: its index does not point at the member {key!r}")
+        found[key] = data[start : start + n]
+        end = start + n
     return found
+
+
+def _size(header: bytes) -> int | None:
+    """The size a tar header gives its member, or None if ``header`` is not a ustar header."""
+    if len(header) != _BLOCK or header[257:262] != b"ustar":
+        return None
+    try:
+        return int(header[124:136].strip(b"\0 ") or b"0", 8)
+    except ValueError:
+        return None
+
+
+def _is_span(value: object) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)
+    )

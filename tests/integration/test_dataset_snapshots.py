@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from schemas.control_records import ConsentState
+from schemas.trajectory import Trajectory
 from sinks.s3 import list_keys, s3_client
 from teachstream import dataset
 from teachstream.dataset import PinnedDataset, S3Storage
@@ -127,23 +128,32 @@ def test_a_packed_snapshot_reads_one_object_a_session_and_its_packs_go_with_a_wi
     across = next(s.trajectory for s in sessions if s.trajectory.user_id == alice and s.trajectory.start_time > START)
     withdrawn = across.start_time + timedelta(seconds=10)  # inside one of alice's sessions
     earlier = {t.session_id for s in sessions if (t := s.trajectory).user_id == alice and t.end_time < withdrawn}
+
+    def later(user: str, since: datetime) -> list[Trajectory]:
+        return [s.trajectory for s in sessions if s.trajectory.user_id == user and s.trajectory.end_time >= since]
+
     consent(isolated, alice, ConsentState.WITHDRAWN, withdrawn)
     audits = f"{isolated.settings.s3_prefix}audit/withdrawal/"
     wait_for(lambda: any(True for _ in list_keys(s3, BUCKET, audits)), 60, "the withdrawal's clean-up")
     assert {k.split("/")[-1].rsplit("-", 1)[0] for k in packs(alice)} == earlier  # later packs held later frames
     check = isolated.cli("dataset", "snapshot", "check", "packed")
-    assert check.returncode == 1 and all("consent withdrawn" in line for line in check.stdout.splitlines())
+    named = {line.split()[0] for line in check.stdout.splitlines() if "consent withdrawn" in line}
+    assert check.returncode == 1 and named == {t.session_id for t in later(alice, withdrawn)}, check.stdout
+    with pytest.raises(SessionErasedError, match="consent withdrawn"):
+        next(ds.snapshot("packed").iter_steps(frames="bytes"))
 
     erase = isolated.cli("erase", "--user", "alice", "--by", "hr-test", "--reason", "asked by email", "--wait", "90")
     assert erase.returncode == 0, erase.stderr
     assert packs(alice) == [] and len(packs(bob)) == 4
     refresh = isolated.cli("dataset", "snapshot", "refresh", "packed")
     assert refresh.returncode == 0 and "4 sessions dropped" in refresh.stdout, refresh.stdout + refresh.stderr
+    assert "packs deleted: 0" in refresh.stdout  # alice's went with her erasure; bob's are listed
     latest = ds.snapshot("packed")
     assert {s.user_id for s in latest.sessions()} == {bob}
-    assert sum(1 for s in latest.iter_steps(frames="image") if s["frame"] is not None) == sum(
-        1 for s in ds.iter_steps(ds.sessions(user=bob), frames="image") if s["frame"] is not None
-    )
+    fetched.clear()  # the storage, with its read noted, is the one every snapshot of ds reads through
+    framed = sum(1 for s in latest.iter_steps(frames="image") if s["frame"] is not None)
+    assert sorted(k for k in fetched if k.startswith(("frames/", "steps/"))) == packs(bob)
+    assert framed == sum(1 for s in ds.iter_steps(ds.sessions(user=bob), frames="image") if s["frame"] is not None)
 
     expired = latest.sessions()[-1]  # its originals go, as a retention rule deletes them; its pack stays
     assert latest.storage._lean.etag(root + expired.steps_key) not in (None, ...)  # type: ignore[attr-defined]
@@ -151,3 +161,6 @@ def test_a_packed_snapshot_reads_one_object_a_session_and_its_packs_go_with_a_wi
     assert latest.storage._lean.etag(root + expired.steps_key) is None  # type: ignore[attr-defined]
     with pytest.raises(SessionErasedError, match=f"session {expired.session_id} .* was rewritten or deleted"):
         list(ds.snapshot("packed").iter_steps(frames="bytes"))
+    prune = isolated.cli("dataset", "snapshot", "prune")
+    assert prune.returncode == 0 and "packs deleted: 1" in prune.stdout, prune.stdout + prune.stderr
+    assert len(packs(bob)) == 3 and not any(expired.session_id in k for k in packs(bob))

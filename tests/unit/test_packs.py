@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import tarfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,9 +14,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from teachstream.dataset import LocalStorage, PinnedDataset
+from teachstream import exports, packs
+from teachstream.dataset import Dataset, LocalStorage, PinnedDataset
 from teachstream.packs import PackError, is_pack, pack, pack_key, unpack
-from teachstream.snapshots import SessionErasedError
+from teachstream.snapshots import SessionErasedError, SnapshotError
 from tests.samples import sample_sessions
 from tests.unit.test_dataset_tools import write_local
 
@@ -47,19 +49,46 @@ def _index(data: bytes, old: bytes, new: bytes) -> bytes:
     return data.replace(old, new, 1)
 
 
+def _with_index(index: object, raw: bytes | None = None) -> bytes:
+    """A tar shaped like a pack (index first, then one 5000-byte member) with this index."""
+    text = raw if raw is not None else json.dumps(index).encode()
+    return packs._tar({packs.INDEX_NAME: text, "a.jpg": b"x" * 5000})
+
+
+_GOOD = {"format": "teachstream-pack/1", "members": {"a.jpg": [512, 5000]}}
+
+
 @pytest.mark.parametrize(
     ("damage", "says"),
     [
         (lambda whole: b"not a tar at all" * 40, "is not a pack: it does not begin with its index.json"),
         (lambda whole: _plain_tar(), "is not a pack: it does not begin with its index.json"),
-        (lambda whole: whole[:2000], "is damaged: it ends before its last member"),
+        (lambda whole: whole[:2000], "is damaged: it ends before its member 'frames/user=u/device=d/a.jpg'"),
         (lambda whole: _index(whole, b'{"format"', b'["format"'), "is not a pack: its index cannot be read"),
         (lambda whole: _index(whole, b"pack/1", b"pack/9"), "is a 'teachstream-pack/9' pack"),
+        (lambda whole: _with_index([1, 2]), "is not a pack: its index cannot be read (not a JSON object)"),
+        (lambda whole: _with_index(7), "is not a pack: its index cannot be read (not a JSON object)"),
+        (lambda whole: _with_index(None, b"[" * 100_000), "is not a pack: its index cannot be read"),
+        (lambda whole: _with_index({"members": {}}), "is a None pack"),
+        (lambda whole: _with_index(_GOOD | {"members": ["a.jpg"]}), "does not give an offset and a size"),
+        (lambda whole: _with_index(_GOOD | {"members": {"a.jpg": "12"}}), "does not give an offset and a size"),
+        (lambda whole: _with_index(_GOOD | {"members": {"a.jpg": [512, True]}}), "does not give an offset"),
+        (lambda whole: _with_index(_GOOD | {"members": {"a.jpg": [512.0, 5000]}}), "does not give an offset"),
+        (lambda whole: _with_index(_GOOD | {"members": {"a.jpg": [-512, 5000]}}), "does not give an offset"),
+        (lambda whole: _with_index(_GOOD | {"members": {"a.jpg": [512, 10**12]}}), "ends before its member"),
+        (lambda whole: _with_index(_GOOD | {"members": {"a.jpg": [0, 5000]}}), "does not point at the member"),
+        (lambda whole: _with_index(_GOOD | {"members": {"a.jpg": [600, 100]}}), "does not point at the member"),
+        (lambda whole: _with_index(_GOOD | {"members": {"a.jpg": [512, 4000]}}), "does not point at the member"),
+        (
+            lambda whole: _with_index(_GOOD | {"members": {"a.jpg": [512, 5000], "b.jpg": [512, 5000]}}),
+            "does not point at the member",  # two members in one place
+        ),
     ],
 )
 def test_bytes_that_are_not_a_whole_pack_are_refused_by_name(damage: Callable[[bytes], bytes], says: str) -> None:
     whole = pack({"frames/user=u/device=d/a.jpg": b"x" * 5000})
-    with pytest.raises(PackError, match=re.escape(f"packs/s-1.tar {says}")):
+    assert unpack(_with_index(_GOOD), "p") == {"a.jpg": b"x" * 5000}  # the shape the damaged ones depart from
+    with pytest.raises(PackError, match=f"^packs/s-1\\.tar .*{re.escape(says)}"):
         unpack(damage(whole), "packs/s-1.tar")
 
 
@@ -141,3 +170,69 @@ def test_a_packed_session_whose_steps_object_went_is_refused_though_its_pack_is_
     with pytest.raises(SessionErasedError, match=f"session {gone.session_id} .* was rewritten or deleted"):
         list(pinned.iter_steps(frames="bytes"))
     assert len(list(pinned.iter_steps([ds.sessions()[0]], frames="bytes"))) == 6  # the other is still served
+
+
+def test_a_second_packed_snapshot_of_the_same_sessions_reuses_their_packs(tmp_path: Path) -> None:
+    ds = write_local(tmp_path, list(sample_sessions(2, 6, seed=7, start=START, users=("u-ann",))))
+    ds.create_snapshot("one", ds.sessions(), {}, packed=True)
+    before = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in tmp_path.glob("frames/user=u-ann/packs/*.tar")}
+    ds.create_snapshot("two", ds.sessions(), {}, packed=True)
+    after = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in tmp_path.glob("frames/user=u-ann/packs/*.tar")}
+    assert len(before) == 2 and after == before  # not written again
+    (tmp_path / sorted(after)[0]).write_bytes(b"truncated")
+    with pytest.raises(SnapshotError, match="does not hold what its name says"):
+        ds.create_snapshot("three", ds.sessions(), {}, packed=True)
+
+
+@dataclass(frozen=True)
+class ErasedMeanwhile(LocalStorage):
+    """The local storage, where the person's originals are deleted (by an erasure) just before a pack is written."""
+
+    def write_new(self, key: str, data: bytes, metadata: Mapping[str, str] | None = None) -> bool:
+        if "/packs/" in key:
+            for path in [*self.root.glob("frames/user=u-ann/device=*/*"), *self.root.glob("steps/*/user=u-ann/*")]:
+                path.unlink()
+        return super().write_new(key, data, metadata)
+
+
+def test_a_pack_written_while_its_person_is_erased_is_deleted_again_and_no_snapshot_is_made(tmp_path: Path) -> None:
+    write_local(tmp_path, list(sample_sessions(1, 6, seed=8, start=START, users=("u-ann",))))
+    ds = Dataset(ErasedMeanwhile(tmp_path))
+    with pytest.raises(SnapshotError, match=r"changed while it was packed .* nothing was written"):
+        ds.create_snapshot("t", ds.sessions(), {}, packed=True)
+    assert list(tmp_path.glob("frames/**/*.tar")) == [] and ds.snapshot_keys() == []
+
+
+def test_a_packed_session_whose_steps_were_rewritten_is_refused(tmp_path: Path) -> None:
+    ds = write_local(tmp_path, list(sample_sessions(1, 6, seed=9, start=START, users=("u-ann",))))
+    ds.create_snapshot("t", ds.sessions(), {}, packed=True)
+    steps = tmp_path / ds.sessions()[0].steps_key
+    steps.write_bytes(steps.read_bytes() + b"\0")  # a withdrawal cut it, say
+    with pytest.raises(SessionErasedError, match=r"may not be used: steps/.*\.parquet changed"):
+        list(ds.snapshot("t").iter_steps(frames="bytes"))
+
+
+def test_prune_deletes_the_packs_no_snapshot_lists_and_those_whose_originals_went(tmp_path: Path) -> None:
+    ds = write_local(tmp_path, list(sample_sessions(3, 6, seed=10, start=START, users=("u-ann", "u-bob"))))
+    everyone, first = ds.create_snapshot("all", ds.sessions(), {}, packed=True), ds.sessions()[:1]
+    ds.create_snapshot("first", first, {}, packed=True)
+    packs = sorted(tmp_path.glob("frames/user=*/packs/*.tar"))
+    assert len(packs) == 3 and ds.prune_packs() == []
+    (tmp_path / everyone).unlink()  # only "first" is left: two packs are listed by no snapshot
+    gone = ds.prune_packs()
+    assert len(gone) == 2 and sorted(tmp_path.glob("frames/user=*/packs/*.tar")) == [
+        p for p in packs if p.relative_to(tmp_path).as_posix() not in gone
+    ]
+    (tmp_path / first[0].steps_key).unlink()  # expired by retention, say: its pack is younger
+    assert len(ds.prune_packs()) == 1 and list(tmp_path.glob("frames/user=*/packs/*.tar")) == []
+
+
+def test_an_export_of_a_snapshot_with_a_changed_object_writes_nothing(tmp_path: Path) -> None:
+    root = tmp_path / "dataset"
+    ds = write_local(root, list(sample_sessions(2, 6, seed=11, start=START, users=("u-ann",))))
+    ds.create_snapshot("t", ds.sessions(), {})
+    frame = root / ds.sessions()[1].frame_keys[0]
+    frame.write_bytes(frame.read_bytes() + b"\0")
+    with pytest.raises(SessionErasedError, match="was rewritten or deleted"):
+        exports.export(ds.snapshot("t"), ds.snapshot("t").sessions(), "agentnet", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
