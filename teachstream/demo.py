@@ -259,7 +259,8 @@ def show_privacy(settings: Settings, entries: list[SessionEntry], desktop: str) 
     except SessionErasedError as exc:
         print(f"  {exc}")
     new_key, _, deleted = ds.refresh_snapshot(snapshot)
-    print(f"  refreshed: {new_key} without them; {len(deleted)} earlier version deleted")
+    pruned = ds.prune_packs()
+    print(f"  refreshed: {new_key} without them; {len(deleted)} earlier version and {len(pruned)} packs deleted")
     return (
         f"{audit['objects_deleted']} objects in {audit['duration_ms'] / 1000:.1f}s; the training snapshot "
         f"made before it was refreshed without their {len(findings)} session{'' if len(findings) == 1 else 's'}"
