@@ -16,11 +16,13 @@ writing is never returned. S3 settings come from the arguments, else from
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import io
 import itertools
 import json
+import logging
 import os
 import shutil
 import ssl
@@ -30,7 +32,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import EllipsisType
 from typing import Any, Literal, Protocol
@@ -72,11 +74,14 @@ __all__ = [
     "torch_shard",
 ]
 
+log = logging.getLogger(__name__)
+
 _FETCHERS = 8  # frames fetched at once by iter_steps
 _PREFETCH = 4  # sessions iter_steps fetches ahead of the one being read
 
 FrameForm = Literal["image", "lazy", "bytes"]
 _LEAN_TIMEOUT_S = 10.0  # the fast read path gives up and leaves the read to boto3 (which retries)
+_PART = ".part"  # a local object being written
 
 
 class ObjectChangedError(TeachstreamError):
@@ -101,6 +106,10 @@ class Storage(Protocol):
 
     def list_dirs(self, prefix: str) -> Sequence[str]:
         """The 'directories' right under ``prefix`` (each ending in ``/``)."""
+        ...
+
+    def modified(self, prefix: str) -> dict[str, datetime]:
+        """Key -> when it was last written, of every object under ``prefix``."""
         ...
 
     def describe(self) -> str: ...
@@ -149,14 +158,17 @@ class LocalStorage:
     def write_new(self, key: str, data: bytes, metadata: Mapping[str, str] | None = None) -> bool:
         path = self.root / key
         path.parent.mkdir(parents=True, exist_ok=True)
-        part = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")
-        part.write_bytes(data)
+        part = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}{_PART}")
         try:
+            with part.open("xb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
             os.link(part, path)  # whole or not at all, and only if there is none
         except FileExistsError:
             return False
         finally:
-            part.unlink()
+            part.unlink(missing_ok=True)
         return True
 
     def delete(self, key: str) -> None:
@@ -169,11 +181,14 @@ class LocalStorage:
         base = self.root / prefix
         return sorted(f"{prefix}{p.name}/" for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
 
+    def modified(self, prefix: str) -> dict[str, datetime]:
+        return {k: datetime.fromtimestamp((self.root / k).stat().st_mtime, UTC) for k in self.list(prefix)}
+
     def list(self, prefix: str) -> Iterator[str]:
         base = self.root / prefix
         if base.is_dir():
             for path in sorted(base.rglob("*")):
-                if path.is_file():
+                if path.is_file() and not path.name.endswith(_PART):  # not a file being written
                     yield path.relative_to(self.root).as_posix()
 
     def describe(self) -> str:
@@ -218,6 +233,15 @@ class S3Storage:
                 for item in page.get("Contents", [])
             ]
         return iter(keys)
+
+    def modified(self, prefix: str) -> dict[str, datetime]:
+        with self._translated(prefix):
+            paginator = self.client.get_paginator("list_objects_v2")
+            return {
+                item["Key"][len(self.root) :]: item["LastModified"]
+                for page in paginator.paginate(Bucket=self.bucket, Prefix=self.root + prefix)
+                for item in page.get("Contents", [])
+            }
 
     def list_dirs(self, prefix: str) -> Sequence[str]:
         with self._translated(prefix):
@@ -314,7 +338,7 @@ class _LeanGet:
     def etag(self, key: str) -> str | EllipsisType | None:
         """The object's ETag, None if there is no such object, ``...`` if this path cannot say."""
         answer = self._request("HEAD", "head_object", key)
-        if answer is None or answer[0] not in (200, 404):
+        if answer is None or answer[0] not in (200, 404) or (answer[0] == 200 and not _strong(answer[1])):
             return ...
         return answer[1] if answer[0] == 200 else None
 
@@ -355,6 +379,11 @@ class _LeanGet:
                 conn = http.client.HTTPConnection(netloc, timeout=_LEAN_TIMEOUT_S)
             self.local.conn, self.local.pid = conn, os.getpid()
         return conn
+
+
+def _strong(etag: str) -> bool:
+    """Whether an ETag (quotes removed) names one version exactly: not empty, not weak (``W/``)."""
+    return bool(etag) and not etag.startswith("W/")
 
 
 def open(uri: str, *, endpoint_url: str | None = None, client: Any = None) -> Dataset:
@@ -588,12 +617,20 @@ class Dataset:
             raise SnapshotError(f"snapshot {name!r} exists; `snapshot refresh {name}` makes its next version")
         etags = self.storage.etags("steps/") | self.storage.etags("frames/")
         snap = pin(name, sessions, etags, datetime.now(UTC), filters)
-        if packed:
+        if not packed:
+            return self._write_snapshot(snap)
+        stored: list[str] = []  # the packs this call wrote: deleted again if the snapshot is not made
+        try:
             with ThreadPoolExecutor(_FETCHERS) as pool:
-                snap = replace(snap, sessions=tuple(pool.map(self._packed, snap.sessions)))
-        return self._write_snapshot(snap)
+                snap = replace(snap, sessions=tuple(pool.map(lambda p: self._packed(p, stored), snap.sessions)))
+            return self._write_snapshot(snap)
+        except BaseException:
+            for key in stored:
+                with contextlib.suppress(Exception):  # S3 away: `snapshot prune` deletes it within the hour
+                    self.storage.delete(key)
+            raise
 
-    def _packed(self, pinned: Pinned) -> Pinned:
+    def _packed(self, pinned: Pinned, stored: list[str]) -> Pinned:
         """The pinned session with the pack of its steps and frames (stored now unless it is already there).
 
         Once the pack is stored, the originals must still be as pinned: an erasure or a withdrawal that
@@ -606,7 +643,8 @@ class Dataset:
         if (etag := self.storage.etag(key)) is None:
             objects = {k: self.storage.read(k, tag) for k, tag in pinned.etags.items()}
             objects[entry.steps_key + ARROW_SUFFIX] = _arrow_stream(_steps_table(objects[entry.steps_key]))
-            self.storage.write_new(key, pack(objects), {"time": entry.end_time, "session": entry.session_id})
+            if self.storage.write_new(key, pack(objects), {"time": entry.end_time, "session": entry.session_id}):
+                stored.append(key)
             etag = self.storage.etag(key)
         elif not self._holds(key, etag, {*pinned.etags, entry.steps_key + ARROW_SUFFIX}):
             raise SnapshotError(f"{key} does not hold what its name says; delete it and create the snapshot again")
@@ -627,21 +665,31 @@ class Dataset:
         except PackError:
             return False
 
-    def prune_packs(self) -> list[str]:
-        """Delete the packs that no snapshot version lists, and those whose session's steps object is no
-        longer as pinned (cut, erased, or expired by retention: the pack is younger than the originals).
+    def prune_packs(self, retention_days: int = 0, grace: timedelta = timedelta(hours=1)) -> list[str]:
+        """Delete the packs that no snapshot version lists (once ``grace`` old: a snapshot being made lists
+        its packs only at the end), those whose session's steps object is no longer as pinned (cut,
+        erased, or expired), and, with ``retention_days``, those whose session began longer ago than that
+        (a pack is younger than its originals, and S3 counts an object's days from its own creation).
 
-        Returns the keys deleted. Run it after refreshes and daily where a retention rule applies."""
+        Returns the keys deleted. Run it daily (deploy/kubernetes/pipeline.yaml has a CronJob)."""
         listed: dict[str, Pinned] = {}
         for key in self.snapshot_keys():
             for p in Snapshot.from_bytes(key, self.storage.read(key)).sessions:
                 listed.update((k, p) for k in p.etags if is_pack(k))
-        stored = [k for person in self.storage.list_dirs("frames/") for k in self.storage.list(person + PACK_DIR)]
+        now = datetime.now(UTC)
+        expired = now - timedelta(days=retention_days) if retention_days else None
+
+        def goes(key: str, modified: datetime) -> bool:
+            if (o := listed.get(key)) is None:
+                return modified < now - grace
+            old = expired is not None and o.entry.start < expired
+            return old or self.storage.etag(o.entry.steps_key) != o.etags[o.entry.steps_key]
+
         gone = [
-            k
-            for k in stored
-            if is_pack(k)
-            and ((o := listed.get(k)) is None or self.storage.etag(o.entry.steps_key) != o.etags[o.entry.steps_key])
+            key
+            for person in self.storage.list_dirs("frames/")
+            for key, modified in self.storage.modified(person + PACK_DIR).items()
+            if is_pack(key) and goes(key, modified)
         ]
         for key in gone:
             self.storage.delete(key)
@@ -810,7 +858,11 @@ class PinnedDataset(Dataset):
             return super()._load(entry, form, fetchers)
         if self.storage.etag(entry.steps_key) != self._etags[entry.steps_key]:
             self._read(entry.steps_key)  # gone or changed (retention, say): refused, saying why
-        frames = unpack(self._read(key), f"{self.storage.describe()}{key}")
+        try:
+            frames = unpack(self.storage.read(key, self._etags[key]), f"{self.storage.describe()}{key}")
+        except (FileNotFoundError, ObjectChangedError, PackError) as exc:  # the originals, as pinned, are still there
+            log.warning("reading session %s from its objects: its pack cannot be used (%s)", entry.session_id, exc)
+            return super()._load(entry, form, fetchers)
         if (arrow := frames.get(entry.steps_key + ARROW_SUFFIX)) is not None:
             steps = _with_all_columns(pa.ipc.open_stream(arrow).read_all()).to_pylist()
         elif (body := frames.get(entry.steps_key)) is not None:

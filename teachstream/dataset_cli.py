@@ -269,20 +269,23 @@ def snapshot_refresh(ctx: Context, uri: str | None, name: str) -> None:
     click.echo(f"{key}: {len(findings)} sessions dropped ({kinds})")
     for old in deleted:
         click.echo(f"deleted {old}: it listed sessions of a person erased or withdrawn since")
-    _prune(ds)
+    _prune(ctx, ds)
 
 
 @snapshot.command("prune")
 @_FROM
 @pass_ctx
 def snapshot_prune(ctx: Context, uri: str | None) -> None:
-    """Delete the packs no snapshot lists any more, or whose session's originals changed or expired (run it daily)."""
-    _prune(_open(ctx, uri))
+    """Delete the packs no snapshot lists any more, whose session's originals changed or went, or whose session
+    is older than the dataset's retention (run it daily)."""
+    _prune(ctx, _open(ctx, uri))
 
 
-def _prune(ds: Dataset) -> None:
-    gone = ds.prune_packs()
-    click.echo(f"packs deleted: {len(gone)} (no snapshot lists them, or their session's steps changed or went)")
+def _prune(ctx: Context, ds: Dataset) -> None:
+    days = ctx.settings().dataset_retention_days
+    gone = ds.prune_packs(retention_days=days)
+    kept = f"older than {days} days, " if days else ""
+    click.echo(f"packs deleted: {len(gone)} (no snapshot lists them, {kept}or their session's steps changed or went)")
 
 
 @click.command()

@@ -24,6 +24,7 @@ from typing import Any
 
 from schemas.dataset import SessionEntry
 from schemas.errors import TeachstreamError
+from teachstream.packs import is_pack
 
 SNAPSHOT_DIR = "snapshots/"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -192,7 +193,7 @@ def check(
         e = pinned.entry
         erased = [a for a in audits if a.kind == "erasure" and a.user_id == e.user_id and e.start < a.at]
         withdrawn = [a for a in audits if a.kind == "withdrawal" and a.user_id == e.user_id and e.end >= a.at]
-        changed = [] if etags is None else [k for k, tag in pinned.etags.items() if etags.get(k) != tag]
+        changed = [] if etags is None else [k for k, t in pinned.etags.items() if etags.get(k) != t and not is_pack(k)]
         if erased:
             a = erased[0]
             detail = f"erased on {a.completed_at:%Y-%m-%d %H:%M} UTC (erasure request {a.request_id or 'unnamed'})"
