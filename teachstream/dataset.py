@@ -224,24 +224,21 @@ class S3Storage:
                 raise
         return data
 
-    def list(self, prefix: str) -> Iterator[str]:
-        with self._translated(prefix):
-            paginator = self.client.get_paginator("list_objects_v2")
-            keys = [
-                item["Key"][len(self.root) :]
-                for page in paginator.paginate(Bucket=self.bucket, Prefix=self.root + prefix)
-                for item in page.get("Contents", [])
-            ]
-        return iter(keys)
-
-    def modified(self, prefix: str) -> dict[str, datetime]:
+    def _listed(self, prefix: str) -> dict[str, Any]:
+        """Key (relative to the root) -> its listing entry, of every object under ``prefix``."""
         with self._translated(prefix):
             paginator = self.client.get_paginator("list_objects_v2")
             return {
-                item["Key"][len(self.root) :]: item["LastModified"]
+                item["Key"][len(self.root) :]: item
                 for page in paginator.paginate(Bucket=self.bucket, Prefix=self.root + prefix)
                 for item in page.get("Contents", [])
             }
+
+    def list(self, prefix: str) -> Iterator[str]:
+        return iter(self._listed(prefix))
+
+    def modified(self, prefix: str) -> dict[str, datetime]:
+        return {key: item["LastModified"] for key, item in self._listed(prefix).items()}
 
     def list_dirs(self, prefix: str) -> Sequence[str]:
         with self._translated(prefix):
@@ -251,13 +248,7 @@ class S3Storage:
             return [item["Prefix"][len(self.root) :] for page in pages for item in page.get("CommonPrefixes", [])]
 
     def etags(self, prefix: str) -> dict[str, str]:
-        with self._translated(prefix):
-            paginator = self.client.get_paginator("list_objects_v2")
-            return {
-                item["Key"][len(self.root) :]: item["ETag"].strip('"')
-                for page in paginator.paginate(Bucket=self.bucket, Prefix=self.root + prefix)
-                for item in page.get("Contents", [])
-            }
+        return {key: item["ETag"].strip('"') for key, item in self._listed(prefix).items()}
 
     def etag(self, key: str) -> str | None:
         if (found := self._lean.etag(self.root + key)) is not ...:
@@ -558,13 +549,9 @@ class Dataset:
         steps = self.steps(entry)
         if form is None:
             return steps, {}
-        keys = sorted({s["frame_key"] for s in steps if s["frame_key"]})
-        return steps, self._fetch(keys, form, fetchers)
-
-    def _fetch(self, keys: Iterable[str], form: FrameForm, fetchers: ThreadPoolExecutor) -> dict[str, Future[Any]]:
-        """Frames fetched one object each, in ``form``."""
         fetch = {"image": self._image, "lazy": self._lazy_image, "bytes": self.frame_bytes}[form]
-        return {key: fetchers.submit(fetch, key) for key in keys}
+        keys = sorted({s["frame_key"] for s in steps if s["frame_key"]})
+        return steps, {key: fetchers.submit(fetch, key) for key in keys}
 
     def to_hf(self, sessions: Iterable[SessionEntry] | None = None) -> Any:
         """A Hugging Face ``datasets.Dataset`` of the steps (frames stay as keys; load them with :meth:`frame`)."""
@@ -859,22 +846,19 @@ class PinnedDataset(Dataset):
         if self.storage.etag(entry.steps_key) != self._etags[entry.steps_key]:
             self._read(entry.steps_key)  # gone or changed (retention, say): refused, saying why
         try:
-            frames = unpack(self.storage.read(key, self._etags[key]), f"{self.storage.describe()}{key}")
-        except (FileNotFoundError, ObjectChangedError, PackError) as exc:  # the originals, as pinned, are still there
+            members = unpack(self.storage.read(key, self._etags[key]), f"{self.storage.describe()}{key}")
+            steps = _with_all_columns(
+                pa.ipc.open_stream(members[entry.steps_key + ARROW_SUFFIX]).read_all()
+            ).to_pylist()
+            frames = {k: members[k] for k in {s["frame_key"] for s in steps if s["frame_key"]}}
+        except (FileNotFoundError, ObjectChangedError, PackError, KeyError, pa.ArrowException) as exc:
+            # the originals, as pinned, are still there (their steps object was just checked)
             log.warning("reading session %s from its objects: its pack cannot be used (%s)", entry.session_id, exc)
             return super()._load(entry, form, fetchers)
-        if (arrow := frames.get(entry.steps_key + ARROW_SUFFIX)) is not None:
-            steps = _with_all_columns(pa.ipc.open_stream(arrow).read_all()).to_pylist()
-        elif (body := frames.get(entry.steps_key)) is not None:
-            steps = _steps_table(body).to_pylist()
-        else:
-            steps = self.steps(entry)
-        wanted = {s["frame_key"] for s in steps if s["frame_key"]}
-        loaded = self._fetch(sorted(wanted - frames.keys()), form, fetchers)  # none, unless the pack lacks one
         if form == "image":  # decoded in parallel: Pillow lets go of the GIL while it decodes
-            return steps, loaded | {k: fetchers.submit(_decoded, frames[k]) for k in wanted & frames.keys()}
+            return steps, {k: fetchers.submit(_decoded, body) for k, body in frames.items()}
         convert: Callable[[bytes], Any] = _opened if form == "lazy" else _same
-        return steps, loaded | {k: _done(convert(frames[k])) for k in wanted & frames.keys()}
+        return steps, {k: _done(convert(body)) for k, body in frames.items()}
 
 
 def _steps_table(body: bytes) -> pa.Table:
@@ -886,7 +870,8 @@ def _arrow_stream(table: pa.Table) -> bytes:
     out = pa.BufferOutputStream()
     with pa.ipc.new_stream(out, table.schema) as writer:
         writer.write_table(table)
-    return bytes(out.getvalue().to_pybytes())
+    data: bytes = out.getvalue().to_pybytes()
+    return data
 
 
 def _opened(data: bytes) -> Any:
