@@ -30,14 +30,14 @@ import uuid
 import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import faust
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from producers.core.simulation import people, simulate
+from producers.core.simulation import Person, people, simulate
 from runtime.settings import Settings, load
 from schemas.capture_policy import CapturePolicy
 from schemas.codec import Codec
@@ -53,7 +53,8 @@ from streams.settings import StreamsSettings
 from teachstream.admin import describe_topics, ensure_topics
 
 ROOT = Path(__file__).resolve().parents[1]
-LATENCY_TAIL_S = 10  # seconds of events produced after the measured ones
+LATENCY_S = 20  # seconds of the simulated people's events whose latency is measured
+LATENCY_TAIL_S = 30  # seconds of events produced after the measured ones
 STREAM_CLOCK_S = 75  # the stream clock's lag (60 s), its idle gap and a tick interval
 
 
@@ -68,7 +69,9 @@ class PipelineResult:
     pair_per_s: float
     pair_split: list[int]  # partitions of interactions.raw each of the two workers held
     latency_ms: dict[str, tuple[float, float]]  # which events -> p50, p99
-    latency_rate: int
+    latency_whole_ms: dict[str, tuple[float, float]]  # the same, every typing segment held whole (the baseline)
+    latency_rate: float  # events/s the simulated people made in real time
+    latency_people: int
     profile: list[tuple[str, float]]  # the pure stages' functions with the most time of their own, share of it all
     worker_profile: list[tuple[str, float]]  # the worker's GIL-holding samples by part, share of them all
 
@@ -85,11 +88,38 @@ def _events(n: int, seed: int = 3) -> list[tuple[bytes, bytes]]:
     return out
 
 
-def _grant(settings: Settings, seeds: tuple[int, ...] = (3, 4, 5)) -> None:
-    """The consent of the simulated people of every seed ``_events`` is called with, as their agents published it."""
+def _live(rate: int, seconds: int, seed: int) -> tuple[list[tuple[float, bytes, bytes]], list[Person], datetime]:
+    """Busy simulated people in real time, as many as make about ``rate`` events/s: each event with the second it
+    is to be produced at after the start, which is a few seconds from now (their clock is the wall clock)."""
+    probe = people(50, b"live", random.Random(seed))
+    per_person = sum(isinstance(e, InteractionEvent) for e in simulate(probe, datetime.now(UTC), 120, seed)) / 120 / 50
+    persons = people(max(1, round(rate / per_person)), b"live", random.Random(seed))
+    codec, start, out = Codec(), datetime.now(UTC) + timedelta(seconds=10), []
+    for item in simulate(persons, start, seconds, seed):
+        if isinstance(item, InteractionEvent):
+            encoded = codec.encode("InteractionEvent", to_avro(item))
+            out.append(((item.event_time - start).total_seconds(), item.device_id.encode(), encoded))
+    return out, persons, start
+
+
+def _produce_live(settings: Settings, topic: str, timed: list[tuple[float, bytes, bytes]], start: datetime) -> None:
+    """Each record at its second after ``start`` on the wall clock, as the devices would send it."""
+    producer = Producer(settings.kafka({"linger.ms": 5, "enable.idempotence": True}))
+    for at, key, value in timed:
+        ahead = (start - datetime.now(UTC)).total_seconds() + at
+        if ahead > 0:
+            time.sleep(ahead)
+        producer.produce(topic, value, key=key)
+        producer.poll(0)
+    producer.flush(60)
+
+
+def _grant(settings: Settings, seeds: tuple[int, ...] = (3, 4, 5), more: list[Person] | None = None) -> None:
+    """The consent of the simulated people of every seed ``_events`` is called with (and of ``more``), as their
+    agents published it."""
     codec = Codec()
     producer = Producer(settings.kafka())
-    for person in (p for seed in seeds for p in people(50, b"bench", random.Random(seed))):
+    for person in [*(p for seed in seeds for p in people(50, b"bench", random.Random(seed))), *(more or [])]:
         record = ConsentRecord(person.user_id, ConsentState.GRANTED, "bench", datetime(2000, 1, 1, tzinfo=UTC), "bench")
         value = codec.encode("ConsentRecord", to_avro(record))
         producer.produce(settings.topic("control.consent"), value, key=person.user_id.encode())  # compacted: keyed
@@ -97,14 +127,9 @@ def _grant(settings: Settings, seeds: tuple[int, ...] = (3, 4, 5)) -> None:
         raise RuntimeError("could not publish the simulated people's consent")
 
 
-def _produce(settings: Settings, topic: str, records: list[tuple[bytes, bytes]], rate: int | None = None) -> None:
+def _produce(settings: Settings, topic: str, records: list[tuple[bytes, bytes]]) -> None:
     producer = Producer(settings.kafka({"linger.ms": 5, "enable.idempotence": True}))
-    t0 = time.perf_counter()
-    for i, (key, value) in enumerate(records):
-        if rate:
-            ahead = i / rate - (time.perf_counter() - t0)
-            if ahead > 0:
-                time.sleep(ahead)
+    for key, value in records:
         while True:
             try:
                 producer.produce(topic, value, key=key)
@@ -197,9 +222,12 @@ def _percentiles(values: list[float]) -> tuple[float, float]:
     return statistics.median(values), values[max(int(len(values) * 0.99) - 1, 0)]
 
 
-def _start(settings: Settings, base: Settings, app_id: str, args: list[str], log: Path) -> subprocess.Popen[bytes]:
+def _start(
+    settings: Settings, base: Settings, app_id: str, args: list[str], log: Path, extra: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
+        **(extra or {}),
         "TEACHSTREAM_TOPIC_PREFIX": settings.topic_prefix,
         "TEACHSTREAM_STREAMS_APP_ID": app_id,
         "TEACHSTREAM_STREAMS_DATA_DIR": str(log.parent / "faust"),
@@ -225,7 +253,7 @@ def _drain(settings: Settings, app_id: str, topics: list[str], records: list[tup
     return len(records) / (time.perf_counter() - t0)
 
 
-def run(n: int = 60_000, latency_rate: int = 1000, latency_s: int = 10) -> PipelineResult:
+def run(n: int = 60_000, latency_rate: int = 1000, latency_s: int = LATENCY_S) -> PipelineResult:
     base = load(Settings)
     prefix = f"bench-{uuid.uuid4().hex[:6]}."
     settings = load(Settings, topic_prefix=prefix)
@@ -256,7 +284,7 @@ def run(n: int = 60_000, latency_rate: int = 1000, latency_s: int = 10) -> Pipel
         worker_settings, base, app_id, ["from teachstream.cli import main; main()", "streams"], tmp / "worker" / "log"
     )
     try:
-        raw, clean = worker_settings.topic("interactions.raw"), worker_settings.topic("interactions.clean")
+        raw = worker_settings.topic("interactions.raw")
         _drain(worker_settings, app_id, [raw], _events(2000, seed=5))
         spy = _spy(worker.pid, tmp / "worker.spy")
         worker_rate = _drain(worker_settings, app_id, [raw], records)
@@ -265,22 +293,57 @@ def run(n: int = 60_000, latency_rate: int = 1000, latency_s: int = 10) -> Pipel
         if "consent.dropped" in (tmp / "worker" / "log").read_text(errors="replace"):
             raise RuntimeError("the worker dropped events for want of consent: the measurement would be wrong")
 
-        # latency at a steady rate below capacity, on fresh events; the devices go on for LATENCY_TAIL_S more
-        # (not measured), as live devices do, so what ends the measured events' typing segments comes too
-        fresh = _events(latency_rate * (latency_s + LATENCY_TAIL_S), seed=4)
-        measured = {v for _, v in fresh[: latency_rate * latency_s]}
-        _produce(worker_settings, raw, fresh, rate=latency_rate)
-        _wait(lambda: _committed(worker_settings, app_id, raw, 6) >= _end(worker_settings, raw), 300)
-        time.sleep(STREAM_CLOCK_S)  # what waits for the stream clock is released too, and measured
-        latency = _latencies(worker_settings, raw, clean, measured)
+        latency, live_rate, live_people = _latency(worker_settings, app_id, latency_rate, latency_s)
     finally:
         worker.terminate()
         worker.wait(30)
+    # the same, with every typing segment held whole until it closes (no word goes early): the baseline
+    whole_settings = load(Settings, topic_prefix=prefix + "h.")
+    ensure_topics(whole_settings)
+    (tmp / "whole").mkdir()
+    whole_app = f"{prefix}whole"
+    cmd = ["from teachstream.cli import main; main()", "streams"]
+    whole = _start(whole_settings, base, whole_app, cmd, tmp / "whole" / "log", {"TEACHSTREAM_TYPING_MARGIN": "0"})
+    try:
+        _drain(whole_settings, whole_app, [whole_settings.topic("interactions.raw")], _events(2000, seed=5))
+        latency_whole, _, _ = _latency(whole_settings, whole_app, latency_rate, latency_s)
+    finally:
+        whole.terminate()
+        whole.wait(30)
     pair_rate, split = _pair(base, prefix, tmp, records)
     print(f"bench: two workers {pair_rate:,.0f} events/s (partitions {split})", file=sys.stderr)
     return PipelineResult(
-        n, ceiling, floor, batched, core, worker_rate, pair_rate, split, latency, latency_rate, profile, worker_profile
+        n,
+        ceiling,
+        floor,
+        batched,
+        core,
+        worker_rate,
+        pair_rate,
+        split,
+        latency,
+        latency_whole,
+        live_rate,
+        live_people,
+        profile,
+        worker_profile,
     )
+
+
+def _latency(
+    settings: Settings, app_id: str, rate: int, seconds: int
+) -> tuple[dict[str, tuple[float, float]], float, int]:
+    """Raw to clean latency of the worker of ``app_id`` for busy people typing in real time at about ``rate``
+    events/s, in the first ``seconds``; the people go on for LATENCY_TAIL_S more (not measured), as live devices
+    do, so what ends the measured events' typing segments comes too. Also the rate they made, and how many."""
+    timed, persons, start = _live(rate, seconds + LATENCY_TAIL_S, seed=4)
+    _grant(settings, more=persons)
+    measured = {v for at, _, v in timed if at < seconds}
+    raw, clean = settings.topic("interactions.raw"), settings.topic("interactions.clean")
+    _produce_live(settings, raw, timed, start)
+    _wait(lambda: _committed(settings, app_id, raw, 6) >= _end(settings, raw), 300)
+    time.sleep(STREAM_CLOCK_S)  # what waits for the stream clock is released too, and measured
+    return _latencies(settings, raw, clean, measured), len(measured) / seconds, len(persons)
 
 
 def _floor(base: Settings, prefix: str, tmp: Path, records: list[tuple[bytes, bytes]], batched: bool) -> float:
@@ -472,20 +535,28 @@ def markdown(r: PipelineResult) -> str:
         "| --- | ---: |",
         *[f"| {name} | {share * 100:.0f}% |" for name, share in r.worker_profile],
         "",
-        f"Latency from `interactions.raw` to `interactions.clean` at {r.latency_rate:,} events/s (record timestamps;",
-        "events whose bytes redaction changed are not matched; the devices go on for 10 s after the measured",
-        "events, as live ones do, and nothing is read before the stream clock passed):",
+        f"Latency from `interactions.raw` to `interactions.clean`: {r.latency_people} busy simulated people in real",
+        f"time ({r.latency_rate:,.0f} events/s; their clock is the wall clock), {LATENCY_S} s of their events",
+        f"measured, and they go on for {LATENCY_TAIL_S} s more, as live devices do. Record timestamps; events whose",
+        "bytes redaction changed are not matched; nothing is read before the stream clock passed. The baseline,",
+        "same run, same people, another worker: every typing segment held whole until it closes",
+        "(`TEACHSTREAM_TYPING_MARGIN=0`).",
         "",
-        "| events | p50 | p99 |",
-        "| --- | ---: | ---: |",
-        *[f"| {kind} | {p50:,.0f} ms | {p99:,.0f} ms |" for kind, (p50, p99) in r.latency_ms.items()],
+        "| events | p50 | p99 | p50, segments whole | p99, segments whole |",
+        "| --- | ---: | ---: | ---: | ---: |",
+        *[
+            f"| {kind} | {p50:,.0f} ms | {p99:,.0f} ms | {r.latency_whole_ms[kind][0]:,.0f} ms | "
+            f"{r.latency_whole_ms[kind][1]:,.0f} ms |"
+            for kind, (p50, p99) in r.latency_ms.items()
+        ],
         "",
-        "Typed keys, and whatever the device does meanwhile, wait in the clean stage until their segment",
-        "closes (enter, tab, focus change, the agent's `TypingPause` 5 s after the last press, or 5 s idle on",
-        "the stream clock, which trails the wall clock by 60 s), so this includes that hold: a key waits for",
-        "the rest of its segment to be typed. A click does not close a segment (a value typed on both sides of",
-        "a click is still found), so the simulated person's phrases typed a second or two apart, with the",
-        "pointer moving between them, are one segment until an enter or a 5 s pause.",
+        "Typed keys, and whatever the device does meanwhile, wait in the clean stage while their typing segment is",
+        "open, for as long as a word typed later could make them part of PII: a plain word goes once three more",
+        "words follow it (`TEACHSTREAM_TYPING_MARGIN`), PII goes redacted once it is complete, and what may be the",
+        "start of PII (a word with a digit or a capital that is no common word) waits, with all after it, until",
+        "the segment closes: enter, tab, focus change, the agent's `TypingPause` 5 s after the last press, or 5 s",
+        "idle on the stream clock, which trails the wall clock by 60 s. A click does not close a segment (a value",
+        "typed on both sides of a click is still found).",
         "",
         "The ceiling is librdkafka's C loop; a Python stream processor cannot come near it: faust forwarding",
         "records unchanged, the floor of any faust worker, reaches about 1% of it on this machine, and batching",

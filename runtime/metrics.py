@@ -99,6 +99,17 @@ RULES = (
         "open sessions dropped unsent: erasure",
     ),
     _rule(
+        r"^redaction\.early\.events$",
+        "teachstream_typing_early_events_total",
+        "typed events that left their open typing segment early (words nothing typed later can make PII)",
+    ),
+    _rule(
+        r"^redaction\.early\.labelled_later$",
+        "teachstream_typing_early_labelled_later_total",
+        "typed events that left early as typed and that their segment's close then labelled: a word deleted back "
+        "to and joined to PII typed after it",
+    ),
+    _rule(
         r"^segments\.closed_by_pause$",
         "teachstream_typing_segments_closed_by_pause_total",
         "typing segments the agent's TypingPause closed",

@@ -357,7 +357,8 @@ def register_interactions(
         writes = KafkaWrites(settings)
     # one table for the held typing and the open sessions: their changes go to one changelog partition, in order
     table = sessions.table if sessions is not None else JsonTable(app.Table("interactions", partitions=6), writes)
-    cleaner = Cleaner(CapturePolicy(), SegmentPolicy(), names, codec, table, known, gate.hosts_at)
+    segments = SegmentPolicy(release_margin=settings.typing_margin or None)
+    cleaner = Cleaner(CapturePolicy(), segments, names, codec, table, known, gate.hosts_at)
     if sessions is None:
         sessions = Sessionizer(app, settings, codec, counters, gate, table)
     # a raw record in the framing and schema version the codec writes can go on as it came, if unchanged

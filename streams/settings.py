@@ -27,6 +27,12 @@ class StreamsSettings(Settings):
         0.05, gt=0, description="how long the interactions agent waits to fill a batch before it handles what came"
     )
     redact_names: bool = Field(True, description="detect person names (the name book and context rules)")
+    typing_margin: int = Field(
+        3,
+        ge=0,
+        description="words typed after a plain word before it may leave its open typing segment early (0: hold "
+        "every segment whole until it closes)",
+    )
     names_ner: bool = Field(False, description="also run spaCy's English NER for names (the `ner` extra; 5x slower)")
     tick_lag_s: float = Field(60.0, ge=0, description="how far the stream clock trails the wall clock")
     streams_stage: Literal["all", "interactions", "screens"] = Field(

@@ -2,15 +2,18 @@
 
 Per device, a :class:`Segmenter` holds key events until a typing segment closes (enter,
 tab, focus change, the agent's ``TypingPause`` marker, idle gap on the stream clock, length
-cap) and then releases them redacted; the marker itself goes no further. Window titles
-are redacted on every event. Events of denied apps or titles are dropped and counted: the
-agent should never have sent them, this is the second line of defense.
+cap) and then releases them redacted; the marker itself goes no further. Plain words that
+nothing typed later can make part of PII go before that (see ``redaction.release``). Window
+titles are redacted on every event. Events of denied apps or titles are dropped and counted:
+the agent should never have sent them, this is the second line of defense.
 
 Held events are mirrored into a table under ``H|<partition>|<device>|<seq>`` and removed
-once released, so a worker that takes a partition over re-holds them and nothing typed is
-lost in a crash. The PII strings found go to ``known`` (if given), where the screen
-redaction of the same device looks for them. If redaction raises, the whole segment is quarantined (fail closed): the
-caller gets the held events back as :class:`Quarantined` and none of them goes downstream.
+once their segment closed, so a worker that takes a partition over re-holds them and nothing
+typed is lost in a crash. Events that went early stay there as their open segment's context,
+up to the seq under ``W|<partition>|<device>``. The PII strings found go to ``known`` (if
+given), where the screen redaction of the same device looks for them. If redaction raises,
+what the segment still holds is quarantined (fail closed): the caller gets those events back
+as :class:`Quarantined` and none of them goes downstream.
 """
 
 from __future__ import annotations
@@ -49,6 +52,10 @@ def held_key(partition: int, e: InteractionEvent) -> str:
     return f"H|{partition:03d}|{e.device_id}|{e.seq:020d}"
 
 
+def went_key(partition: int, device_id: str) -> str:
+    return f"W|{partition:03d}|{device_id}"
+
+
 @dataclass(frozen=True)
 class Quarantined:
     """Events that could not be redacted, with the reason: they must not go downstream."""
@@ -69,11 +76,16 @@ class Cleaned:
 
 @dataclass
 class _Device:
-    """One device's segmenter, and the events it holds (by seq, oldest first), as in the table."""
+    """One device's segmenter, and the events of its open segment (by seq, oldest first), as in the table."""
 
     segmenter: Segmenter
     held: dict[int, InteractionEvent] = field(default_factory=dict)
     raw: dict[int, bytes] = field(default_factory=dict)  # the bytes of held events that may go on as they came
+    went: int | None = None  # the last seq of the open segment that went early (its context), as in the table
+
+    def waiting(self) -> list[InteractionEvent]:
+        """The events held that have not gone downstream."""
+        return [e for seq, e in self.held.items() if self.went is None or seq > self.went]
 
 
 class Cleaner:
@@ -113,13 +125,16 @@ class Cleaner:
         if event.seq in device.held:
             return Cleaned([], [])  # a replay of an event already held
         out = self._run(partition, device, lambda: device.segmenter.push(event), also=(event,))
-        if not out.quarantined and all(e.seq != event.seq for e in out.events):
+        sent = any(e.seq == event.seq for e in out.events)
+        if not out.quarantined and device.segmenter.holds(event.seq):  # in the open segment (held, or its context)
             device.held[event.seq] = event
-            if as_is:
+            if as_is and not sent:
                 device.raw[event.seq] = raw
             self.table[held_key(partition, event)] = raw
-        elif as_is and any(e is event for e in out.events):
+        if as_is and any(e is event for e in out.events):
             out.unchanged[event.seq] = raw
+        if not out.quarantined:
+            self._went(partition, device, event.device_id)
         return out
 
     def _site(self, event: InteractionEvent) -> bool:
@@ -139,16 +154,16 @@ class Cleaner:
 
     def clock(self, partition: int, now: datetime) -> datetime:
         """How far this partition's stream time may go downstream: not past an event still held."""
-        held = [next(iter(d.held.values())).event_time for d in self._partition(partition).values() if d.held]
-        return min([now, *held])
+        waiting = [d.waiting() for d in self._partition(partition).values()]
+        return min([now, *(w[0].event_time for w in waiting if w)])
 
     def forget(self, partition: int) -> None:
         self._devices.pop(partition, None)
 
     def held(self, partition: int) -> tuple[int, int]:
         """How many events the partition holds in open typing segments, and of how many devices."""
-        devices = [d for d in self._partition(partition).values() if d.held]
-        return sum(len(d.held) for d in devices), len(devices)
+        waiting = [w for w in (d.waiting() for d in self._partition(partition).values()) if w]
+        return sum(map(len, waiting)), len(waiting)
 
     # -- internals ----------------------------------------------------------------------
     def _run(
@@ -160,16 +175,25 @@ class Cleaner:
     ) -> Cleaned:
         try:
             events = [self._title(e) for e in step()]
-        except Exception as exc:  # fail closed: nothing of this segment goes downstream
-            lost = tuple({**device.held, **{e.seq: e for e in also}}.values())
-            if lost:
-                self._partition(partition)[lost[0].device_id] = _Device(Segmenter(self.segments, self.names))
-            self._release(partition, device, lost)
+        except Exception as exc:  # fail closed: nothing of this segment goes downstream (what went early, went)
+            lost = tuple({**{e.seq: e for e in device.waiting()}, **{e.seq: e for e in also}}.values())
+            if lost or device.held:
+                name = (lost or tuple(device.held.values()))[0].device_id
+                self._partition(partition)[name] = _Device(Segmenter(self.segments, self.names))
+                self._release(partition, device, (*device.held.values(), *also))
+                if device.went is not None:
+                    self.table.pop(went_key(partition, name), None)
             self.counts["redaction.quarantined"] += len(lost)
             return Cleaned([], [Quarantined(lost, f"redaction failed: {type(exc).__name__}: {exc}")])
         unchanged = {e.seq: device.raw[e.seq] for e in events if e.seq in device.raw and device.held[e.seq] is e}
-        if events and device.held:  # the open segment closed: every event it held came out
+        for e in events:
+            device.raw.pop(e.seq, None)
+        segment = device.segmenter.open
+        if device.held and (not segment or device.segmenter.starts_after(next(iter(device.held)))):
+            # the segment they were in closed: every event it held came out
             self._release(partition, device, tuple(device.held.values()))
+        if events:
+            self._went(partition, device, events[0].device_id)
         for label, n in device.segmenter.counts.items():
             self.counts[f"redaction.{label}"] += n
         device.segmenter.counts.clear()
@@ -194,6 +218,16 @@ class Cleaner:
             if device.held.pop(e.seq, None) is not None:
                 self.table.pop(held_key(partition, e), None)
 
+    def _went(self, partition: int, device: _Device, device_id: str) -> None:
+        """Mirror how far the open segment went early into the table (a worker taking over reads it as context)."""
+        context = device.segmenter.context_end
+        if device.went != context:
+            device.went = context
+            if context is None:
+                self.table.pop(went_key(partition, device_id), None)
+            else:
+                self.table[went_key(partition, device_id)] = str(context).encode()
+
     def _partition(self, partition: int) -> dict[str, _Device]:
         devices = self._devices.get(partition)
         if devices is None:
@@ -209,11 +243,17 @@ class Cleaner:
 
     def _rebuild(self, partition: int) -> dict[str, _Device]:
         """Re-hold the events a previous owner of the partition held when it stopped."""
-        prefix = f"H|{partition:03d}|"
+        prefix, went = f"H|{partition:03d}|", f"W|{partition:03d}|"
         devices: dict[str, _Device] = {}
-        for _, raw in sorted((k, v) for k, v in self.table.items() if k.startswith(prefix)):
-            event = from_avro(InteractionEvent, self.codec.decode_named(raw, "InteractionEvent"))
-            device = devices.setdefault(event.device_id, _Device(Segmenter(self.segments, self.names)))
-            device.segmenter.push(event)
-            device.held[event.seq] = event
+        marks: dict[str, int] = {}
+        for key, raw in sorted((k, v) for k, v in self.table.items() if k.startswith((prefix, went))):
+            if key.startswith(went):
+                marks[key.removeprefix(went)] = int(raw)
+            elif key.startswith(prefix):
+                event = from_avro(InteractionEvent, self.codec.decode_named(raw, "InteractionEvent"))
+                device = devices.setdefault(event.device_id, _Device(Segmenter(self.segments, self.names)))
+                device.held[event.seq] = event
+        for name, device in devices.items():
+            device.went = marks.get(name)
+            device.segmenter.restore(list(device.held.values()), device.went)
         return devices

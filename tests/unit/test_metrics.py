@@ -28,6 +28,8 @@ def test_counter_keys_become_families_with_labels_and_unknown_keys_stay_out() ->
             "consent.dropped_frames": 5,
             "sessionize.closed.gap": 7,
             "sessionize.opened": 9,
+            "redaction.early.events": 40,
+            "redaction.early.labelled_later": 2,
             "something.new": 1,
         }
     )
@@ -43,6 +45,8 @@ def test_counter_keys_become_families_with_labels_and_unknown_keys_stay_out() ->
         ("teachstream_consent_dropped_total", (("record", "frames"),)): 5,
         ("teachstream_sessions_closed_total", (("reason", "gap"),)): 7,
         ("teachstream_sessions_opened_total", ()): 9,
+        ("teachstream_typing_early_events_total", ()): 40,
+        ("teachstream_typing_early_labelled_later_total", ()): 2,
     }
 
 

@@ -4,8 +4,12 @@
 segment at a boundary: the press of enter or tab, a focus change (``WindowFocus`` or another
 window in the context), an idle gap in event time, or a length cap. It then redacts the
 segment with ``redact_segment`` and releases every held event, in the order it came. While
-no segment is open, events pass straight through. The added latency is therefore the time
-to the next boundary, at most the idle gap (``tick(now)`` closes idle segments from an
+no segment is open, events pass straight through. While it is open, each space typed asks
+``release.releasable`` whether its start may go already: plain words that nothing typed
+later can make part of PII, ``release_margin`` words behind the one being typed (the
+segment's *context*: released, but still read when the rest is redacted). The added latency
+is therefore the time to type a few more words, or, for what cannot go early, the time to
+the next boundary, at most the idle gap (``tick(now)`` closes idle segments from an
 event-time watermark) or the time to type ``max_presses`` keys.
 
 State carried between segments: key releases that arrive after their press's segment
@@ -23,10 +27,12 @@ from datetime import datetime, timedelta
 from schemas.events import TYPING_PAUSE_S, InteractionEvent, KeyEvent, WindowFocus
 from streams.core.redaction.context import expects_password_next
 from streams.core.redaction.names import PersonFinder
+from streams.core.redaction.release import releasable
 from streams.core.redaction.segment import redact_segment
 from streams.core.text import reconstruct
 
 BOUNDARY_KEYS = frozenset({"enter", "return", "tab"})
+LOOKBACK = 32  # presses of the context read again when asking what may go early (cues end at most 40 before)
 TERMINAL_APPS = re.compile(r"(?i)term|konsole|iterm|alacritty|kitty|wezterm|tilix|terminator|powershell|cmd\.exe|ssh")
 
 
@@ -36,6 +42,12 @@ class SegmentPolicy:
 
     idle: timedelta = timedelta(seconds=TYPING_PAUSE_S)
     max_presses: int = 1000
+    release_margin: int | None = 3  # words kept behind the one being typed before a word may go early; None: never
+
+
+def _is_space(event: InteractionEvent) -> bool:
+    key = event.payload
+    return isinstance(key, KeyEvent) and key.pressed and (key.char == " " or key.key == "space")
 
 
 def _window(event: InteractionEvent) -> tuple[str, str, int] | None:
@@ -52,6 +64,11 @@ class Segmenter:
         self.counts: Counter[str] = Counter()
         self.found: list[str] = []  # PII strings as typed, found since the owner last emptied this list
         self._held: list[InteractionEvent] = []
+        self._context: list[InteractionEvent] = []  # events of the open segment that went early
+        self._spaces = 0  # spaces typed among the held events
+        self._try_at = (self.policy.release_margin or 0) + 1  # when to ask again what may go early
+        self._went_redacted: set[int] = set()  # seqs of the context that went redacted
+        self._restored: set[int] = set()  # seqs of the context a previous owner let go
         self._seg_window: tuple[str, str, int] | None = None
         self._presses = 0
         self._last: datetime | None = None
@@ -64,23 +81,57 @@ class Segmenter:
         return tuple(self._held)
 
     @property
+    def context(self) -> tuple[InteractionEvent, ...]:
+        """The events of the open segment that went early: released, still read when the rest is redacted."""
+        return tuple(self._context)
+
+    @property
+    def context_end(self) -> int | None:
+        """The seq of the last event of the open segment that went early, if any did."""
+        return self._context[-1].seq if self._context else None
+
+    @property
     def open(self) -> bool:
-        return bool(self._held)
+        return bool(self._held or self._context)
+
+    def holds(self, seq: int) -> bool:
+        """Whether the event of ``seq``, the last one pushed, is in the open segment (held, or gone early)."""
+        return any(part and part[-1].seq == seq for part in (self._held, self._context))
+
+    def starts_after(self, seq: int) -> bool:
+        """Whether the open segment began after the event of ``seq``."""
+        first = (self._context or self._held)[0]
+        return first.seq > seq
 
     def push(self, event: InteractionEvent) -> list[InteractionEvent]:
         """Take one event (in seq order); return the events that may go downstream now."""
+        out = self._push(event)
+        if self._held and _is_space(event):
+            out += self._release_early()
+        return out
+
+    def restore(self, events: list[InteractionEvent], went_through: int | None) -> None:
+        """Hold ``events`` again (a worker taking a partition over), those up to seq ``went_through`` as context."""
+        for event in events:
+            self._push(event)
+        if went_through is not None:
+            self._context = [e for e in self._held if e.seq <= went_through]
+            self._held = [e for e in self._held if e.seq > went_through]
+            self._restored = {e.seq for e in self._context}  # how they went, and were counted, is not known here
+
+    def _push(self, event: InteractionEvent) -> list[InteractionEvent]:
         out: list[InteractionEvent] = []
         event = self._late_release(event)
-        if self._held and self._breaks(event):
+        if self.open and self._breaks(event):
             out += self._close()
         self._last = event.event_time
         key = event.payload
-        if not isinstance(key, KeyEvent) or (not self._held and not key.pressed):
-            if self._held:
+        if not isinstance(key, KeyEvent) or (not self.open and not key.pressed):
+            if self.open:
                 self._held.append(event)
                 return out
             return [*out, event]
-        if not self._held:
+        if not self.open:
             self._seg_window = _window(event)
         self._held.append(event)
         if key.pressed:
@@ -89,15 +140,50 @@ class Segmenter:
                 out += self._close()
         return out
 
+    def _release_early(self) -> list[InteractionEvent]:
+        margin = self.policy.release_margin
+        if margin is None:
+            return []
+        self._spaces += 1
+        if self._spaces < self._try_at:
+            return []  # nothing can go yet, or something that kept the last try from going still does
+        start = self._lookback()
+        segment, secret = [*self._context[start:], *self._held], self._seg_window in self._password_next
+        went = releasable(segment, len(self._context) - start, margin=margin, names=self.names, secret_input=secret)
+        if not went:
+            self._try_at = 2 * self._spaces  # backing off: what blocks stays mostly, and each try reads the segment
+            return []
+        self._context += self._held[: len(went)]  # as typed: what is typed later is read beside it as it was
+        self._held = self._held[len(went) :]
+        self._spaces = sum(map(_is_space, self._held))
+        self._try_at = margin + 2  # a word may go once margin words follow it: ask every other word, at half the cost
+        self.counts["early.events"] += len(went)
+        for e in went:
+            if isinstance(e.payload, KeyEvent) and e.payload.redaction is not None:
+                self.counts[e.payload.redaction] += 1
+                self._went_redacted.add(e.seq)
+        return went
+
+    def _lookback(self) -> int:
+        """Where in the context the text read for an early release starts: at a space, LOOKBACK presses or more
+        back (every cue a detector reads before a value is nearer), so a long segment costs no more to ask."""
+        presses = 0
+        for i in range(len(self._context) - 1, -1, -1):
+            event = self._context[i]
+            if _is_space(event) and presses >= LOOKBACK:
+                return i
+            presses += isinstance(event.payload, KeyEvent) and event.payload.pressed
+        return 0
+
     def tick(self, now: datetime) -> list[InteractionEvent]:
         """Close the open segment if nothing came for the idle gap (``now``: event-time watermark)."""
-        if self._held and self._last is not None and now - self._last >= self.policy.idle:
+        if self.open and self._last is not None and now - self._last >= self.policy.idle:
             return self._close()
         return []
 
     def flush(self) -> list[InteractionEvent]:
         """Close the open segment whatever its state (shutdown, rebalance)."""
-        return self._close() if self._held else []
+        return self._close() if self.open else []
 
     def _breaks(self, event: InteractionEvent) -> bool:
         if isinstance(event.payload, WindowFocus):
@@ -116,13 +202,23 @@ class Segmenter:
         return event
 
     def _close(self) -> list[InteractionEvent]:
-        events, self._held, self._presses = self._held, [], 0
+        context, held = self._context, self._held
+        events, self._context, self._held, self._presses = [*context, *held], [], [], 0
+        self._spaces, self._try_at = 0, (self.policy.release_margin or 0) + 1
         window = self._seg_window
         secret = window in self._password_next
         self._password_next.discard(window)
         result = redact_segment(events, names=self.names, secret_input=secret)
         self.counts += result.counts
         self.found += result.found
+        for before, after in zip(context, result.events, strict=False):
+            labelled = after is not before and isinstance(after.payload, KeyEvent) and after.payload.redaction
+            if labelled and before.seq not in self._restored:
+                self.counts[labelled] -= 1  # went early: counted then, or not redacted at all
+                if before.seq not in self._went_redacted:
+                    # went as typed, labelled now: a plain word deleted later next to PII typed after it (see release)
+                    self.counts["early.labelled_later"] += 1
+        self._went_redacted, self._restored = set(), set()
         labels = {
             e.seq: e.payload.redaction
             for e in result.events
@@ -139,4 +235,4 @@ class Segmenter:
         self._released.update({name: label for name, label in down.items() if label is not None})
         if window is not None and TERMINAL_APPS.search(window[0]) and expects_password_next(reconstruct(events).text):
             self._password_next.add(window)
-        return list(result.events)
+        return list(result.events[len(context) :])
