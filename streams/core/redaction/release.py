@@ -9,13 +9,15 @@ start of it go once nothing typed later can make it part of PII. A word may go w
   "/var/log", "&&"); a capitalised common word that is no person name, no title ("Thanks",
   "Meeting", "I"), only with the name book as the name finder (spaCy reads the whole sentence);
 - the detectors, run over the whole segment as typed so far, label none of its characters,
-  or every one of them: then it goes redacted (a card number, an email address), and the
-  plain words after it need not wait for the segment's end;
+  or every one of them: then it goes redacted (a card number, an email address) once three
+  plain words follow it (no value of several words runs across them, so it is complete and
+  its label final), and the plain words after it need not wait for the segment's end;
 - in the run still being typed, ``margin`` complete words follow it (a name's cues after it,
   "Sefo is out", "Tevita Fifita approved", are one or two words; the word being typed never
-  goes), and in an earlier run (before a click), whitespace follows it, or the next run's
-  first word is complete (a word cut by the click may go on in the next run, "john" +
-  ".doe@example.com", and the runs joined are read for that).
+  goes); in a run a click ended (what is typed next goes elsewhere, and names are read per
+  run), whitespace follows it, or the next run's first word is complete (a word cut by the
+  click may go on in the next run, "john" + ".doe@example.com", and the runs joined are read
+  for that).
 
 Every detector that can label a plain word needs a cue before it ("my password is", "call"),
 and the cue is in the segment as typed so far; PII of several words starts with a word that
@@ -34,16 +36,19 @@ word, never PII).
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from schemas.events import InteractionEvent, KeyEvent
+from schemas.events import InteractionEvent, KeyEvent, MouseButton
 from streams.core.redaction.context import is_password_context
 from streams.core.redaction.namebook import fold, namebook
 from streams.core.redaction.names import CombinedPersonFinder, PersonFinder, SpacyPersonFinder
 from streams.core.redaction.segment import redact_segment
 from streams.core.text import SHIFT_KEYS, Cell, reconstruct
 
+PLAIN_AFTER = 3  # plain words after a word that may start PII (a digit, a sign, a capital) before it may go
 _PLAIN = re.compile(r"[a-z]+(?:['’][a-z]+)?[.,;:!?]?")
 # Lower-case words with signs but no digit ("-la", "--rebase", "/var/log", "|", "&&"): the multi-word PII that
 # holds such a word starts with a word that has a digit or a capital (a card, an IBAN, a phone number, a NINO)
@@ -80,8 +85,10 @@ def releasable(
     else:
         redacted = redact_segment(segment, names=names).events
     labelled = {e.seq for e, r in zip(segment, redacted, strict=True) if r is not e}
-    safe = _safe_characters(recon.runs, labelled, margin, capitals=not contextual(names))
     typed = {c.seq for run in recon.runs for c in run}
+    last_typed = max((i for i, e in enumerate(segment) if e.seq in typed), default=-1)
+    done = any(isinstance(e.payload, MouseButton) and e.payload.pressed for e in segment[last_typed + 1 :])
+    safe = _safe_characters(recon.runs, labelled, margin if not done else 0, capitals=not contextual(names))
     went: dict[str, bool] = {}  # key -> whether its last press went (or goes now)
     n = len(segment)
     for i, event in enumerate(segment):
@@ -116,25 +123,53 @@ def _may_go(event: InteractionEvent, safe: set[int], typed: set[int], went: dict
     return event.seq in safe if event.seq in typed else key.key.lower() in _SILENT and not key.modifiers
 
 
+@dataclass(frozen=True)
+class _Word:
+    cells: list[Cell]
+    spaced: bool  # whitespace follows it (or a click ended its run and the next run's first word is complete)
+    plain: bool
+    marked: int  # how many of its characters the detectors labelled
+
+
 def _safe_characters(runs: Sequence[Sequence[Cell]], labelled: set[int], margin: int, *, capitals: bool) -> set[int]:
     """The seqs of the characters that may go: in safe words, and the whitespace before and between them."""
-    safe: set[int] = set()
+    words: list[list[_Word]] = []
     for index, run in enumerate(runs):
-        words = _words(run)
-        last = index == len(runs) - 1
-        if not last and _begun(runs[index + 1]) and words and not words[-1][1]:
-            words[-1] = (words[-1][0], True)  # the word the click cut: the next run did not go on with it
-        complete = [w for w, spaced in words if spaced]
-        keep = complete[-margin:] if last and margin else []
-        for word, spaced in words:
-            if not spaced or any(word is k for k in keep):
-                break  # the word being typed or cut by a click, and what follows it, wait
-            marked = sum(c.seq in labelled for c in word)
-            if marked != len(word) and (marked or not _plain("".join(c.char for c in word), capitals)):
-                break  # a word all of whose characters are PII goes redacted; a partly marked one waits
-            safe.update(c.seq for c in word)
+        ended = any(_begun(later) for later in runs[index + 1 :])  # the word a click cut went on no further
+        split = _words(run)
+        words.append(
+            [
+                _Word(cells, spaced or (ended and i == len(split) - 1), _plain(_text(cells), capitals), marked)
+                for i, (cells, spaced) in enumerate(split)
+                for marked in [sum(c.seq in labelled for c in cells)]
+            ]
+        )
+    flat = [w for run_words in words for w in run_words]
+    last = words[-1] if words else []
+    complete = [w for w in last if w.spaced]
+    keep = {id(w) for w in complete[len(complete) - margin :]} if margin else set()
+    safe: set[int] = set()
+    for i, word in enumerate(flat):
+        if not word.spaced or id(word) in keep or 0 < word.marked < len(word.cells):
+            continue  # the word being typed or cut by a click, one within the margin, or one partly PII
+        after = flat[i + 1 :]
+        if word.marked:  # PII goes redacted once complete: past the rest of its value, plain words
+            after = list(itertools.dropwhile(lambda w: w.spaced and w.marked == len(w.cells), after))
+        if (word.plain and not word.marked) or _followed(after, max(margin, PLAIN_AFTER)):
+            safe.update(c.seq for c in word.cells)
+    for run in runs:
         safe.update(c.seq for c in run if c.char.isspace() and _before(run, c, safe))
     return safe
+
+
+def _followed(after: Sequence[_Word], n: int) -> bool:
+    """Whether ``n`` complete plain words, none of them PII, follow a word: PII of several words (a card, an IBAN,
+    a phone number) does not run across them, so what is typed after them cannot make the word part of PII."""
+    return len(after) >= n and all(w.spaced and w.plain and not w.marked for w in after[:n])
+
+
+def _text(cells: Sequence[Cell]) -> str:
+    return "".join(c.char for c in cells)
 
 
 def _before(run: Sequence[Cell], space: Cell, safe: set[int]) -> bool:
@@ -148,8 +183,8 @@ def _before(run: Sequence[Cell], space: Cell, safe: set[int]) -> bool:
 
 
 def _begun(run: Sequence[Cell]) -> bool:
-    """Whether a run's first word is complete (or it starts with whitespace): a word of the run before cannot
-    go on in it any more."""
+    """Whether a run has whitespace: the runs joined (as the detectors read them) have a word boundary there, so
+    a word cut by a click before it cannot go on any more."""
     return any(c.char.isspace() for c in run)
 
 

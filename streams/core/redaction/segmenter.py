@@ -4,13 +4,15 @@
 segment at a boundary: the press of enter or tab, a focus change (``WindowFocus`` or another
 window in the context), an idle gap in event time, or a length cap. It then redacts the
 segment with ``redact_segment`` and releases every held event, in the order it came. While
-no segment is open, events pass straight through. While it is open, each space typed asks
-``release.releasable`` whether its start may go already: plain words that nothing typed
-later can make part of PII, ``release_margin`` words behind the one being typed (the
-segment's *context*: released, but still read when the rest is redacted). The added latency
-is therefore the time to type a few more words, or, for what cannot go early, the time to
-the next boundary, at most the idle gap (``tick(now)`` closes idle segments from an
-event-time watermark) or the time to type ``max_presses`` keys.
+no segment is open, events pass straight through. While it is open, a space or a click
+asks ``release.releasable`` whether its start may go already (once its oldest event waited
+``early_after``, and at most once per ``early_after`` while nothing could go, doubling up to
+8 s: each ask reads the segment again): words that nothing typed later can make part of PII,
+``release_margin`` words behind the one being typed. What went stays as the segment's
+*context*, read again when the rest is redacted. The added latency is therefore the time to
+type a few more words, or, for what cannot go early, the time to the next boundary, at most
+the idle gap (``tick(now)`` closes idle segments from an event-time watermark) or the time
+to type ``max_presses`` keys.
 
 State carried between segments: key releases that arrive after their press's segment
 closed get the press's label; after a terminal command that asks for a password (``sudo``,
@@ -24,7 +26,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from schemas.events import TYPING_PAUSE_S, InteractionEvent, KeyEvent, WindowFocus
+from schemas.events import TYPING_PAUSE_S, InteractionEvent, KeyEvent, MouseButton, WindowFocus
 from streams.core.redaction.context import expects_password_next
 from streams.core.redaction.names import PersonFinder
 from streams.core.redaction.release import releasable
@@ -32,6 +34,7 @@ from streams.core.redaction.segment import redact_segment
 from streams.core.text import reconstruct
 
 BOUNDARY_KEYS = frozenset({"enter", "return", "tab"})
+_MAX_BACKOFF = timedelta(seconds=8)
 LOOKBACK = 32  # presses of the context read again when asking what may go early (cues end at most 40 before)
 TERMINAL_APPS = re.compile(r"(?i)term|konsole|iterm|alacritty|kitty|wezterm|tilix|terminator|powershell|cmd\.exe|ssh")
 
@@ -43,11 +46,16 @@ class SegmentPolicy:
     idle: timedelta = timedelta(seconds=TYPING_PAUSE_S)
     max_presses: int = 1000
     release_margin: int | None = 3  # words kept behind the one being typed before a word may go early; None: never
+    early_after: timedelta = timedelta(seconds=1)  # how long typing waits before the open segment is asked
 
 
 def _is_space(event: InteractionEvent) -> bool:
     key = event.payload
     return isinstance(key, KeyEvent) and key.pressed and (key.char == " " or key.key == "space")
+
+
+def _is_click(event: InteractionEvent) -> bool:
+    return isinstance(event.payload, MouseButton) and event.payload.pressed
 
 
 def _window(event: InteractionEvent) -> tuple[str, str, int] | None:
@@ -66,7 +74,8 @@ class Segmenter:
         self._held: list[InteractionEvent] = []
         self._context: list[InteractionEvent] = []  # events of the open segment that went early
         self._spaces = 0  # spaces typed among the held events
-        self._try_at = (self.policy.release_margin or 0) + 1  # when to ask again what may go early
+        self._ask_at: datetime | None = None  # not before this event time: what kept the last ask from going
+        self._backoff = self.policy.early_after
         self._went_redacted: set[int] = set()  # seqs of the context that went redacted
         self._restored: set[int] = set()  # seqs of the context a previous owner let go
         self._seg_window: tuple[str, str, int] | None = None
@@ -106,8 +115,8 @@ class Segmenter:
     def push(self, event: InteractionEvent) -> list[InteractionEvent]:
         """Take one event (in seq order); return the events that may go downstream now."""
         out = self._push(event)
-        if self._held and _is_space(event):
-            out += self._release_early()
+        if self._held and (_is_space(event) or _is_click(event)):
+            out += self._release_early(clicked=_is_click(event))
         return out
 
     def restore(self, events: list[InteractionEvent], went_through: int | None) -> None:
@@ -140,23 +149,27 @@ class Segmenter:
                 out += self._close()
         return out
 
-    def _release_early(self) -> list[InteractionEvent]:
+    def _release_early(self, clicked: bool) -> list[InteractionEvent]:
+        """Ask what may go at a space, or at a click (the field typed in so far is done: no margin)."""
         margin = self.policy.release_margin
         if margin is None:
             return []
-        self._spaces += 1
-        if self._spaces < self._try_at:
-            return []  # nothing can go yet, or something that kept the last try from going still does
+        self._spaces += not clicked
+        now = self._held[-1].event_time
+        if (self._spaces <= margin and not clicked) or now - self._held[0].event_time < self.policy.early_after:
+            return []  # no word has its margin yet, or none has waited long: the segment may well close first
+        if self._ask_at is not None and now < self._ask_at and not clicked:
+            return []  # what kept the last ask from letting anything go most likely still does: each ask reads it all
         start = self._lookback()
         segment, secret = [*self._context[start:], *self._held], self._seg_window in self._password_next
         went = releasable(segment, len(self._context) - start, margin=margin, names=self.names, secret_input=secret)
         if not went:
-            self._try_at = 2 * self._spaces  # backing off: what blocks stays mostly, and each try reads the segment
+            self._ask_at, self._backoff = now + self._backoff, min(2 * self._backoff, _MAX_BACKOFF)
             return []
         self._context += self._held[: len(went)]  # as typed: what is typed later is read beside it as it was
         self._held = self._held[len(went) :]
         self._spaces = sum(map(_is_space, self._held))
-        self._try_at = margin + 2  # a word may go once margin words follow it: ask every other word, at half the cost
+        self._ask_at, self._backoff = now + self.policy.early_after, self.policy.early_after  # one ask per wait
         self.counts["early.events"] += len(went)
         for e in went:
             if isinstance(e.payload, KeyEvent) and e.payload.redaction is not None:
@@ -204,7 +217,7 @@ class Segmenter:
     def _close(self) -> list[InteractionEvent]:
         context, held = self._context, self._held
         events, self._context, self._held, self._presses = [*context, *held], [], [], 0
-        self._spaces, self._try_at = 0, (self.policy.release_margin or 0) + 1
+        self._spaces, self._ask_at, self._backoff = 0, None, self.policy.early_after
         window = self._seg_window
         secret = window in self._password_next
         self._password_next.discard(window)
