@@ -106,8 +106,8 @@ RULES = (
     _rule(
         r"^redaction\.early\.labelled_later$",
         "teachstream_typing_early_labelled_later_total",
-        "typed events that left early as typed and that their segment's close then labelled: a word deleted back "
-        "to and joined to PII typed after it",
+        "typed events that left early as typed and that their segment's close then labelled: a word edited into "
+        "PII after it went (deleted back to, or the caret moved back to it)",
     ),
     _rule(
         r"^segments\.closed_by_pause$",

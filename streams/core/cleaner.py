@@ -19,6 +19,7 @@ as :class:`Quarantined` and none of them goes downstream.
 from __future__ import annotations
 
 import functools
+import json
 from collections import Counter
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field, replace
@@ -82,6 +83,7 @@ class _Device:
     held: dict[int, InteractionEvent] = field(default_factory=dict)
     raw: dict[int, bytes] = field(default_factory=dict)  # the bytes of held events that may go on as they came
     went: int | None = None  # the last seq of the open segment that went early (its context), as in the table
+    mark: bytes | None = None  # the table's record of it: that seq, and which of the context went redacted
 
     def waiting(self) -> list[InteractionEvent]:
         """The events held that have not gone downstream."""
@@ -181,7 +183,7 @@ class Cleaner:
                 name = (lost or tuple(device.held.values()))[0].device_id
                 self._partition(partition)[name] = _Device(Segmenter(self.segments, self.names))
                 self._release(partition, device, (*device.held.values(), *also))
-                if device.went is not None:
+                if device.mark is not None:
                     self.table.pop(went_key(partition, name), None)
             self.counts["redaction.quarantined"] += len(lost)
             return Cleaned([], [Quarantined(lost, f"redaction failed: {type(exc).__name__}: {exc}")])
@@ -192,8 +194,8 @@ class Cleaner:
         if device.held and (not segment or device.segmenter.starts_after(next(iter(device.held)))):
             # the segment they were in closed: every event it held came out
             self._release(partition, device, tuple(device.held.values()))
-        if events:
-            self._went(partition, device, events[0].device_id)
+        if events or device.held:
+            self._went(partition, device, (events or list(device.held.values()))[0].device_id)
         for label, n in device.segmenter.counts.items():
             self.counts[f"redaction.{label}"] += n
         device.segmenter.counts.clear()
@@ -219,14 +221,19 @@ class Cleaner:
                 self.table.pop(held_key(partition, e), None)
 
     def _went(self, partition: int, device: _Device, device_id: str) -> None:
-        """Mirror how far the open segment went early into the table (a worker taking over reads it as context)."""
-        context = device.segmenter.context_end
-        if device.went != context:
-            device.went = context
-            if context is None:
+        """Mirror how far the open segment went early into the table (a worker taking over reads it as context),
+        and which of it went redacted (so that its close still tells what went as typed and became PII)."""
+        segmenter = device.segmenter
+        device.went = segmenter.context_end
+        mark = None
+        if device.went is not None:
+            mark = json.dumps({"to": device.went, "redacted": sorted(segmenter.went_redacted)}).encode()
+        if mark != device.mark:
+            device.mark = mark
+            if mark is None:
                 self.table.pop(went_key(partition, device_id), None)
             else:
-                self.table[went_key(partition, device_id)] = str(context).encode()
+                self.table[went_key(partition, device_id)] = mark
 
     def _partition(self, partition: int) -> dict[str, _Device]:
         devices = self._devices.get(partition)
@@ -245,15 +252,19 @@ class Cleaner:
         """Re-hold the events a previous owner of the partition held when it stopped."""
         prefix, went = f"H|{partition:03d}|", f"W|{partition:03d}|"
         devices: dict[str, _Device] = {}
-        marks: dict[str, int] = {}
+        marks: dict[str, bytes] = {}
         for key, raw in sorted((k, v) for k, v in self.table.items() if k.startswith((prefix, went))):
             if key.startswith(went):
-                marks[key.removeprefix(went)] = int(raw)
-            elif key.startswith(prefix):
+                marks[key.removeprefix(went)] = raw
+            else:
                 event = from_avro(InteractionEvent, self.codec.decode_named(raw, "InteractionEvent"))
                 device = devices.setdefault(event.device_id, _Device(Segmenter(self.segments, self.names)))
                 device.held[event.seq] = event
+        for name in marks.keys() - devices.keys():  # a segment that closed before its mark was dropped
+            self.table.pop(went + name, None)
         for name, device in devices.items():
-            device.went = marks.get(name)
-            device.segmenter.restore(list(device.held.values()), device.went)
+            device.mark = marks.get(name)
+            mark = json.loads(device.mark) if device.mark is not None else {}
+            device.went = mark.get("to")
+            device.segmenter.restore(list(device.held.values()), device.went, frozenset(mark.get("redacted", ())))
         return devices

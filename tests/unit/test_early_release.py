@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -92,6 +94,27 @@ def test_nothing_the_whole_segment_redacts_goes_early(text: str, secret: str) ->
     assert secret not in shown(whole) and secret not in shown([e for _, e in early])
 
 
+@pytest.mark.parametrize(
+    ("text", "ctx", "clicks", "secret"),
+    [
+        ("my pa" + "ssword is sunshine and that is all for now ok", MAIL, (5,), "sunshine"),  # a cue cut by a click
+        ("pi" + "n is four a b c d", MAIL, (2,), "four"),
+        ('the wifi password: "a long walk on the beach" ok thanks', MAIL, (), "long"),  # a quoted value
+        ('password: " my secret phrase is long " ok thanks', MAIL, (), "secret"),
+        ("jane doe" + "gb82 west 1234 5698 7654 32 thanks", MAIL, (8,), "west"),  # a letter group of an IBAN
+        ("my password is gb82 west 1234 5698 7654 32 ok", MAIL, (), "west"),
+        ("pay gb" + "82 west 1234 5698 7654 32 thanks a lot", MAIL, (6,), "gb"),  # an IBAN across a click
+        ("mysql -h db.internal.example.com -u admin -psecret a b c d e f", TERMINAL, (), "secret"),  # a cue far back
+        ("redis-cli -h cache.internal.example.com --tls -a hunter a b c d e f", TERMINAL, (), "hunter"),
+    ],
+)
+def test_values_whose_start_or_cue_is_far_or_cut_do_not_go_early(
+    text: str, ctx: WindowContext, clicks: tuple[int, ...], secret: str
+) -> None:
+    early, whole = early_and_whole(typed(text + "\n", ctx, clicks=clicks))
+    assert secret not in shown(whole).replace(" ", "") and secret not in shown([e for _, e in early]).replace(" ", "")
+
+
 def test_pii_that_goes_early_goes_redacted_and_the_words_after_it_need_not_wait() -> None:
     events = typed("my card is 4111 1111 1111 1111 and it expires at the end of the year\n")
     early, _ = early_and_whole(events)
@@ -135,6 +158,31 @@ def test_a_word_that_went_and_is_then_joined_to_pii_typed_after_deleting_back_to
     assert shown(differ).startswith("bob now ") and segmenter.counts["early.labelled_later"] == len(differ)
 
 
+def test_a_word_that_went_and_that_the_caret_goes_back_to_is_counted_when_it_becomes_pii() -> None:
+    # moving the caret changes no text, so release stops only at the arrow: what went before it went
+    home = [InteractionEvent("d-1", "u-1", 0, T0, KeyEvent(pressed, "home"), MAIL) for pressed in (True, False)]
+    events = [*typed("sunshine and we keep it in the vault"), *home, *typed("my password is \n")]
+    events = [replace(e, seq=i, event_time=T0 + timedelta(milliseconds=150 * i)) for i, e in enumerate(events, 1)]
+    segmenter = Segmenter(EARLY, NAMES)
+    went = [e for _, e in through(segmenter, events)]
+    whole = [e for _, e in through(Segmenter(WHOLE, NAMES), events)]
+    assert "sunshine" in shown(went) and "sunshine" not in shown(whole)
+    assert segmenter.counts["early.labelled_later"] == 2 * len("sunshine")
+
+
+def test_a_new_owner_still_counts_what_went_as_typed_and_became_pii() -> None:
+    table: dict[str, bytes] = {}
+    events = typed("mail bob now and then some " + "\b" * 19 + "@example.com\n")
+    cut = 2 * len("mail bob now and then some ")  # before the deletions
+    first = Cleaner(CapturePolicy(), EARLY, NAMES, CODEC, table)
+    sent = [e for event in events[:cut] for e in first.push(0, event, encoded(event)).events]
+    assert shown(sent).startswith("mail bob now")
+    second = Cleaner(CapturePolicy(), EARLY, NAMES, CODEC, table)
+    rest = [e for event in events for e in second.push(0, event, encoded(event)).events]
+    assert [e.seq for e in sent + rest] == [e.seq for e in events] and not table
+    assert second.counts["redaction.early.labelled_later"] > 0  # the alert fires on the new owner too
+
+
 def _corpus_streams(n: int, seed: int) -> list[list[InteractionEvent]]:
     """The redaction corpus typed as long segments: five texts in a row, apart by a space or by a click."""
     rng, texts, streams, seq = random.Random(seed), [s.text for s in corpus(n, seed)], [], 0
@@ -170,7 +218,7 @@ def test_a_new_owner_reads_what_went_early_as_context_and_sends_only_the_rest() 
     first = Cleaner(CapturePolicy(), EARLY, NAMES, CODEC, table)
     sent = [e for event in events[:cut] for e in first.push(0, event, encoded(event)).events]
     assert shown(sent) == "note that my "  # the rest of it is held, and mirrored in the table
-    assert table["W|000|d-1"] == str(sent[-1].seq).encode()
+    assert json.loads(table["W|000|d-1"]) == {"to": sent[-1].seq, "redacted": []}
     second = Cleaner(CapturePolicy(), EARLY, NAMES, CODEC, table)  # takes the partition over, replays it all
     assert second.held(0) == (cut - len(sent), 1)  # what went early is context, not held
     rest = [e for event in events for e in second.push(0, event, encoded(event)).events]

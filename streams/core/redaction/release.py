@@ -2,36 +2,38 @@
 
 A segment is held whole until it closes, so that PII typed across many key events is found
 together; a long sentence therefore waited for its enter or pause. ``releasable`` lets the
-start of it go once nothing typed later can make it part of PII. A word may go when
+start of it go once nothing typed later can make it part of PII. The detectors run over the
+whole segment as typed so far (what went early too), and a word may go when it is complete
+(whitespace follows it) and
 
-- it is a plain word: lower-case letters, with an apostrophe and a trailing punctuation mark
-  at most; lower-case letters with signs but no digit, or shell operators ("--rebase",
-  "/var/log", "&&"); a capitalised common word that is no person name, no title ("Thanks",
-  "Meeting", "I"), only with the name book as the name finder (spaCy reads the whole sentence);
-- the detectors, run over the whole segment as typed so far, label none of its characters,
-  or every one of them: then it goes redacted (a card number, an email address) once three
-  plain words follow it (no value of several words runs across them, so it is complete and
-  its label final), and the plain words after it need not wait for the segment's end;
-- in the run still being typed, ``margin`` complete words follow it (a name's cues after it,
-  "Sefo is out", "Tevita Fifita approved", are one or two words; the word being typed never
-  goes); in a run a click ended (what is typed next goes elsewhere, and names are read per
-  run), whitespace follows it, or the next run's first word is complete (a word cut by the
-  click may go on in the next run, "john" + ".doe@example.com", and the runs joined are read
-  for that).
+- it is a plain word, unlabelled: lower-case letters, with an apostrophe and a trailing
+  punctuation mark at most; lower-case letters with signs but no digit, or shell operators
+  ("--rebase", "/var/log", "&&"); a capitalised common word that is no person name, no title
+  ("Thanks", "Meeting", "I"), the last only with the name book as the name finder (spaCy
+  reads the whole sentence); and ``margin`` more complete words follow it in the run being
+  typed (a name's cues after it, "Sefo is out", are one or two words). A click ends a run: what
+  is typed next goes elsewhere, and names are read per run, so no margin there;
+- or any other word, unlabelled or labelled in every character (PII, which goes redacted),
+  once three complete plain unlabelled words follow it (after the rest of its value, for
+  PII): a word with a digit, a sign or an unknown capital may be the start of PII of several
+  words (a card, an IBAN, a phone number, a name with its particles), and no such value runs
+  across plain words, so it is complete and its label final.
 
-Every detector that can label a plain word needs a cue before it ("my password is", "call"),
-and the cue is in the segment as typed so far; PII of several words starts with a word that
-has a digit or a capital, which waits, and so does everything after it; a capitalised word
-that is no name stays no name whatever follows it. So a released word is never part of PII
-found later in its segment.
+Never early: a word partly labelled; a word with a double quote, or opening with a single
+one (a quoted value runs across words: 'password: "a long walk"'); a word a click cut,
+unless three plain words follow it in the runs joined (the detectors read the runs joined,
+where it goes on into the next run: "pay gb" + "82 west 1234 ..."). Every detector that
+labels a plain word needs a cue before it ("my password is", "mysql ... -p"), and the cue is
+in what is read.
 
 Released are the longest prefix, by seq, of the held events whose characters are all in such
 words or the spaces between them: pointer events, shift, and key releases whose press went.
-Anything the reconstruction cannot follow (a paste, a selection, arrow keys, a deletion, an
+Anything the reconstruction cannot follow (a paste, a selection, an arrow key, a deletion, an
 unknown key) or a password context ends the prefix: the rest waits for the segment's end as
-before. A character released and deleted later, next to PII typed after it, is what the
-segment's close labels among released events; the caller counts it (its letters were a plain
-word, never PII).
+before. What went is not taken back: a word the person edits into PII after it went (deleting
+back to it and typing onto it, or moving the caret back and typing a cue before it) went as
+typed, as a value edited across a 5 s pause always did; the segment's close finds it labelled
+among what went, and the caller counts it.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ _TITLES = frozenset(["mr", "mrs", "ms", "miss", "mx", "dr", "prof", "mme", "mlle
 _FOLLOWABLE = frozenset({"mouse click"})  # what the reconstruction marks unknown that still leaves every run known
 _CLUES = re.compile(r"[@:_\-\ue000]|pass|pwd|pin")  # with a capital or a digit: what any detector needs
 _LETTERS = re.compile(r"[^\W\d_]+[.,;:!?]?")  # a word that is no suspect at a click (as redaction.segment has it)
+_QUOTES = re.compile(r"[\"“”„«»`]|^['‘’]")  # a double quote anywhere, a single one opening the word
 _SILENT = SHIFT_KEYS | {"caps_lock"}  # presses that type nothing and move no caret
 
 
@@ -106,7 +109,8 @@ def _nothing_to_find(runs: Sequence[Sequence[Cell]]) -> bool:
     detector needs a capital (names, keys), a digit, one of ``@:_-`` (addresses, URLs, provider tokens) or a
     password's cue; a word at a click is suspect unless it is letters (``redaction.segment``)."""
     texts = ["".join(c.char for c in run) for run in runs]
-    if any(_CLUES.search(t) or any(ch.isupper() or ch.isdigit() for ch in t) for t in texts):
+    joined = "".join(texts)  # a cue split by a click ("pa" | "ssword is") is one in the runs joined
+    if _CLUES.search(joined) or any(c.isupper() or c.isdigit() for c in joined):
         return False
     edges = [w for t in texts[1:] for w in t.split()[:1]] + [w for t in texts[:-1] for w in t.split()[-1:]]
     return all(_LETTERS.fullmatch(w) for w in edges)
@@ -126,66 +130,56 @@ def _may_go(event: InteractionEvent, safe: set[int], typed: set[int], went: dict
 @dataclass(frozen=True)
 class _Word:
     cells: list[Cell]
-    spaced: bool  # whitespace follows it (or a click ended its run and the next run's first word is complete)
+    spaced: bool  # whitespace follows it
     plain: bool
     marked: int  # how many of its characters the detectors labelled
+    partly: bool  # a part of it (in one run) is partly labelled
+    quoted: bool  # a quote may open a value that runs across words ('password: "a b c"')
 
 
 def _safe_characters(runs: Sequence[Sequence[Cell]], labelled: set[int], margin: int, *, capitals: bool) -> set[int]:
-    """The seqs of the characters that may go: in safe words, and the whitespace before and between them."""
-    words: list[list[_Word]] = []
-    for index, run in enumerate(runs):
-        ended = any(_begun(later) for later in runs[index + 1 :])  # the word a click cut went on no further
-        split = _words(run)
-        words.append(
-            [
-                _Word(cells, spaced or (ended and i == len(split) - 1), _plain(_text(cells), capitals), marked)
-                for i, (cells, spaced) in enumerate(split)
-                for marked in [sum(c.seq in labelled for c in cells)]
-            ]
-        )
-    flat = [w for run_words in words for w in run_words]
-    last = words[-1] if words else []
-    complete = [w for w in last if w.spaced]
-    keep = {id(w) for w in complete[len(complete) - margin :]} if margin else set()
+    """The seqs of the characters that may go: in safe words, and the whitespace up to the first that may not.
+
+    Words are read in the runs joined, as the structured detectors read them: a word a click cut goes on into
+    the next run's first word ("pay gb" + "82 west ..." is "gb82", which may start an IBAN). Its parts were
+    read per run too (names, and a suspect word at a click): each must be PII or not as a whole."""
+    run_of = {id(c): i for i, run in enumerate(runs) for c in run}
+    words = []
+    for cells, spaced in _words([c for run in runs for c in run]):
+        text, marked = _text(cells), sum(c.seq in labelled for c in cells)
+        parts = [[c for c in cells if run_of[id(c)] == r] for r in sorted({run_of[id(c)] for c in cells})]
+        partly = any(0 < sum(c.seq in labelled for c in part) < len(part) for part in parts)
+        words.append(_Word(cells, spaced, _plain(text, capitals), marked, partly, bool(_QUOTES.search(text))))
+    typing = [w for w in words if w.spaced and run_of[id(w.cells[0])] == len(runs) - 1]
+    keep = {id(w) for w in typing[len(typing) - margin :]} if margin else set()
     safe: set[int] = set()
-    for i, word in enumerate(flat):
-        if not word.spaced or id(word) in keep or 0 < word.marked < len(word.cells):
-            continue  # the word being typed or cut by a click, one within the margin, or one partly PII
-        after = flat[i + 1 :]
+    for i, word in enumerate(words):
+        if not word.spaced or id(word) in keep or word.quoted or word.partly:
+            continue  # being typed, within the margin, opening a quote, or partly PII
+        after = words[i + 1 :]
         if word.marked:  # PII goes redacted once complete: past the rest of its value, plain words
-            after = list(itertools.dropwhile(lambda w: w.spaced and w.marked == len(w.cells), after))
+            after = list(itertools.dropwhile(lambda w: w.spaced and w.marked and not w.partly, after))
         if (word.plain and not word.marked) or _followed(after, max(margin, PLAIN_AFTER)):
             safe.update(c.seq for c in word.cells)
-    for run in runs:
-        safe.update(c.seq for c in run if c.char.isspace() and _before(run, c, safe))
+    so_far = True  # whitespace goes while every character before it may
+    for cell in (c for run in runs for c in run):
+        if cell.char.isspace():
+            if so_far:
+                safe.add(cell.seq)
+        else:
+            so_far = so_far and cell.seq in safe
     return safe
 
 
 def _followed(after: Sequence[_Word], n: int) -> bool:
     """Whether ``n`` complete plain words, none of them PII, follow a word: PII of several words (a card, an IBAN,
-    a phone number) does not run across them, so what is typed after them cannot make the word part of PII."""
+    a phone number, a name with its particles) does not run across them unquoted, so what is typed after them
+    cannot make the word part of PII."""
     return len(after) >= n and all(w.spaced and w.plain and not w.marked for w in after[:n])
 
 
 def _text(cells: Sequence[Cell]) -> str:
     return "".join(c.char for c in cells)
-
-
-def _before(run: Sequence[Cell], space: Cell, safe: set[int]) -> bool:
-    """Whether every character before ``space`` in its run may go (the whitespace after a word that waits, waits)."""
-    for cell in run:
-        if cell is space:
-            return True
-        if not cell.char.isspace() and cell.seq not in safe:
-            return False
-    return True
-
-
-def _begun(run: Sequence[Cell]) -> bool:
-    """Whether a run has whitespace: the runs joined (as the detectors read them) have a word boundary there, so
-    a word cut by a click before it cannot go on any more."""
-    return any(c.char.isspace() for c in run)
 
 
 def _words(run: Sequence[Cell]) -> list[tuple[list[Cell], bool]]:

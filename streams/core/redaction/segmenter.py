@@ -35,7 +35,6 @@ from streams.core.text import reconstruct
 
 BOUNDARY_KEYS = frozenset({"enter", "return", "tab"})
 _MAX_BACKOFF = timedelta(seconds=8)
-LOOKBACK = 32  # presses of the context read again when asking what may go early (cues end at most 40 before)
 TERMINAL_APPS = re.compile(r"(?i)term|konsole|iterm|alacritty|kitty|wezterm|tilix|terminator|powershell|cmd\.exe|ssh")
 
 
@@ -77,7 +76,6 @@ class Segmenter:
         self._ask_at: datetime | None = None  # not before this event time: what kept the last ask from going
         self._backoff = self.policy.early_after
         self._went_redacted: set[int] = set()  # seqs of the context that went redacted
-        self._restored: set[int] = set()  # seqs of the context a previous owner let go
         self._seg_window: tuple[str, str, int] | None = None
         self._presses = 0
         self._last: datetime | None = None
@@ -119,14 +117,22 @@ class Segmenter:
             out += self._release_early(clicked=_is_click(event))
         return out
 
-    def restore(self, events: list[InteractionEvent], went_through: int | None) -> None:
-        """Hold ``events`` again (a worker taking a partition over), those up to seq ``went_through`` as context."""
+    @property
+    def went_redacted(self) -> frozenset[int]:
+        """The seqs of the context that went redacted (the rest went as typed)."""
+        return frozenset(self._went_redacted)
+
+    def restore(
+        self, events: list[InteractionEvent], went_through: int | None, went_redacted: frozenset[int] = frozenset()
+    ) -> None:
+        """Hold ``events`` again (a worker taking a partition over), those up to seq ``went_through`` as context,
+        of which ``went_redacted`` went redacted."""
         for event in events:
             self._push(event)
         if went_through is not None:
             self._context = [e for e in self._held if e.seq <= went_through]
             self._held = [e for e in self._held if e.seq > went_through]
-            self._restored = {e.seq for e in self._context}  # how they went, and were counted, is not known here
+            self._went_redacted = set(went_redacted)
 
     def _push(self, event: InteractionEvent) -> list[InteractionEvent]:
         out: list[InteractionEvent] = []
@@ -160,9 +166,8 @@ class Segmenter:
             return []  # no word has its margin yet, or none has waited long: the segment may well close first
         if self._ask_at is not None and now < self._ask_at and not clicked:
             return []  # what kept the last ask from letting anything go most likely still does: each ask reads it all
-        start = self._lookback()
-        segment, secret = [*self._context[start:], *self._held], self._seg_window in self._password_next
-        went = releasable(segment, len(self._context) - start, margin=margin, names=self.names, secret_input=secret)
+        segment, secret = [*self._context, *self._held], self._seg_window in self._password_next
+        went = releasable(segment, len(self._context), margin=margin, names=self.names, secret_input=secret)
         if not went:
             self._ask_at, self._backoff = now + self._backoff, min(2 * self._backoff, _MAX_BACKOFF)
             return []
@@ -176,17 +181,6 @@ class Segmenter:
                 self.counts[e.payload.redaction] += 1
                 self._went_redacted.add(e.seq)
         return went
-
-    def _lookback(self) -> int:
-        """Where in the context the text read for an early release starts: at a space, LOOKBACK presses or more
-        back (every cue a detector reads before a value is nearer), so a long segment costs no more to ask."""
-        presses = 0
-        for i in range(len(self._context) - 1, -1, -1):
-            event = self._context[i]
-            if _is_space(event) and presses >= LOOKBACK:
-                return i
-            presses += isinstance(event.payload, KeyEvent) and event.payload.pressed
-        return 0
 
     def tick(self, now: datetime) -> list[InteractionEvent]:
         """Close the open segment if nothing came for the idle gap (``now``: event-time watermark)."""
@@ -226,12 +220,12 @@ class Segmenter:
         self.found += result.found
         for before, after in zip(context, result.events, strict=False):
             labelled = after is not before and isinstance(after.payload, KeyEvent) and after.payload.redaction
-            if labelled and before.seq not in self._restored:
+            if labelled:
                 self.counts[labelled] -= 1  # went early: counted then, or not redacted at all
                 if before.seq not in self._went_redacted:
                     # went as typed, labelled now: a plain word deleted later next to PII typed after it (see release)
                     self.counts["early.labelled_later"] += 1
-        self._went_redacted, self._restored = set(), set()
+        self._went_redacted = set()
         labels = {
             e.seq: e.payload.redaction
             for e in result.events
