@@ -65,7 +65,9 @@ class PipelineResult:
     faust_floor_per_s: float
     faust_batched_per_s: float
     core_per_s: float
+    core_whole_per_s: float  # the same, every typing segment held whole (no word goes early)
     worker_per_s: float
+    worker_whole_per_s: float  # a worker that holds every typing segment whole, same records
     pair_per_s: float
     pair_split: list[int]  # partitions of interactions.raw each of the two workers held
     latency_ms: dict[str, tuple[float, float]]  # which events -> p50, p99
@@ -265,6 +267,7 @@ def run(n: int = 60_000, latency_rate: int = 1000, latency_s: int = LATENCY_S) -
     ceiling = max(
         _ceiling(settings, settings.topic("interactions.raw"), settings.topic("ceiling"), n) for _ in range(3)
     )
+    core_whole = _core(records, SegmentPolicy(release_margin=None))
     core = _core(records)
     profile = _profile(records[:10_000])
     print(f"bench: ceiling {ceiling:,.0f} events/s, pure stages {core:,.0f} events/s", file=sys.stderr)
@@ -300,12 +303,15 @@ def run(n: int = 60_000, latency_rate: int = 1000, latency_s: int = LATENCY_S) -
     # the same, with every typing segment held whole until it closes (no word goes early): the baseline
     whole_settings = load(Settings, topic_prefix=prefix + "h.")
     ensure_topics(whole_settings)
+    _grant(whole_settings)
     (tmp / "whole").mkdir()
     whole_app = f"{prefix}whole"
     cmd = ["from teachstream.cli import main; main()", "streams"]
     whole = _start(whole_settings, base, whole_app, cmd, tmp / "whole" / "log", {"TEACHSTREAM_TYPING_MARGIN": "0"})
     try:
         _drain(whole_settings, whole_app, [whole_settings.topic("interactions.raw")], _events(2000, seed=5))
+        whole_rate = _drain(whole_settings, whole_app, [whole_settings.topic("interactions.raw")], records)
+        print(f"bench: worker, segments whole {whole_rate:,.0f} events/s", file=sys.stderr)
         latency_whole, _, _ = _latency(whole_settings, whole_app, latency_rate, latency_s)
     finally:
         whole.terminate()
@@ -318,7 +324,9 @@ def run(n: int = 60_000, latency_rate: int = 1000, latency_s: int = LATENCY_S) -
         floor,
         batched,
         core,
+        core_whole,
         worker_rate,
+        whole_rate,
         pair_rate,
         split,
         latency,
@@ -393,13 +401,13 @@ def _split(settings: Settings, app_id: str, topic: str) -> list[int]:
     return sorted(sum(1 for tp in member.assignment.topic_partitions if tp.topic == topic) for member in group.members)
 
 
-def _core(records: list[tuple[bytes, bytes]]) -> float:
+def _core(records: list[tuple[bytes, bytes]], segments: SegmentPolicy | None = None) -> float:
     """The pure stages in this process, no Kafka: decode, filter, redact, encode, sessionize."""
     codec = Codec()
     settings = StreamsSettings()
     names = default_person_finder()
     names.find("thanks Priya")  # read the name book (once per worker, like the worker's warm-up), not timed
-    cleaner = Cleaner(CapturePolicy(), SegmentPolicy(), names, codec, {})
+    cleaner = Cleaner(CapturePolicy(), segments or SegmentPolicy(), names, codec, {})
     store = SessionStore(settings.session_config(), codec, {})
     cleaner.push(0, from_avro(InteractionEvent, codec.decode(records[0][1]).value), records[0][1])
     t0 = time.perf_counter()
@@ -504,12 +512,17 @@ def markdown(r: PipelineResult) -> str:
         row("faust agent that only forwards (faust floor)", r.faust_floor_per_s),
         row("faust agent that forwards in batches (batched faust floor)", r.faust_batched_per_s),
         row("pure stages in one process, no Kafka", r.core_per_s),
+        row("the same, typing segments held whole (nothing goes early)", r.core_whole_per_s),
         row("`teachstream streams` (clean + sessionize)", r.worker_per_s),
+        row("the same, typing segments held whole (`TEACHSTREAM_TYPING_MARGIN=0`)", r.worker_whole_per_s),
         row("two `teachstream streams` workers in one group", r.pair_per_s),
         "",
         f"The two workers held {' and '.join(str(n) for n in r.pair_split)} of the partitions of "
         "`interactions.raw`. On this 2-core machine they share the cores with Kafka and S3, so",
         "their combined rate says that the partitions split, not how far more machines would go.",
+        "",
+        f"Early release costs the pure stages {1 - r.core_per_s / r.core_whole_per_s:.0%} and the worker "
+        f"{1 - r.worker_per_s / r.worker_whole_per_s:.0%} of their rate in this run.",
         "",
         f"Against the faust floor of this run: the pure stages {r.core_per_s / r.faust_floor_per_s:.1f}x, "
         f"the worker {r.worker_per_s / r.faust_floor_per_s:.2f}x; against the batched floor: the pure stages "

@@ -86,7 +86,7 @@ def releasable(
     if _nothing_to_find(recon.runs):
         redacted: Sequence[InteractionEvent] = segment
     else:
-        redacted = redact_segment(segment, names=names).events
+        redacted = redact_segment(segment, names=names, typed=recon).events
     labelled = {e.seq for e, r in zip(segment, redacted, strict=True) if r is not e}
     typed = {c.seq for run in recon.runs for c in run}
     last_typed = max((i for i, e in enumerate(segment) if e.seq in typed), default=-1)

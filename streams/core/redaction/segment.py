@@ -26,7 +26,7 @@ from streams.core.redaction.context import is_password_context
 from streams.core.redaction.names import PersonFinder
 from streams.core.redaction.pii import find_pii, find_structured_pii
 from streams.core.redaction.span import LABELS, Span
-from streams.core.text import Cell, reconstruct
+from streams.core.text import Cell, Reconstruction, reconstruct
 
 _MAX_PASSES = 4
 _RANK = {label: i for i, label in enumerate((*LABELS, "UNCERTAIN"))}
@@ -94,12 +94,17 @@ def _suspect_edges(runs: Sequence[Sequence[Cell]], labels: _Labels) -> None:
 
 
 def redact_segment(
-    events: Sequence[InteractionEvent], *, names: PersonFinder | None = None, secret_input: bool = False
+    events: Sequence[InteractionEvent],
+    *,
+    names: PersonFinder | None = None,
+    secret_input: bool = False,
+    typed: Reconstruction | None = None,
 ) -> RedactedSegment:
     """Redact the key events of one closed segment (one device and window, in seq order).
 
     ``names``: the person-name finder (default: spaCy NER + gazetteer if installed); pass
-    ``secret_input=True`` for a line answering a password prompt. Detection runs again over
+    ``secret_input=True`` for a line answering a password prompt; ``typed``: ``reconstruct(events)``, if the
+    caller has it already. Detection runs again over
     the redacted text until nothing new is found (redacting can uncover a span whose edge
     was hidden by a neighbour, e.g. two values typed without a space), so the result is a
     fixed point: redacting it again changes nothing.
@@ -107,7 +112,8 @@ def redact_segment(
     counts: Counter[str] = Counter()
     found: list[str] = []
     for _ in range(_MAX_PASSES):
-        result = _redact_once(events, names, secret_input=secret_input)
+        result = _redact_once(events, names, secret_input=secret_input, recon=typed)
+        typed = None  # a pass that redacted something changed the events
         events = result.events
         counts += result.counts
         found += [f for f in result.found if f not in found]
@@ -117,9 +123,9 @@ def redact_segment(
 
 
 def _redact_once(
-    events: Sequence[InteractionEvent], names: PersonFinder | None, *, secret_input: bool
+    events: Sequence[InteractionEvent], names: PersonFinder | None, *, secret_input: bool, recon: Reconstruction | None
 ) -> RedactedSegment:
-    recon = reconstruct(events)
+    recon = recon or reconstruct(events)
     labels = _Labels()
     detect: Callable[[str], list[Span]] = lambda text: find_pii(text, names)  # noqa: E731
     for run in recon.runs:
