@@ -57,6 +57,20 @@ def went_key(partition: int, device_id: str) -> str:
     return f"W|{partition:03d}|{device_id}"
 
 
+def _mark(raw: bytes | None) -> tuple[int | None, frozenset[int]]:
+    """How far a segment went early and which of it went redacted, from its mark; a mark that cannot be read
+    says nothing went (its events are held again and go once more at the close: twice, never unredacted)."""
+    try:
+        mark = json.loads(raw) if raw is not None else None
+        if isinstance(mark, int) and not isinstance(mark, bool):
+            return mark, frozenset()
+        if isinstance(mark, dict) and isinstance(mark.get("to"), int):
+            return mark["to"], frozenset(s for s in mark.get("redacted", ()) if isinstance(s, int))
+    except (ValueError, TypeError):
+        pass
+    return None, frozenset()
+
+
 @dataclass(frozen=True)
 class Quarantined:
     """Events that could not be redacted, with the reason: they must not go downstream."""
@@ -264,7 +278,6 @@ class Cleaner:
             self.table.pop(went + name, None)
         for name, device in devices.items():
             device.mark = marks.get(name)
-            mark = json.loads(device.mark) if device.mark is not None else {}
-            device.went = mark.get("to")
-            device.segmenter.restore(list(device.held.values()), device.went, frozenset(mark.get("redacted", ())))
+            device.went, redacted = _mark(device.mark)
+            device.segmenter.restore(list(device.held.values()), device.went, redacted)
         return devices

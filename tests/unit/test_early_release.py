@@ -106,6 +106,11 @@ def test_nothing_the_whole_segment_redacts_goes_early(text: str, secret: str) ->
         ("pay gb" + "82 west 1234 5698 7654 32 thanks a lot", MAIL, (6,), "gb"),  # an IBAN across a click
         ("mysql -h db.internal.example.com -u admin -psecret a b c d e f", TERMINAL, (), "secret"),  # a cue far back
         ("redis-cli -h cache.internal.example.com --tls -a hunter a b c d e f", TERMINAL, (), "hunter"),
+        ("mysql -u root -p'correct horse battery staple now' db", TERMINAL, (), "horse"),  # quoted after -p
+        ("password='ok so at this there for that' x", MAIL, (12,), "so"),  # a quote in a word a click cut
+        ("pay gb35 aaaa bbbb cccc dddd dd thanks", MAIL, (), "aaaa"),  # an IBAN's letter groups
+        ("Sefo van de la Smith is here ok", MAIL, (), "Sefo"),  # a name's particles
+        ("I think Sefo already fixed it mit \b\b\b\b", MAIL, (), "Sefo"),  # a name once German text went
     ],
 )
 def test_values_whose_start_or_cue_is_far_or_cut_do_not_go_early(

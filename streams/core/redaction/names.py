@@ -69,7 +69,7 @@ class SpacyPersonFinder:
 # Particles that stay lower case inside names; field labels NER mistakes for names.
 _PARTICLE_WORDS = "van von der den de du da di del della la le ter ten bin ibn al el y"
 _FIELD_LABELS = "Email E-mail Mail Phone Name Subject Password User Username Login IBAN Address"
-_PARTICLES = frozenset(_PARTICLE_WORDS.split())
+PARTICLES = frozenset(_PARTICLE_WORDS.split())
 _NOT_NAMES = frozenset(_FIELD_LABELS.split())
 
 
@@ -87,7 +87,7 @@ def _name_prefix(text: str, start: int, end: int) -> Span | None:
         w = word.group().rstrip(",.;:!?")
         if w.endswith("'s"):
             w = w[:-2]
-        if not w or w in _NOT_NAMES or not (w[0].isupper() or w in _PARTICLES):
+        if not w or w in _NOT_NAMES or not (w[0].isupper() or w in PARTICLES):
             break
         last = word.start() + len(w)
         if w != word.group():
@@ -312,7 +312,7 @@ def _runs(text: str) -> list[list[_Word]]:
         if word[0].isupper() and not (word.isupper() and len(word) > 1):  # "IBAN", "GB" are not names
             run += [*pending, _Word(start, end, fold(word))]
             pending = []
-        elif run and word in _PARTICLES:
+        elif run and word in PARTICLES:
             pending.append(_Word(start, end, word))
         elif run:
             runs.append(run)

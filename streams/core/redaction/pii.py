@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import functools
 import re
-from collections.abc import Hashable
-from typing import cast
 
 from streams.core.redaction import credentials, detectors
 from streams.core.redaction.names import PersonFinder, default_person_finder
@@ -40,13 +37,7 @@ def find_structured_pii(text: str) -> list[Span]:
 
 def find_pii(text: str, names: PersonFinder | None = None) -> list[Span]:
     """Every PII span of ``text``; person names by ``names`` (default: spaCy + gazetteer, see names)."""
-    finder = cast(Hashable, names if names is not None else default_person_finder())  # finders hash by identity
-    return list(_find_pii(text, finder))
-
-
-@functools.lru_cache(maxsize=1024)
-def _find_pii(text: str, finder: Hashable) -> tuple[Span, ...]:
-    """(Remembered: an open typing segment is read again as it grows, its earlier fields unchanged.)"""
+    finder = names if names is not None else default_person_finder()
     found = [span for detect in STRUCTURED_DETECTORS for span in detect(text)]
-    found += cast(PersonFinder, finder).find(text)
-    return tuple(span for span in merge(found) if _keep(text, span))
+    found += finder.find(text)
+    return [span for span in merge(found) if _keep(text, span)]

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from schemas.events import InteractionEvent, KeyEvent, MouseButton
 from streams.core.redaction.context import is_password_context
 from streams.core.redaction.namebook import fold, namebook
-from streams.core.redaction.names import CombinedPersonFinder, PersonFinder, SpacyPersonFinder
+from streams.core.redaction.names import PARTICLES, CombinedPersonFinder, PersonFinder, SpacyPersonFinder
 from streams.core.redaction.segment import redact_segment
 from streams.core.text import SHIFT_KEYS, Cell, reconstruct
 
@@ -60,7 +60,10 @@ _TITLES = frozenset(["mr", "mrs", "ms", "miss", "mx", "dr", "prof", "mme", "mlle
 _FOLLOWABLE = frozenset({"mouse click"})  # what the reconstruction marks unknown that still leaves every run known
 _CLUES = re.compile(r"[@:_\-\ue000]|pass|pwd|pin")  # with a capital or a digit: what any detector needs
 _LETTERS = re.compile(r"[^\W\d_]+[.,;:!?]?")  # a word that is no suspect at a click (as redaction.segment has it)
-_QUOTES = re.compile(r"[\"“”„«»`]|^['‘’]")  # a double quote anywhere, a single one opening the word
+_DOUBLE_QUOTES = re.compile(r"[\"“”„«»`]")
+_SINGLE_QUOTES = re.compile(r"['‘’]")  # a quote unless it is an apostrophe of a plain word ("don't", "I'm")
+_IBAN_START = re.compile(r"(?<![A-Za-z0-9])[A-Za-z]{2}\d{2}")  # its groups may be letters: "gb35 aaaa bbbb ..."
+IBAN_AFTER = 40  # characters typed after an IBAN's start before it is complete (34 at most, and its spaces)
 _SILENT = SHIFT_KEYS | {"caps_lock"}  # presses that type nothing and move no caret
 
 
@@ -134,7 +137,20 @@ class _Word:
     plain: bool
     marked: int  # how many of its characters the detectors labelled
     partly: bool  # a part of it (in one run) is partly labelled
-    quoted: bool  # a quote may open a value that runs across words ('password: "a b c"')
+    quoted: bool  # waits for the segment's end: a quote may open a value that runs across words
+    # ('password: "a b c"', "-p'a b c'")
+    named: bool  # waits unless it is PII: whether a name-shaped word is a name can turn on any other word
+    iban: bool  # may start an IBAN, whose groups may be letters
+
+
+def _word(cells: list[Cell], spaced: bool, labelled: set[int], run_of: dict[int, int], capitals: bool) -> _Word:
+    text, marked = _text(cells), sum(c.seq in labelled for c in cells)
+    parts = [[c for c in cells if run_of[id(c)] == r] for r in sorted({run_of[id(c)] for c in cells})]
+    partly = any(0 < sum(c.seq in labelled for c in part) < len(part) for part in parts)
+    plain = _plain(text, capitals)
+    quoted = bool(_DOUBLE_QUOTES.search(text)) or (bool(_SINGLE_QUOTES.search(text)) and not plain)
+    named = not plain and any(c.isupper() for c in text) and not any(c.isdigit() for c in text)
+    return _Word(cells, spaced, plain, marked, partly, quoted, named, bool(_IBAN_START.search(text)))
 
 
 def _safe_characters(runs: Sequence[Sequence[Cell]], labelled: set[int], margin: int, *, capitals: bool) -> set[int]:
@@ -144,19 +160,16 @@ def _safe_characters(runs: Sequence[Sequence[Cell]], labelled: set[int], margin:
     the next run's first word ("pay gb" + "82 west ..." is "gb82", which may start an IBAN). Its parts were
     read per run too (names, and a suspect word at a click): each must be PII or not as a whole."""
     run_of = {id(c): i for i, run in enumerate(runs) for c in run}
-    words = []
-    for cells, spaced in _words([c for run in runs for c in run]):
-        text, marked = _text(cells), sum(c.seq in labelled for c in cells)
-        parts = [[c for c in cells if run_of[id(c)] == r] for r in sorted({run_of[id(c)] for c in cells})]
-        partly = any(0 < sum(c.seq in labelled for c in part) < len(part) for part in parts)
-        words.append(_Word(cells, spaced, _plain(text, capitals), marked, partly, bool(_QUOTES.search(text))))
+    words = [_word(cells, spaced, labelled, run_of, capitals) for cells, spaced in _words([c for r in runs for c in r])]
     typing = [w for w in words if w.spaced and run_of[id(w.cells[0])] == len(runs) - 1]
     keep = {id(w) for w in typing[len(typing) - margin :]} if margin else set()
     safe: set[int] = set()
     for i, word in enumerate(words):
-        if not word.spaced or id(word) in keep or word.quoted or word.partly:
-            continue  # being typed, within the margin, opening a quote, or partly PII
+        if not word.spaced or id(word) in keep or word.partly or word.quoted or (word.named and not word.marked):
+            continue  # being typed, within the margin, partly PII, a quote, or a name-shaped word
         after = words[i + 1 :]
+        if word.iban and sum(len(w.cells) for w in after) < IBAN_AFTER:
+            continue
         if word.marked:  # PII goes redacted once complete: past the rest of its value, plain words
             after = list(itertools.dropwhile(lambda w: w.spaced and w.marked and not w.partly, after))
         if (word.plain and not word.marked) or _followed(after, max(margin, PLAIN_AFTER)):
@@ -175,7 +188,7 @@ def _followed(after: Sequence[_Word], n: int) -> bool:
     """Whether ``n`` complete plain words, none of them PII, follow a word: PII of several words (a card, an IBAN,
     a phone number, a name with its particles) does not run across them unquoted, so what is typed after them
     cannot make the word part of PII."""
-    return len(after) >= n and all(w.spaced and w.plain and not w.marked for w in after[:n])
+    return len(after) >= n and all(w.spaced and w.plain and not (w.marked or w.quoted) for w in after[:n])
 
 
 def _text(cells: Sequence[Cell]) -> str:
@@ -199,6 +212,8 @@ def _words(run: Sequence[Cell]) -> list[tuple[list[Cell], bool]]:
 
 
 def _plain(word: str, capitals: bool) -> bool:
+    if word.rstrip(".,;:!?") in PARTICLES:
+        return False  # inside a name, between its capitalised words ("Maria da la Cruz")
     if _PLAIN.fullmatch(word) or _COMMAND.fullmatch(word):
         return True
     m = _CAPITALISED.fullmatch(word) if capitals else None
@@ -206,6 +221,6 @@ def _plain(word: str, capitals: bool) -> bool:
         return False
     key = fold(m.group(1)).lower()
     if key == "i":
-        return True
+        return word != "I."  # "I", "I'm"; "I." may be an initial ("Mary I. Cruz")
     book = namebook()
     return len(key) > 1 and key not in _TITLES and book.is_word(key) and not book.is_name(key)
