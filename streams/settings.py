@@ -28,10 +28,11 @@ class StreamsSettings(Settings):
     )
     redact_names: bool = Field(True, description="detect person names (the name book and context rules)")
     typing_margin: int = Field(
-        3,
+        0,
         ge=0,
-        description="words typed after a plain word before it may leave its open typing segment early (0: hold "
-        "every segment whole until it closes)",
+        description="0 (the default): hold every open typing segment whole until it closes; N: let a plain word "
+        "leave it early once N more words follow it (3 is what BENCHMARKS.md measures; faster, costs CPU, see the "
+        "README's redaction section)",
     )
     names_ner: bool = Field(False, description="also run spaCy's English NER for names (the `ner` extra; 5x slower)")
     tick_lag_s: float = Field(60.0, ge=0, description="how far the stream clock trails the wall clock")

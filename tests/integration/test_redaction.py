@@ -71,3 +71,48 @@ def test_typed_pii_and_titles_come_out_redacted(isolated: Isolated, tmp_path: Pa
     assert "<CARD>" in text and "<EMAIL>" in text and text.startswith("Pay ")
     assert all("jane.doe" not in (e.context.title if e.context else "") for e in events)
     assert all(e.payload.key == "" for e in events if isinstance(e.payload, KeyEvent) and e.payload.redaction)
+
+
+def test_with_a_typing_margin_words_leave_an_open_segment_early_and_pii_only_redacted(
+    isolated: Isolated, tmp_path: Path
+) -> None:
+    isolated.grant("u-1")
+    isolated.start(
+        "streams",
+        log=tmp_path / "streams.log",
+        extra_env={"TEACHSTREAM_STREAMS_DATA_DIR": str(tmp_path / "faust"), "TEACHSTREAM_TYPING_MARGIN": "3"},
+    )
+    start = datetime.now(UTC)  # the stream clock trails the wall clock by a minute: it closes nothing here
+    sentence = "please note that my card 4111 1111 1111 1111 is the one for all of the team travel"
+    typed = keystrokes("d-1", sentence, MAIL, start, 1)  # no enter: the segment stays open
+    producer = isolated.producer()
+
+    def send(events: list[InteractionEvent]) -> None:
+        for e in events:
+            value = isolated.codec.encode("InteractionEvent", to_avro(e))
+            producer.produce(isolated.topic("interactions.raw"), value, key=b"d-1")
+        assert producer.flush(30) == 0
+
+    def clean() -> list[InteractionEvent]:
+        records = isolated.read_all("interactions.clean", expect=10**9, timeout_s=2)
+        decoded = (isolated.codec.decode(m.value()) for m in records)
+        return [from_avro(InteractionEvent, d.value) for d in decoded if d.short_name == "InteractionEvent"]
+
+    def shown(events: list[InteractionEvent]) -> str:
+        return "".join(
+            e.payload.char or "" if e.payload.redaction is None else "#"
+            for e in sorted(events, key=lambda e: e.seq)
+            if isinstance(e.payload, KeyEvent) and e.payload.pressed
+        )
+
+    send(typed)
+    wait_for(lambda: "one for" in shown(clean()), 90, "the start of the open segment")
+    early = clean()
+    assert shown(early).startswith("please note that my card ################### is the one for")
+    assert len(early) < len(typed) and "travel" not in shown(early)  # the last words wait for the margin
+    enter = keystrokes("d-1", "\n", MAIL, start + timedelta(seconds=15), len(typed) + 1)
+    send(enter)
+    wait_for(lambda: len(clean()) >= len(typed) + len(enter), 90, "the rest of the segment")
+    events = clean()
+    assert sorted(e.seq for e in events) == [e.seq for e in typed + enter]  # each once
+    assert "4111" not in shown(events) and shown(events).endswith("team travel")

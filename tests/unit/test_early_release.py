@@ -24,7 +24,7 @@ NAMES = GazetteerPersonFinder()
 MAIL = WindowContext("thunderbird", "Write: quarterly numbers", 1)
 TERMINAL = WindowContext("gnome-terminal", "dev@box: ~/src", 2)
 SIGN_IN = WindowContext("firefox", "Sign in - Mozilla Firefox", 3)
-EARLY, WHOLE = SegmentPolicy(), SegmentPolicy(release_margin=None)
+EARLY, WHOLE = SegmentPolicy(release_margin=3), SegmentPolicy()
 
 
 def typed(text: str, ctx: WindowContext = MAIL, seq: int = 0, clicks: Sequence[int] = ()) -> list[InteractionEvent]:

@@ -44,7 +44,7 @@ class SegmentPolicy:
 
     idle: timedelta = timedelta(seconds=TYPING_PAUSE_S)
     max_presses: int = 1000
-    release_margin: int | None = 3  # words kept behind the one being typed before a word may go early; None: never
+    release_margin: int | None = None  # words typed after a word before it may go early; None: held whole
     early_after: timedelta = timedelta(seconds=1)  # how long typing waits before the open segment is asked
 
 
