@@ -2,10 +2,10 @@
 
 Per device, a :class:`Segmenter` holds key events until a typing segment closes (enter,
 tab, focus change, the agent's ``TypingPause`` marker, idle gap on the stream clock, length
-cap) and then releases them redacted; the marker itself goes no further. Plain words that
-nothing typed later can make part of PII go before that (see ``redaction.release``). Window
-titles are redacted on every event. Events of denied apps or titles are dropped and counted:
-the agent should never have sent them, this is the second line of defense.
+cap) and then releases them redacted; the marker itself goes no further. With early release
+on, words that nothing typed later can make part of PII go before that (``redaction.release``).
+Window titles are redacted on every event. Events of denied apps or titles are dropped and
+counted: the agent should never have sent them, this is the second line of defense.
 
 Held events are mirrored into a table under ``H|<partition>|<device>|<seq>`` and removed
 once their segment closed, so a worker that takes a partition over re-holds them and nothing

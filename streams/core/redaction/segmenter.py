@@ -4,15 +4,17 @@
 segment at a boundary: the press of enter or tab, a focus change (``WindowFocus`` or another
 window in the context), an idle gap in event time, or a length cap. It then redacts the
 segment with ``redact_segment`` and releases every held event, in the order it came. While
-no segment is open, events pass straight through. While it is open, a space or a click
-asks ``release.releasable`` whether its start may go already (once its oldest event waited
+no segment is open, events pass straight through. The added latency is therefore the time
+to the next boundary, at most the idle gap (``tick(now)`` closes idle segments from an
+event-time watermark) or the time to type ``max_presses`` keys.
+
+With ``release_margin`` set (off by default), a space or a click in an open segment asks
+``release.releasable`` whether its start may go already (once its oldest event waited
 ``early_after``, and at most once per ``early_after`` while nothing could go, doubling up to
 8 s: each ask reads the segment again): words that nothing typed later can make part of PII,
 ``release_margin`` words behind the one being typed. What went stays as the segment's
-*context*, read again when the rest is redacted. The added latency is therefore the time to
-type a few more words, or, for what cannot go early, the time to the next boundary, at most
-the idle gap (``tick(now)`` closes idle segments from an event-time watermark) or the time
-to type ``max_presses`` keys.
+*context*, read again when the rest is redacted; the latency is then the time to type a few
+more words, for what can go early.
 
 State carried between segments: key releases that arrive after their press's segment
 closed get the press's label; after a terminal command that asks for a password (``sudo``,
