@@ -37,7 +37,7 @@ import faust
 from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from producers.core.simulation import Person, people, simulate
+from producers.core.simulation import BUSY, Person, events_per_second, people, simulate
 from runtime.settings import Settings, load
 from schemas.capture_policy import CapturePolicy
 from schemas.codec import Codec
@@ -95,8 +95,7 @@ def _events(n: int, seed: int = 3) -> list[tuple[bytes, bytes]]:
 def _live(rate: int, seconds: int, seed: int) -> tuple[list[tuple[float, bytes, bytes]], list[Person], datetime]:
     """Busy simulated people in real time, as many as make about ``rate`` events/s: each event with the second it
     is to be produced at after the start, which is a few seconds from now (their clock is the wall clock)."""
-    probe = people(50, b"live", random.Random(seed))
-    per_person = sum(isinstance(e, InteractionEvent) for e in simulate(probe, datetime.now(UTC), 120, seed)) / 120 / 50
+    per_person = events_per_second(BUSY, seed, devices=50, duration_s=120)
     persons = people(max(1, round(rate / per_person)), b"live", random.Random(seed))
     codec, start, out = Codec(), datetime.now(UTC) + timedelta(seconds=10), []
     for item in simulate(persons, start, seconds, seed):

@@ -93,6 +93,7 @@ class Cleaned:
 class _Device:
     """One device's segmenter, and the events of its open segment (by seq, oldest first), as in the table."""
 
+    name: str
     segmenter: Segmenter
     held: dict[int, InteractionEvent] = field(default_factory=dict)
     raw: dict[int, bytes] = field(default_factory=dict)  # the bytes of held events that may go on as they came
@@ -149,8 +150,6 @@ class Cleaner:
             self.table[held_key(partition, event)] = raw
         if as_is and any(e is event for e in out.events):
             out.unchanged[event.seq] = raw
-        if not out.quarantined:
-            self._went(partition, device, event.device_id)
         return out
 
     def _site(self, event: InteractionEvent) -> bool:
@@ -194,11 +193,10 @@ class Cleaner:
         except Exception as exc:  # fail closed: nothing of this segment goes downstream (what went early, went)
             lost = tuple({**{e.seq: e for e in device.waiting()}, **{e.seq: e for e in also}}.values())
             if lost or device.held:
-                name = (lost or tuple(device.held.values()))[0].device_id
-                self._partition(partition)[name] = _Device(Segmenter(self.segments, self.names))
+                self._partition(partition)[device.name] = self._new(device.name)
                 self._release(partition, device, (*device.held.values(), *also))
                 if device.mark is not None:
-                    self.table.pop(went_key(partition, name), None)
+                    self.table.pop(went_key(partition, device.name), None)
             self.counts["redaction.quarantined"] += len(lost)
             return Cleaned([], [Quarantined(lost, f"redaction failed: {type(exc).__name__}: {exc}")])
         unchanged = {e.seq: device.raw[e.seq] for e in events if e.seq in device.raw and device.held[e.seq] is e}
@@ -208,8 +206,7 @@ class Cleaner:
         if device.held and (not segment or device.segmenter.starts_after(next(iter(device.held)))):
             # the segment they were in closed: every event it held came out
             self._release(partition, device, tuple(device.held.values()))
-        if events or device.held:
-            self._went(partition, device, (events or list(device.held.values()))[0].device_id)
+        self._went(partition, device)
         for label, n in device.segmenter.counts.items():
             self.counts[f"redaction.{label}"] += n
         device.segmenter.counts.clear()
@@ -234,7 +231,7 @@ class Cleaner:
             if device.held.pop(e.seq, None) is not None:
                 self.table.pop(held_key(partition, e), None)
 
-    def _went(self, partition: int, device: _Device, device_id: str) -> None:
+    def _went(self, partition: int, device: _Device) -> None:
         """Mirror how far the open segment went early into the table (a worker taking over reads it as context),
         and which of it went redacted (so that its close still tells what went as typed and became PII)."""
         segmenter = device.segmenter
@@ -245,9 +242,9 @@ class Cleaner:
         if mark != device.mark:
             device.mark = mark
             if mark is None:
-                self.table.pop(went_key(partition, device_id), None)
+                self.table.pop(went_key(partition, device.name), None)
             else:
-                self.table[went_key(partition, device_id)] = mark
+                self.table[went_key(partition, device.name)] = mark
 
     def _partition(self, partition: int) -> dict[str, _Device]:
         devices = self._devices.get(partition)
@@ -259,8 +256,11 @@ class Cleaner:
         devices = self._partition(partition)
         device = devices.get(name)
         if device is None:
-            device = devices[name] = _Device(Segmenter(self.segments, self.names))
+            device = devices[name] = self._new(name)
         return device
+
+    def _new(self, name: str) -> _Device:
+        return _Device(name, Segmenter(self.segments, self.names))
 
     def _rebuild(self, partition: int) -> dict[str, _Device]:
         """Re-hold the events a previous owner of the partition held when it stopped."""
@@ -272,7 +272,9 @@ class Cleaner:
                 marks[key.removeprefix(went)] = raw
             else:
                 event = from_avro(InteractionEvent, self.codec.decode_named(raw, "InteractionEvent"))
-                device = devices.setdefault(event.device_id, _Device(Segmenter(self.segments, self.names)))
+                device = devices.get(event.device_id)
+                if device is None:
+                    device = devices[event.device_id] = self._new(event.device_id)
                 device.held[event.seq] = event
         for name in marks.keys() - devices.keys():  # a segment that closed before its mark was dropped
             self.table.pop(went + name, None)

@@ -90,11 +90,6 @@ class Segmenter:
         return tuple(self._held)
 
     @property
-    def context(self) -> tuple[InteractionEvent, ...]:
-        """The events of the open segment that went early: released, still read when the rest is redacted."""
-        return tuple(self._context)
-
-    @property
     def context_end(self) -> int | None:
         """The seq of the last event of the open segment that went early, if any did."""
         return self._context[-1].seq if self._context else None
@@ -115,8 +110,8 @@ class Segmenter:
     def push(self, event: InteractionEvent) -> list[InteractionEvent]:
         """Take one event (in seq order); return the events that may go downstream now."""
         out = self._push(event)
-        if self._held and (_is_space(event) or _is_click(event)):
-            out += self._release_early(clicked=_is_click(event))
+        if self.policy.release_margin is not None and self._held and (_is_space(event) or _is_click(event)):
+            out += self._release_early(self.policy.release_margin, clicked=_is_click(event))
         return out
 
     @property
@@ -157,11 +152,8 @@ class Segmenter:
                 out += self._close()
         return out
 
-    def _release_early(self, clicked: bool) -> list[InteractionEvent]:
+    def _release_early(self, margin: int, clicked: bool) -> list[InteractionEvent]:
         """Ask what may go at a space, or at a click (the field typed in so far is done: no margin)."""
-        margin = self.policy.release_margin
-        if margin is None:
-            return []
         self._spaces += not clicked
         now = self._held[-1].event_time
         if (self._spaces <= margin and not clicked) or now - self._held[0].event_time < self.policy.early_after:
@@ -225,7 +217,7 @@ class Segmenter:
             if labelled:
                 self.counts[labelled] -= 1  # went early: counted then, or not redacted at all
                 if before.seq not in self._went_redacted:
-                    # went as typed, labelled now: a plain word deleted later next to PII typed after it (see release)
+                    # went as typed, labelled now: edited into PII after it went (deleted back to, or the caret moved)
                     self.counts["early.labelled_later"] += 1
         self._went_redacted = set()
         labels = {
