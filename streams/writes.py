@@ -52,19 +52,18 @@ class KafkaWrites:
             "batch.size": 1_000_000,
             "queue.buffering.max.messages": 1_000_000,
             "error_cb": self._on_error,
+            # a report only for a record Kafka refused: no Python call per record delivered
+            "delivery.report.only.error": True,
+            "on_delivery": self._on_delivery,
         }
         self._producer = Producer(settings.kafka(conf))
         self._failed: list[tuple[str, bytes | None, bytes | None, int, str]] = []
         self.produced = 0
 
     def produce(self, topic: str, value: bytes | None, key: bytes | None, partition: int) -> None:
-        def delivered(err: KafkaError | None, _msg: Message) -> None:
-            if err is not None:
-                self._failed.append((topic, value, key, partition, err.str()))
-
         while True:
             try:
-                self._producer.produce(topic, value=value, key=key, partition=partition, on_delivery=delivered)
+                self._producer.produce(topic, value=value, key=key, partition=partition)
                 break
             except BufferError:  # the local queue is full: serve deliveries, then try again
                 self._producer.poll(0.1)
@@ -88,6 +87,12 @@ class KafkaWrites:
             await asyncio.sleep(1.0)
             for topic, value, key, partition, _ in failed:
                 self.produce(topic, value, key, partition)
+
+    def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
+        if err is not None:
+            partition = msg.partition()  # always the one produced to; -1 (by key) only to satisfy the types
+            topic, where = msg.topic() or "", partition if partition is not None else -1
+            self._failed.append((topic, msg.value(), msg.key(), where, err.str()))
 
     def _on_error(self, err: KafkaError) -> None:
         log.warning("Kafka client error: %s", err.str())
