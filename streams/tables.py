@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator, MutableMapping
+import json
+from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 from faust.serializers import codecs
@@ -26,6 +27,7 @@ class JsonTable(MutableMapping[str, bytes]):
         self.table, self.writes = table, writes
         self.partition = 0
         self._topic: str | None = None
+        self._key, self._value = _serializer(table.key_serializer), _serializer(table.value_serializer)
         self._pending: dict[str, tuple[int, str | None, bool]] = {}  # key -> partition, value, in the changelog
 
     def __getitem__(self, key: str) -> bytes:
@@ -59,8 +61,8 @@ class JsonTable(MutableMapping[str, bytes]):
         writes = [(k, p, v) for k, (p, v, _) in pending if v is not None]
         deletes = [(k, p, None) for k, (p, v, persisted) in pending if v is None and persisted]
         for key, partition, value in writes + deletes:  # a crash between them leaves stale keys, never gaps
-            data = None if value is None else codecs.dumps(self.table.value_serializer, value)
-            self.writes.produce(self._topic, data, codecs.dumps(self.table.key_serializer, key), partition)
+            data = None if value is None else self._value(value)
+            self.writes.produce(self._topic, data, self._key(key), partition)
         self._pending.clear()
         return len(writes) + len(deletes)
 
@@ -68,3 +70,11 @@ class JsonTable(MutableMapping[str, bytes]):
         """Whether the changelog holds ``key`` now: it did before this flush's first write to it."""
         pending = self._pending.get(key)
         return key in self.table.data if pending is None else pending[2]
+
+
+def _serializer(name: Any) -> Callable[[str], bytes]:
+    """How faust's codec ``name`` writes a text. For ``json`` (faust's default for tables), the standard
+    library's encoder, which writes the same bytes for a text without faust's per-call encoder object."""
+    if name == "json":
+        return lambda text: json.dumps(text).encode()
+    return lambda text: codecs.dumps(name, text)

@@ -59,3 +59,21 @@ def test_a_flush_writes_before_it_deletes() -> None:
         (b'"E|000|d-1|1"', False),
         (b'"H|000|d-1|1"', True),
     ]
+
+
+def test_keys_and_values_are_written_as_faust_s_own_codecs_write_them() -> None:
+    """Faust restores the table from these bytes with its codecs: they must be what its codecs write."""
+    from faust.serializers import codecs
+
+    keys = ["E|000|d-1|1", 'H|005|dévice "quoted"\\|2', "S|\u2028\x00\x1f|tab\t", "C|001|😀"]
+    for serializer in ("json", "raw"):
+        writes = Changelogs()
+        t = JsonTable(SimpleNamespace(**{**vars(table()), "key_serializer": serializer}), writes)
+        for i, key in enumerate(keys):
+            t[key] = bytes(range(i * 60, i * 60 + 60))
+        t.flush()
+        expected = [
+            ("app-sessions-changelog", codecs.dumps("json", t.table.data[k]), codecs.dumps(serializer, k), 0)
+            for k in keys
+        ]
+        assert writes.records == expected
