@@ -111,6 +111,8 @@ class Sessionizer:
     async def _emit(self, closed: list[Closed], partition: int) -> None:
         """Send the closed sessions; a device with events after one of them has its next session open,
         counted as opened now (so sessions opened, less those closed or erased, are those open)."""
+        if not closed:
+            return
         for c in closed:
             if self.gate.erased(c.trajectory.user_id, c.trajectory.start_time):
                 self.store.delivered(c)  # the person asked for erasure: their open session goes, unsent
