@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import io
@@ -273,3 +274,20 @@ def test_an_unreachable_registry_is_not_an_unknown_schema_and_decoding_waits_for
     gone = Codec(schema_registry=_FlakyRegistry(writer._sr, failures=1, status=404))  # type: ignore[arg-type]
     with pytest.raises(UnknownSchemaError, match="not in the schema registry"):
         gone.decode(data)
+
+
+def test_the_agents_decode_waits_out_an_unreachable_registry_without_blocking(monkeypatch: pytest.MonkeyPatch) -> None:
+    from streams import decoding
+
+    writer = Codec.from_url("mock://flaky-agents")
+    data = writer.encode("Heartbeat", to_avro(HEARTBEAT))
+    reader = Codec(schema_registry=_FlakyRegistry(writer._sr, failures=3))  # type: ignore[arg-type]
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    assert asyncio.run(decoding.decode(reader, data)).short_name == "Heartbeat"
+    assert waits == [0.5, 1.0]  # the first try, then the retries' waits
+    assert asyncio.run(decoding.decode(writer, data)).short_name == "Heartbeat" and waits == [0.5, 1.0]
