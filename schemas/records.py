@@ -83,7 +83,21 @@ def _reader(cls: type[AvroRecord]) -> Callable[[dict[str, Any]], Any]:
                 kwargs[name] = item if convert is None or item is None else convert(item)
         return cls(**kwargs)
 
-    return read
+    # What ``read`` does, written out for this class: one call with every field named (a decoded record has
+    # every field of the reader's schema). A field missing from ``value`` falls back to ``read``.
+    args = ", ".join(
+        f"{name}=value[{name!r}]"
+        if convert is None
+        else f"{name}=None if (v{i} := value[{name!r}]) is None else c{i}(v{i})"
+        for i, (name, convert) in enumerate(fields)
+    )
+    scope: dict[str, Any] = {"cls": cls, "read": read, **{f"c{i}": c for i, (_, c) in enumerate(fields)}}
+    exec(  # noqa: S102  # code made here from the class's own field names, as dataclasses does
+        f"def fast(value):\n    try:\n        return cls({args})\n    except KeyError:\n        return read(value)\n",
+        scope,
+    )
+    fast: Callable[[dict[str, Any]], Any] = scope["fast"]
+    return fast
 
 
 def _arms(tp: Any) -> tuple[Any, ...]:

@@ -143,6 +143,17 @@ def test_round_trip_in_both_framings(sample: object, url: str | None) -> None:
     assert from_avro(type(sample), decoded.value) == sample
 
 
+def test_a_dict_missing_fields_with_defaults_or_with_extra_fields_still_reads_as_its_record() -> None:
+    event = SAMPLES[0]
+    assert isinstance(event, InteractionEvent) and event.context is not None
+    value = to_avro(event)
+    del value["context"], value["utc_offset_minutes"]  # written before these fields were: their defaults
+    assert from_avro(InteractionEvent, value) == dataclasses.replace(event, context=None, utc_offset_minutes=0)
+    assert from_avro(InteractionEvent, {**to_avro(event), "added_later": 1}) == event
+    with pytest.raises(TypeError):
+        from_avro(InteractionEvent, {k: v for k, v in to_avro(event).items() if k != "seq"})  # no default
+
+
 def test_single_object_header_is_magic_and_little_endian_fingerprint() -> None:
     data = Codec().encode("InteractionEvent", to_avro(SAMPLES[0]))
     fp = default_registry().latest("InteractionEvent").fingerprint
