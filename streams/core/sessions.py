@@ -120,9 +120,10 @@ class DeviceEvents:
 
     def add(self, event: InteractionEvent, config: SessionConfig) -> bool:
         """Insert in order; False if this exact event (device, seq, time) is already here."""
-        events = self.events
-        at = bisect.bisect_left(events, _key(event), key=_key)
-        if at < len(events) and _key(events[at]) == _key(event):
+        events, key = self.events, _key(event)
+        # nearly always after the last one: no search
+        at = len(events) if not events or _key(events[-1]) < key else bisect.bisect_left(events, key, key=_key)
+        if at < len(events) and _key(events[at]) == key:
             return False
         if at == len(events) and self.first_len == len(events):  # in order, extending the oldest session
             if not events or cut_reason(events[0], events[-1], len(events), event, config) is None:

@@ -33,9 +33,11 @@ from schemas.trajectory import Trajectory
 from streams.core.sessions import DeviceEvents, PartitionState, Rejected, Session, SessionConfig
 from streams.core.steps import FrameRef, trajectory
 
+_EPOCH, _MICROSECOND = datetime.fromtimestamp(0, UTC), timedelta(microseconds=1)
+
 
 def _micros(t: datetime) -> int:
-    return (t - datetime.fromtimestamp(0, t.tzinfo)) // timedelta(microseconds=1)
+    return (t - (_EPOCH if t.tzinfo is not None else datetime.fromtimestamp(0, t.tzinfo))) // _MICROSECOND
 
 
 def _from_micros(micros: int) -> datetime:

@@ -80,6 +80,9 @@ class Reconstruction:
         return "".join(c.char for run in self.runs for c in run if c.alive)
 
 
+_NO_MODIFIERS: frozenset[str] = frozenset()
+
+
 @dataclass
 class TextBuilder:
     """Feeds key events in order and keeps the caret, the runs and the snapshots."""
@@ -122,7 +125,7 @@ class TextBuilder:
         if key.redaction is not None:
             self._insert(REDACTED_CHAR, seq)
             return
-        mods = {m.lower() for m in key.modifiers}
+        mods = frozenset(m.lower() for m in key.modifiers) if key.modifiers else _NO_MODIFIERS
         if name in SHIFT_KEYS:
             self.shift = True
         elif name == "caps_lock":
@@ -203,4 +206,5 @@ def reconstruct(events: Iterable[InteractionEvent]) -> Reconstruction:
     builder = TextBuilder()
     for event in events:
         builder.feed(event)
-    return builder.result()
+    runs = tuple(tuple(run) for run in builder.runs if run)  # its own cells: the builder goes
+    return Reconstruction(runs, tuple(builder.snapshots), tuple(builder.unknown))

@@ -100,7 +100,8 @@ class Segmenter:
 
     def holds(self, seq: int) -> bool:
         """Whether the event of ``seq``, the last one pushed, is in the open segment (held, or gone early)."""
-        return any(part and part[-1].seq == seq for part in (self._held, self._context))
+        held, context = self._held, self._context
+        return bool((held and held[-1].seq == seq) or (context and context[-1].seq == seq))
 
     def starts_after(self, seq: int) -> bool:
         """Whether the open segment began after the event of ``seq``."""
