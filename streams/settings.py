@@ -22,7 +22,9 @@ class StreamsSettings(Settings):
     session_grace_s: float = Field(30.0, ge=0, description="how late an event may arrive and still join its session")
     session_max_events: int = Field(20_000, gt=0, description="events after which a session is split")
     tick_interval_s: float = Field(5.0, gt=0, description="how often the stream clock is written to every partition")
-    streams_batch: int = Field(500, gt=0, description="records the interactions agent handles per batch")
+    streams_batch: int = Field(
+        2000, gt=0, description="records the interactions agent handles per batch (one flush, table writes coalesced)"
+    )
     streams_batch_wait_s: float = Field(
         0.05, gt=0, description="how long the interactions agent waits to fill a batch before it handles what came"
     )
