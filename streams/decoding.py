@@ -8,16 +8,11 @@ from __future__ import annotations
 import asyncio
 
 from schemas.codec import Codec, Decoded
-from schemas.errors import SchemaRegistryUnavailableError
 
 
 async def decode(codec: Codec, data: bytes) -> Decoded:
     """``codec.decode``, waiting (without blocking the event loop) while the schema registry cannot be reached:
     a faust agent acknowledges whatever it fails on, so a record must not fail for want of the registry."""
-    try:
-        return codec.decode(data)  # nearly always: no retry loop to set up per record
-    except SchemaRegistryUnavailableError:
-        pass
     attempts = codec.attempts(data)
     try:
         while True:

@@ -300,5 +300,5 @@ def test_the_agents_decode_waits_out_an_unreachable_registry_without_blocking(mo
 
     monkeypatch.setattr(asyncio, "sleep", sleep)
     assert asyncio.run(decoding.decode(reader, data)).short_name == "Heartbeat"
-    assert waits == [0.5, 1.0]  # the first try, then the retries' waits
-    assert asyncio.run(decoding.decode(writer, data)).short_name == "Heartbeat" and waits == [0.5, 1.0]
+    assert waits == [0.5, 1.0, 2.0]  # a wait after each failed try, doubling
+    assert asyncio.run(decoding.decode(writer, data)).short_name == "Heartbeat" and waits == [0.5, 1.0, 2.0]
