@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, MutableMapping
 from typing import Any
 
 from faust.serializers import codecs
+from faust.utils import json as faust_json
 
 from streams.writes import Writes
 
@@ -73,8 +74,10 @@ class JsonTable(MutableMapping[str, bytes]):
 
 
 def _serializer(name: Any) -> Callable[[str], bytes]:
-    """How faust's codec ``name`` writes a text. For ``json`` (faust's default for tables), the standard
-    library's encoder, which writes the same bytes for a text without faust's per-call encoder object."""
-    if name == "json":
+    """How faust's codec ``name`` writes a text. For ``json`` (faust's default for tables) while faust writes
+    JSON with the standard library (no orjson or simplejson installed), the standard library's encoder: the
+    same bytes for a text, without faust's per-call encoder object. orjson would write other bytes for
+    non-ASCII text, and compaction would keep both forms of a key."""
+    if name == "json" and getattr(faust_json, "orjson", None) is None and getattr(faust_json, "json", None) is json:
         return lambda text: json.dumps(text).encode()
     return lambda text: codecs.dumps(name, text)

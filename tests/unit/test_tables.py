@@ -7,6 +7,8 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+
 from streams.tables import JsonTable
 from tests.unit.test_streams_agents import Changelogs
 
@@ -77,3 +79,17 @@ def test_keys_and_values_are_written_as_faust_s_own_codecs_write_them() -> None:
             for k in keys
         ]
         assert writes.records == expected
+
+
+def test_with_another_json_library_under_faust_its_codec_writes_the_changelog(monkeypatch: pytest.MonkeyPatch) -> None:
+    """orjson writes non-ASCII text as UTF-8, not as escapes: a key must keep one form, faust's."""
+    from faust.utils import json as faust_json
+
+    monkeypatch.setattr(faust_json, "orjson", object(), raising=False)
+    writes = Changelogs()
+    t = JsonTable(table(), writes)
+    monkeypatch.setattr("faust.serializers.codecs.dumps", lambda name, text: b"faust:" + text.encode())
+    t["S|dévice"] = b"x"
+    t.flush()
+    value, key = b"faust:" + t.table.data["S|dévice"].encode(), "faust:S|dévice".encode()
+    assert writes.records == [("app-sessions-changelog", value, key, 0)]
