@@ -225,6 +225,7 @@ def section() -> str:
         "sampled every 2 s after a 10 s warm-up. Clean latency: from an event's capture time to its record in",
         "`interactions.clean` (typing waits for its segment to end: a pause or 5 s without keys). S3 latency: from",
         "a session's last event to its steps object (the session ends after 20 s without activity on this stack).",
+        "Typing segments held whole, as by default (the pipeline section measures early release).",
         "",
         "![lag against simulated people](docs/load_curve.png)",
         "",
