@@ -104,7 +104,8 @@ class TextBuilder:
             self._key(payload, event.seq)
 
     def result(self) -> Reconstruction:
-        runs = tuple(tuple(Cell(c.char, c.seq, c.alive) for c in run) for run in self.runs if run)
+        """What was typed; it has the builder's own cells, so nothing is fed to the builder after this."""
+        runs = tuple(tuple(run) for run in self.runs if run)
         return Reconstruction(runs, tuple(self.snapshots), tuple(self.unknown))
 
     def jump(self, reason: str) -> None:
@@ -206,5 +207,4 @@ def reconstruct(events: Iterable[InteractionEvent]) -> Reconstruction:
     builder = TextBuilder()
     for event in events:
         builder.feed(event)
-    runs = tuple(tuple(run) for run in builder.runs if run)  # its own cells: the builder goes
-    return Reconstruction(runs, tuple(builder.snapshots), tuple(builder.unknown))
+    return builder.result()
