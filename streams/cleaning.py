@@ -245,7 +245,10 @@ class Interactions:
             await self.flush()
 
     async def flush(self) -> None:
-        """Return once Kafka has what the records handled so far wrote: clean records and table changes."""
+        """Return once Kafka has what the records handled so far wrote: clean records and table changes. The
+        clean records go first: a table change (a held event deleted, a close marked, a record marked handled)
+        says they went, and Kafka keeps the order of records only within a partition."""
+        await self.writes.flush()
         self.counters["interactions.changelog_records"] += self.table.flush()
         await self.writes.flush()
 

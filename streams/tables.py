@@ -21,8 +21,18 @@ class JsonTable(MutableMapping[str, bytes]):
     the agent sets to the partition of the record it handles. Writes wait until :meth:`flush`, which the
     agent calls (and then flushes ``writes``) before the records that made them are acknowledged: a key
     written and deleted between two flushes never reaches the changelog, and a key written several times
-    goes once, with its last value. A flush writes before it deletes, so a crash in the middle leaves keys
-    that should have gone (a replay handles them again), never a key missing that should be there."""
+    goes once, with its last value. A crash in the middle of a flush leaves the changelog with a first part of
+    it, so the flush goes in this order:
+
+    - writes, in the order of their last write: a key written after others says what they hold (a close mark
+      of the clean stage, ``streams.core.cleaner``, after the sessions' writes of what the close released);
+    - then the marks of the records handled (keys ``P|``): a takeover starts after them, so what the records
+      they mark wrote must be there first, even a write made after the mark (held typing released later,
+      whose own held keys went and came within the flush and never reached the changelog);
+    - then deletes: a crash among them leaves keys that should have gone (a replay handles them again),
+      never a key missing that should be there."""
+
+    MARKS = "P|"
 
     def __init__(self, table: Any, writes: Writes) -> None:
         self.table, self.writes = table, writes
@@ -38,6 +48,7 @@ class JsonTable(MutableMapping[str, bytes]):
         persisted = self._persisted(key)
         encoded = base64.b64encode(value).decode()
         self.table.data[key] = encoded
+        self._pending.pop(key, None)  # after every key written before this write
         self._pending[key] = (self.partition, encoded, persisted)
 
     def __delitem__(self, key: str) -> None:
@@ -60,8 +71,9 @@ class JsonTable(MutableMapping[str, bytes]):
             self._topic = self.table.changelog_topic.get_topic_name()
         pending = self._pending.items()
         writes = [(k, p, v) for k, (p, v, _) in pending if v is not None]
+        writes.sort(key=lambda w: w[0].startswith(self.MARKS))  # stable: the marks last, the rest as written
         deletes = [(k, p, None) for k, (p, v, persisted) in pending if v is None and persisted]
-        for key, partition, value in writes + deletes:  # a crash between them leaves stale keys, never gaps
+        for key, partition, value in writes + deletes:
             data = None if value is None else self._value(value)
             self.writes.produce(self._topic, data, self._key(key), partition)
         self._pending.clear()

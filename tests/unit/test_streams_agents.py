@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import faust
@@ -390,6 +391,30 @@ def test_interactions_agent_skips_what_it_handled_before_a_crash(tmp_path: Path)
         assert await stage.dead_letters() == []
 
     drive(tmp_path, interactions, consent("u-1"), scenario)
+
+
+def test_the_interactions_agent_has_kafka_take_its_clean_records_before_the_table_changes_that_say_they_went() -> None:
+    """Kafka keeps the order of records only within a partition: a crash must never leave a held event deleted
+    (or a close marked) in the changelog while the clean record it went as is lost."""
+    steps: list[str] = []
+
+    class Writes:
+        def produce(self, topic: str, value: bytes | None, key: bytes | None, partition: int) -> None:
+            steps.append(f"produce {topic}")
+
+        async def flush(self) -> None:
+            steps.append("flush")
+
+    writes = Writes()
+    topic = SimpleNamespace(get_topic_name=lambda: "interactions-changelog")
+    faust_table = SimpleNamespace(data={}, key_serializer="json", value_serializer="json", changelog_topic=topic)
+    table = JsonTable(faust_table, writes)
+    out = SimpleNamespace(codec=CODEC, counters=Counter())
+    stage = cleaning.Interactions(None, out, None, None, None, table, writes, None)  # type: ignore[arg-type]
+    writes.produce("interactions.clean", b"event", b"d-1", 0)  # what the records of a batch released
+    table["T|000|d-1"] = b"7"  # and what they changed in the table
+    run(stage.flush())
+    assert steps == ["produce interactions.clean", "flush", "produce interactions-changelog", "flush"]
 
 
 # -- the gate ---------------------------------------------------------------------------------

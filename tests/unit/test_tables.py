@@ -93,3 +93,22 @@ def test_with_another_json_library_under_faust_its_codec_writes_the_changelog(mo
     t.flush()
     value, key = b"faust:" + t.table.data["S|dévice"].encode(), "faust:S|dévice".encode()
     assert writes.records == [("app-sessions-changelog", value, key, 0)]
+
+
+def test_writes_go_in_the_order_of_their_last_write_and_the_marks_of_records_handled_after_them() -> None:
+    """A crash leaves the changelog with a first part of a flush: a key written after others must not be in it
+    without them, and a record marked handled must have there what it wrote, even what it wrote after its mark."""
+    writes = Changelogs()
+    t = JsonTable(table(), writes)
+    t["P|raw|0"] = b"1"
+    t["E|000|d-1|1"] = b"clean"
+    t["T|000|d-1"] = b"closed through 1"
+    t["E|000|d-1|2"] = b"clean"
+    t["T|000|d-1"] = b"closed through 2"
+    t.flush()
+    assert [json.loads(key) for _, _, key, _ in writes.records] == [
+        "E|000|d-1|1",
+        "E|000|d-1|2",
+        "T|000|d-1",
+        "P|raw|0",
+    ]
