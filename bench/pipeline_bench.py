@@ -416,6 +416,7 @@ def _core(records: list[tuple[bytes, bytes]], segments: SegmentPolicy | None = N
         for event in result.events:  # what goes on unchanged is not encoded again, as in the worker
             encoded = result.unchanged.get(event.seq) or codec.encode("InteractionEvent", to_avro(event))
             store.add_event(partition, event, encoded)
+        cleaner.settle(partition)
     return len(records) / (time.perf_counter() - t0)
 
 

@@ -115,6 +115,13 @@ RULES = (
         "typing segments the agent's TypingPause closed",
     ),
     _rule(
+        r"^restore\.(?P<outcome>closed_dropped|replays_skipped)$",
+        "teachstream_takeover_events_total",
+        "typed events a worker taking a partition over did not handle again, as they went downstream in a closed "
+        "segment: held keys of a close its previous owner had begun to write (closed_dropped), and records read "
+        "again (replays_skipped)",
+    ),
+    _rule(
         r"^interactions\.changelog_records$",
         "teachstream_changelog_records_total",
         "table changes written to the changelog",

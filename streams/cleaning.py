@@ -332,6 +332,7 @@ class Interactions:
                     msg, q.reason, "RedactionError", self.codec.encode("InteractionEvent", to_avro(e))
                 )
             settled = True
+        self.cleaner.settle(msg.partition)  # after the sessions' table writes: its marks say what went
         for name, n in self.cleaner.counts.items():
             self.counters[name] += n
         self.cleaner.counts.clear()

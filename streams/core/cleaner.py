@@ -10,7 +10,15 @@ counted: the agent should never have sent them, this is the second line of defen
 Held events are mirrored into a table under ``H|<partition>|<device>|<seq>`` and removed
 once their segment closed, so a worker that takes a partition over re-holds them and nothing
 typed is lost in a crash. Events that went early stay there as their open segment's context,
-up to the seq under ``W|<partition>|<device>``. The PII strings found go to ``known`` (if
+up to the seq under ``W|<partition>|<device>``. A close is marked under ``T|<partition>|<device>``,
+written by :meth:`Cleaner.settle` once what it released is with the sessions: the last seq that went,
+and what the device's segmenter carries to its next segment (labels for key releases still to
+come, a terminal line that answers a password prompt). The table's changes reach its changelog
+in order, writes before deletes (``streams.tables``), so a worker killed while they went out leaves
+the mark whenever it left only some of the close's deletions. A worker taking over drops what the
+mark says went (never holding the end of a segment without its beginning, which it would redact
+without its cue), skips those events when it reads them again, and carries on what the mark
+carries. The PII strings found go to ``known`` (if
 given), where the screen redaction of the same device looks for them. If redaction raises,
 what the segment still holds is quarantined (fail closed): the caller gets those events back
 as :class:`Quarantined` and none of them goes downstream.
@@ -28,9 +36,9 @@ from datetime import datetime
 from schemas.capture_policy import CapturePolicy, HostRules
 from schemas.codec import Codec
 from schemas.events import InteractionEvent, TypingPause
-from schemas.records import from_avro
+from schemas.records import from_avro, to_avro
 from streams.core.known import KnownPii
-from streams.core.redaction import PersonFinder, Segmenter, SegmentPolicy, redact_title
+from streams.core.redaction import Carried, PersonFinder, Segmenter, SegmentPolicy, redact_title
 
 
 class TitleRedactor:
@@ -55,6 +63,10 @@ def held_key(partition: int, e: InteractionEvent) -> str:
 
 def went_key(partition: int, device_id: str) -> str:
     return f"W|{partition:03d}|{device_id}"
+
+
+def closed_key(partition: int, device_id: str) -> str:
+    return f"T|{partition:03d}|{device_id}"
 
 
 def _mark(raw: bytes | None) -> tuple[int | None, frozenset[int]]:
@@ -99,6 +111,8 @@ class _Device:
     raw: dict[int, bytes] = field(default_factory=dict)  # the bytes of held events that may go on as they came
     went: int | None = None  # the last seq of the open segment that went early (its context), as in the table
     mark: bytes | None = None  # the table's record of it: that seq, and which of the context went redacted
+    closed: int = -1  # its last seq known gone downstream with nothing held before it (closed, quarantined, passed)
+    carried_changes: int = 0  # the segmenter's count of changes to what it carries, as last marked
 
     def waiting(self) -> list[InteractionEvent]:
         """The events held that have not gone downstream."""
@@ -124,6 +138,9 @@ class Cleaner:
         self.titles = TitleRedactor(names)
         self.counts: Counter[str] = Counter()
         self._devices: dict[int, dict[str, _Device]] = {}
+        self._closing: dict[int, set[str]] = {}  # partition -> devices whose close mark is to be written
+        self._gone: dict[int, dict[str, int]] = {}  # partition -> device -> seq through which its events went
+        # downstream before this worker took the partition over (from the close marks): read again, they are skipped
 
     def push(self, partition: int, event: InteractionEvent, raw: bytes, as_is: bool = False) -> Cleaned:
         """One event of the partition (``raw``: its bytes; ``as_is``: in the framing and schema version the
@@ -133,6 +150,9 @@ class Cleaner:
             return Cleaned([], [])
         if event.context is not None and event.context.host is not None and not self._site(event):
             self.counts["filter.denied_site"] += 1
+            return Cleaned([], [])
+        if self._went_before(partition, event):
+            self.counts["restore.replays_skipped"] += 1
             return Cleaned([], [])
         device = self._device(partition, event.device_id)
         if isinstance(event.payload, TypingPause):  # in order after the keys: the segment is over
@@ -147,10 +167,15 @@ class Cleaner:
             device.held[event.seq] = event
             if as_is and not sent:
                 device.raw[event.seq] = raw
-            self.table[held_key(partition, event)] = raw
+            held = device.segmenter.pushed
+            # as held: a key release that took its press's label (the press went in a segment closed before it)
+            self.table[held_key(partition, event)] = raw if held is event or held is None else self._encode(held)
         if as_is and any(e is event for e in out.events):
             out.unchanged[event.seq] = raw
         return out
+
+    def _encode(self, event: InteractionEvent) -> bytes:
+        return self.codec.encode("InteractionEvent", to_avro(event))
 
     def _site(self, event: InteractionEvent) -> bool:
         """Whether the fleet's policy of the event's moment allows the site it claims (a device's rules may differ)."""
@@ -172,8 +197,21 @@ class Cleaner:
         waiting = [d.waiting() for d in self._partition(partition).values()]
         return min([now, *(w[0].event_time for w in waiting if w)])
 
+    def settle(self, partition: int) -> None:
+        """Mark in the table the segments of the partition that closed since the last call (or were quarantined):
+        call it once what they released is with the sessions, whose table writes must reach the changelog
+        before the mark (a worker taking over skips what a mark says went)."""
+        devices = self._partition(partition)
+        for name in self._closing.pop(partition, ()):
+            device = devices[name]
+            carried = device.segmenter.carried
+            mark = {"through": device.closed, "released": carried.released, "password_next": carried.password_next}
+            self.table[closed_key(partition, name)] = json.dumps(mark).encode()
+
     def forget(self, partition: int) -> None:
         self._devices.pop(partition, None)
+        self._closing.pop(partition, None)
+        self._gone.pop(partition, None)
 
     def held(self, partition: int) -> tuple[int, int]:
         """How many events the partition holds in open typing segments, and of how many devices."""
@@ -193,8 +231,10 @@ class Cleaner:
         except Exception as exc:  # fail closed: nothing of this segment goes downstream (what went early, went)
             lost = tuple({**{e.seq: e for e in device.waiting()}, **{e.seq: e for e in also}}.values())
             if lost or device.held:
-                self._partition(partition)[device.name] = self._new(device.name)
+                fresh = self._partition(partition)[device.name] = self._new(device.name)
                 self._release(partition, device, (*device.held.values(), *also))
+                fresh.closed = device.closed
+                fresh.segmenter.carry(device.segmenter.carried)  # labels for releases to come, password prompts
                 if device.mark is not None:
                     self.table.pop(went_key(partition, device.name), None)
             self.counts["redaction.quarantined"] += len(lost)
@@ -204,8 +244,15 @@ class Cleaner:
             device.raw.pop(e.seq, None)
         segment = device.segmenter.open
         if device.held and (not segment or device.segmenter.starts_after(next(iter(device.held)))):
-            # the segment they were in closed: every event it held came out
-            self._release(partition, device, tuple(device.held.values()))
+            # the segment they were in closed: every event it held came out, with the one that closed it (its mark
+            # covers that one too: read again alone after a takeover, a segment's last key would go unredacted)
+            through = max((e.seq for e in events), default=-1)
+            self._release(partition, device, tuple(device.held.values()), through)
+        elif events and not segment:  # nothing held: every event of the device up to these went downstream
+            device.closed = max(device.closed, events[-1].seq)
+        if device.segmenter.carried_changes != device.carried_changes:  # a close, or a release took its label
+            device.carried_changes = device.segmenter.carried_changes
+            self._closing.setdefault(partition, set()).add(device.name)
         self._went(partition, device)
         for label, n in device.segmenter.counts.items():
             self.counts[f"redaction.{label}"] += n
@@ -225,7 +272,13 @@ class Cleaner:
             self.counts[f"redaction.title.{label}"] += 1
         return event if title == ctx.title else replace(event, context=replace(ctx, title=title))
 
-    def _release(self, partition: int, device: _Device, events: tuple[InteractionEvent, ...]) -> None:
+    def _release(
+        self, partition: int, device: _Device, events: tuple[InteractionEvent, ...], through: int = -1
+    ) -> None:
+        """Drop ``events`` from what the device holds; its close mark covers them, and up to seq ``through``."""
+        if events:
+            device.closed = max(device.closed, through, *(e.seq for e in events))
+            self._closing.setdefault(partition, set()).add(device.name)
         for e in events:
             device.raw.pop(e.seq, None)
             if device.held.pop(e.seq, None) is not None:
@@ -262,24 +315,68 @@ class Cleaner:
     def _new(self, name: str) -> _Device:
         return _Device(name, Segmenter(self.segments, self.names))
 
+    def _went_before(self, partition: int, event: InteractionEvent) -> bool:
+        """Whether ``event`` went downstream before this worker took its partition over (it is read again)."""
+        self._partition(partition)  # read the table first, if this is the partition's first record here
+        gone = self._gone.get(partition, {})
+        through = gone.get(event.device_id)
+        if through is None:
+            return False
+        if event.seq <= through:
+            return True
+        del gone[event.device_id]  # seqs only grow: nothing of it is read again after this
+        return False
+
     def _rebuild(self, partition: int) -> dict[str, _Device]:
         """Re-hold the events a previous owner of the partition held when it stopped."""
-        prefix, went = f"H|{partition:03d}|", f"W|{partition:03d}|"
+        prefix, went, closed = f"H|{partition:03d}|", f"W|{partition:03d}|", f"T|{partition:03d}|"
         devices: dict[str, _Device] = {}
         marks: dict[str, bytes] = {}
+        closes = _closes(self.table, closed)
+        gone = self._gone[partition] = {name: through for name, (through, _) in closes.items()}
         for key, raw in sorted((k, v) for k, v in self.table.items() if k.startswith((prefix, went))):
             if key.startswith(went):
                 marks[key.removeprefix(went)] = raw
-            else:
-                event = from_avro(InteractionEvent, self.codec.decode_named(raw, "InteractionEvent"))
-                device = devices.get(event.device_id)
-                if device is None:
-                    device = devices[event.device_id] = self._new(event.device_id)
-                device.held[event.seq] = event
+                continue
+            name, seq = key.removeprefix(prefix).rsplit("|", 1)
+            if int(seq) <= gone.get(name, -1):
+                # its segment closed, but the previous owner stopped before all of the close reached the changelog
+                del self.table[key]
+                self.counts["restore.closed_dropped"] += 1
+                continue
+            event = from_avro(InteractionEvent, self.codec.decode_named(raw, "InteractionEvent"))
+            device = devices.get(event.device_id)
+            if device is None:
+                device = devices[event.device_id] = self._new(event.device_id)
+            device.held[event.seq] = event
         for name in marks.keys() - devices.keys():  # a segment that closed before its mark was dropped
             self.table.pop(went + name, None)
+        for name, (through, carried) in closes.items():
+            if carried != Carried() or name in devices:
+                device = devices.get(name) or devices.setdefault(name, self._new(name))
+                device.closed = through
+                device.segmenter.carry(carried)
         for name, device in devices.items():
             device.mark = marks.get(name)
             device.went, redacted = _mark(device.mark)
+            if device.went is not None and device.went <= gone.get(name, -1):  # the mark of a segment that closed
+                self.table.pop(went + name, None)
+                device.mark, device.went, redacted = None, None, frozenset()
             device.segmenter.restore(list(device.held.values()), device.went, redacted)
+            device.carried_changes = device.segmenter.carried_changes
         return devices
+
+
+def _closes(table: MutableMapping[str, bytes], prefix: str) -> dict[str, tuple[int, Carried]]:
+    """The close marks under ``prefix``: device -> the last seq its last close released, and what its segmenter
+    carried on (a mark that cannot be read is left out: its device's held keys are held again, as before marks)."""
+    out: dict[str, tuple[int, Carried]] = {}
+    for key in [k for k in table if k.startswith(prefix)]:
+        try:
+            mark = json.loads(table[key])
+            released = tuple((str(k), str(label)) for k, label in mark["released"])
+            windows = tuple((str(app), str(title), int(wid)) for app, title, wid in mark["password_next"])
+            out[key.removeprefix(prefix)] = int(mark["through"]), Carried(released, windows)
+        except (ValueError, TypeError, KeyError):
+            continue
+    return out

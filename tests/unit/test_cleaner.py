@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from schemas.capture_policy import CapturePolicy
 from schemas.codec import Codec
@@ -10,6 +14,11 @@ from schemas.events import InteractionEvent, KeyEvent, MouseButton, TypingPause,
 from schemas.records import to_avro
 from streams.core.cleaner import Cleaner
 from streams.core.redaction import SegmentPolicy
+from streams.core.store import SessionStore
+from streams.settings import StreamsSettings
+from streams.tables import JsonTable
+from tests.unit.test_streams_agents import Changelogs
+from tests.unit.test_tables import table as fake_table
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 CODEC = Codec()
@@ -116,3 +125,97 @@ def test_events_that_go_on_unchanged_come_with_the_bytes_they_came_in_and_redact
     data = CODEC.encode("InteractionEvent", to_avro(click))
     assert cleaner({}).push(0, click, data, as_is=True).unchanged == {1: data}  # not held: on at once
     assert cleaner({}).push(0, click, data).unchanged == {}  # another schema version: encoded again downstream
+
+
+class Worker:
+    """A clean stage and its sessions over one table, changing it in the interactions agent's order
+    (``streams.cleaning``): clean an event, hand what it released to the sessions, mark the closes, mark the
+    record handled; the table's changes reach the changelog (kept in order in ``changelog``) at each flush."""
+
+    def __init__(self, data: dict[str, str], changelog: Changelogs, mark_every: int, presses: int = 1000) -> None:
+        self.table = JsonTable(fake_table(data), changelog)
+        self.cleaner = Cleaner(CapturePolicy(), SegmentPolicy(max_presses=presses), None, CODEC, self.table)
+        self.store = SessionStore(StreamsSettings().session_config(), CODEC, self.table, mark_every=mark_every)
+        self.out: list[InteractionEvent] = []
+
+    def handle(self, offset: int, event: InteractionEvent) -> None:
+        if not self.store.seen("raw|0", offset):
+            self._publish(self.cleaner.push(0, event, CODEC.encode("InteractionEvent", to_avro(event))).events)
+            self.store.handled("raw|0", offset)
+
+    def idle(self) -> None:
+        """The stream clock passes every pause: what is still held closes."""
+        self._publish(self.cleaner.tick(0, T0 + timedelta(hours=1)).events)
+
+    def _publish(self, events: list[InteractionEvent]) -> None:
+        for e in events:
+            self.out.append(e)
+            self.store.add_event(0, e, CODEC.encode("InteractionEvent", to_avro(e)))
+        self.cleaner.settle(0)
+
+
+def restored(records: list[tuple[str, bytes | None, bytes | None, int]]) -> dict[str, str]:
+    """A table as faust restores it from these changelog records."""
+    data: dict[str, str] = {}
+    for _, value, key, _ in records:
+        assert key is not None
+        if value is None:
+            data.pop(json.loads(key), None)
+        else:
+            data[json.loads(key)] = json.loads(value)
+    return data
+
+
+@pytest.mark.parametrize(("mark_every", "presses"), [(1, 1000), (7, 1000), (200, 1000), (7, 20)])
+def test_a_worker_killed_while_a_close_reaches_the_changelog_leaves_no_segment_end_to_redact_without_its_cue(
+    mark_every: int, presses: int
+) -> None:
+    """Whatever part of a close's changelog records Kafka had when the worker died, the next owner neither
+    holds the end of the segment without its beginning nor cleans it again apart from it: every event went
+    once redacted as a whole, or goes again exactly as it went, and the sessions have it. (With a cap of 20
+    presses, the segment closes at the "e" of "hunte", which would go unredacted if read again alone.)"""
+    events = typed("my password is hunter2 ok\nyes\n")  # two closes in the second batch
+    changelog = Changelogs()
+    first = Worker({}, changelog, mark_every, presses)
+    for offset, event in enumerate(events[:40]):  # "my password is hunte": held, and in the changelog
+        first.handle(offset, event)
+    first.table.flush()
+    before = len(changelog.records)
+    for offset, event in enumerate(events[40:], start=40):  # the rest, and the enter that closes the segment
+        first.handle(offset, event)
+    first.table.flush()
+    assert "hunte" not in text_of(first.out) and len(first.out) == len(events)
+    went = {e.seq: e for e in first.out}
+    cut_points = range(before, len(changelog.records) + 1)
+    assert len(cut_points) > 20  # the close's deletions, among others
+    for cut in cut_points:
+        second = Worker(restored(changelog.records[:cut]), Changelogs(), mark_every, presses)
+        for offset, event in enumerate(events):
+            second.handle(offset, event)  # Kafka delivers again what came after the last record marked handled
+        second.idle()
+        assert "hunte" not in text_of(second.out), cut
+        assert all(went[e.seq] == e for e in second.out), cut  # what goes again goes as it went
+        assert not second.cleaner.held(0)[0]
+        assert {int(k.rsplit("|", 1)[1]) for k in second.table if k.startswith("E|")} == set(went), cut
+    missed = [json.loads(key) for _, value, key, _ in changelog.records[-5:] if value is None]
+    partial = Worker(restored(changelog.records[:-5]), Changelogs(), mark_every, presses)
+    partial.idle()  # the last deletions did not come: their keys are dropped, not held again
+    held = [k for k in missed if k.startswith("H|")]
+    assert partial.out == [] and partial.cleaner.counts["restore.closed_dropped"] == len(held)
+    assert presses < 1000 or len(held) == 5  # without the cap, the close deletes what batch 1 held
+
+
+def test_a_new_owner_of_the_partition_knows_the_terminal_line_before_asked_for_a_password() -> None:
+    """What a device's segmenter carries between segments is in the table: the line after ``sudo ...`` is a
+    password, even when another worker reads it."""
+    table: dict[str, bytes] = {}
+    term = WindowContext("gnome-terminal", "ops@build: ~", 3)
+    first = cleaner(table)
+    assert "sudo apt update" in text_of(run(first, typed("sudo apt update\n", ctx=term)))
+    first.settle(0)
+    later = [
+        replace(e, seq=e.seq + 100, event_time=e.event_time + timedelta(seconds=3))
+        for e in typed("tr0ub4dor\n", ctx=term)
+    ]
+    out = run(cleaner(table), later)
+    assert "tr0ub4dor" not in text_of(out) and "<PASSWORD>" in text_of(out)

@@ -22,13 +22,14 @@ from streams.core.redaction.names import (
 )
 from streams.core.redaction.pii import find_pii, find_structured_pii
 from streams.core.redaction.segment import RedactedSegment, redact_segment
-from streams.core.redaction.segmenter import Segmenter, SegmentPolicy
+from streams.core.redaction.segmenter import Carried, Segmenter, SegmentPolicy
 from streams.core.redaction.span import LABELS, STRUCTURED, Span
 from streams.core.redaction.title import redact_title
 
 __all__ = [
     "LABELS",
     "STRUCTURED",
+    "Carried",
     "CombinedPersonFinder",
     "GazetteerPersonFinder",
     "Namebook",

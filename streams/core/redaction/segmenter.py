@@ -59,6 +59,14 @@ def _is_click(event: InteractionEvent) -> bool:
     return isinstance(event.payload, MouseButton) and event.payload.pressed
 
 
+@dataclass(frozen=True)
+class Carried:
+    """What a device's segmenter carries from one typing segment to the next (its owner keeps it in a table)."""
+
+    released: tuple[tuple[str, str], ...] = ()  # key, label of a redacted press whose release has not come
+    password_next: tuple[tuple[str, str, int], ...] = ()  # windows whose next line answers a password prompt
+
+
 def _window(event: InteractionEvent) -> tuple[str, str, int] | None:
     ctx = event.context
     return None if ctx is None else (ctx.app, ctx.title, ctx.window_id)
@@ -83,6 +91,18 @@ class Segmenter:
         self._last: datetime | None = None
         self._released: dict[str, str] = {}  # key -> label of a redacted press still held down
         self._password_next: set[tuple[str, str, int] | None] = set()
+        self.carried_changes = 0  # how many times what it carries (``carried``) may have changed
+        self.pushed: InteractionEvent | None = None  # the last event pushed, as held (a release may carry a label)
+
+    @property
+    def carried(self) -> Carried:
+        """What it carries to the next segment: labels for key releases still to come, password prompts."""
+        windows = (w for w in self._password_next if w is not None)
+        return Carried(tuple(sorted(self._released.items())), tuple(sorted(windows)))
+
+    def carry(self, carried: Carried) -> None:
+        """Carry ``carried`` (a worker taking a partition over), before any event is pushed."""
+        self._released, self._password_next = dict(carried.released), set(carried.password_next)
 
     @property
     def held(self) -> tuple[InteractionEvent, ...]:
@@ -134,7 +154,7 @@ class Segmenter:
 
     def _push(self, event: InteractionEvent) -> list[InteractionEvent]:
         out: list[InteractionEvent] = []
-        event = self._late_release(event)
+        event = self.pushed = self._late_release(event)
         if self.open and self._breaks(event):
             out += self._close()
         self._last = event.event_time
@@ -199,6 +219,7 @@ class Segmenter:
         if isinstance(key, KeyEvent) and not key.pressed and key.redaction is None:
             label = self._released.pop(key.key.lower(), None)
             if label is not None:
+                self.carried_changes += 1
                 self.counts[label] += 1
                 return replace(event, payload=replace(key, key="", char=None, modifiers=(), redaction=label))
         return event
@@ -207,6 +228,7 @@ class Segmenter:
         context, held = self._context, self._held
         events, self._context, self._held, self._presses = [*context, *held], [], [], 0
         self._spaces, self._ask_at, self._backoff = 0, None, self.policy.early_after
+        self.carried_changes += 1
         window = self._seg_window
         secret = window in self._password_next
         self._password_next.discard(window)
