@@ -7,21 +7,21 @@ on, words that nothing typed later can make part of PII go before that (``redact
 Window titles are redacted on every event. Events of denied apps or titles are dropped and
 counted: the agent should never have sent them, this is the second line of defense.
 
-Held events are mirrored into a table under ``H|<partition>|<device>|<seq>`` and removed
-once their segment closed, so a worker that takes a partition over re-holds them and nothing
-typed is lost in a crash. Events that went early stay there as their open segment's context,
-up to the seq under ``W|<partition>|<device>``. A close is marked under ``T|<partition>|<device>``,
-written by :meth:`Cleaner.settle` once what it released is with the sessions: the last seq that went,
-and what the device's segmenter carries to its next segment (labels for key releases still to
-come, a terminal line that answers a password prompt). The table's changes reach its changelog
-in order, writes before deletes (``streams.tables``), so a worker killed while they went out leaves
-the mark whenever it left only some of the close's deletions. A worker taking over drops what the
-mark says went (never holding the end of a segment without its beginning, which it would redact
-without its cue), skips those events when it reads them again, and carries on what the mark
-carries. The PII strings found go to ``known`` (if
-given), where the screen redaction of the same device looks for them. If redaction raises,
-what the segment still holds is quarantined (fail closed): the caller gets those events back
-as :class:`Quarantined` and none of them goes downstream.
+Held events are mirrored into a table under ``H|<partition>|<device>|<seq>`` and removed once
+their segment closed, so a worker that takes a partition over re-holds them and nothing typed is
+lost in a crash. Events that went early stay there as their open segment's context, up to the seq
+under ``W|<partition>|<device>``. A close is marked under ``T|<partition>|<device>``: the last seq
+that went, and what the device's segmenter carries to its next segment (labels for key releases
+still to come, a terminal line that answers a password prompt). The caller calls
+:meth:`Cleaner.settle` after each event, once what it released is with the sessions; it writes the
+marks, then the events held since. The table's changes reach its changelog in that order, and
+deletes last (``streams.tables``), so a worker killed while they went out leaves the mark whenever
+it left only some of the close's deletions. A worker taking over drops what the mark says went
+(never holding the end of a segment without its beginning, which it would redact without its cue),
+skips those events when it reads them again, and carries on what the mark carries. The PII strings
+found go to ``known`` (if given), where the screen redaction of the same device looks for them. If
+redaction raises, what the segment still holds is quarantined (fail closed): the caller gets those
+events back as :class:`Quarantined` and none of them goes downstream.
 """
 
 from __future__ import annotations
@@ -139,6 +139,7 @@ class Cleaner:
         self.counts: Counter[str] = Counter()
         self._devices: dict[int, dict[str, _Device]] = {}
         self._closing: dict[int, set[str]] = {}  # partition -> devices whose close mark is to be written
+        self._holding: dict[int, list[tuple[_Device, InteractionEvent, bytes]]] = {}  # held keys to write, at settle
         self._gone: dict[int, dict[str, int]] = {}  # partition -> device -> seq through which its events went
         # downstream before this worker took the partition over (from the close marks): read again, they are skipped
 
@@ -169,7 +170,8 @@ class Cleaner:
                 device.raw[event.seq] = raw
             held = device.segmenter.pushed
             # as held: a key release that took its press's label (the press went in a segment closed before it)
-            self.table[held_key(partition, event)] = raw if held is event or held is None else self._encode(held)
+            stored = raw if held is event or held is None else self._encode(held)
+            self._holding.setdefault(partition, []).append((device, event, stored))
         if as_is and any(e is event for e in out.events):
             out.unchanged[event.seq] = raw
         return out
@@ -198,19 +200,25 @@ class Cleaner:
         return min([now, *(w[0].event_time for w in waiting if w)])
 
     def settle(self, partition: int) -> None:
-        """Mark in the table the segments of the partition that closed since the last call (or were quarantined):
-        call it once what they released is with the sessions, whose table writes must reach the changelog
-        before the mark (a worker taking over skips what a mark says went)."""
+        """Write to the table what the partition's events since the last call changed: the marks of the segments
+        that closed (or were quarantined), then the events held since. Call it after each event or tick, once
+        what it released is with the sessions: their table writes must reach the changelog before a mark (a
+        worker taking over skips what a mark says went), and a mark before a key held after it (which a worker
+        taking over would hold after the beginning of the closed segment, the rest of which it reads again)."""
         devices = self._partition(partition)
         for name in self._closing.pop(partition, ()):
             device = devices[name]
             carried = device.segmenter.carried
             mark = {"through": device.closed, "released": carried.released, "password_next": carried.password_next}
             self.table[closed_key(partition, name)] = json.dumps(mark).encode()
+        for device, event, stored in self._holding.pop(partition, ()):  # after the marks: a key held after a close
+            if device.held.get(event.seq) is event:  # (a break) must not reach the changelog without its mark
+                self.table[held_key(partition, event)] = stored
 
     def forget(self, partition: int) -> None:
         self._devices.pop(partition, None)
         self._closing.pop(partition, None)
+        self._holding.pop(partition, None)
         self._gone.pop(partition, None)
 
     def held(self, partition: int) -> tuple[int, int]:
