@@ -365,6 +365,8 @@ class Cleaner:
                 device.closed = through
                 device.segmenter.carry(carried)
         for name, device in devices.items():
+            if device.held:  # what came before its open segment went downstream (or was dropped), marked or not
+                gone[name] = max(gone.get(name, -1), min(device.held) - 1)
             device.mark = marks.get(name)
             device.went, redacted = _mark(device.mark)
             if device.went is not None and device.went <= gone.get(name, -1):  # the mark of a segment that closed

@@ -170,6 +170,14 @@ def restored(records: list[tuple[str, bytes | None, bytes | None, int]]) -> dict
 
 TERMINAL = WindowContext("gnome-terminal", "ops@build: ~", 3)
 TWO_CLOSES = typed("my password is hunter2 ok\nyes\n")  # batch 2 holds the enter that closes, and one more segment
+CLICK_BETWEEN = [  # a segment, a click that goes on at once (no mark), and the segment held at the crash
+    *typed("ok\n"),
+    InteractionEvent("d-1", "u-1", 7, T0 + timedelta(seconds=1), MouseButton("left", True, 5, 5), MAIL),
+    *(
+        replace(e, seq=e.seq + 7, event_time=e.event_time + timedelta(seconds=2))
+        for e in typed("my password is hunter2 ok\n")
+    ),
+]
 ANOTHER_WINDOW = typed("my password is hunter2") + [  # a key in another window closes the segment, and is held
     replace(e, seq=e.seq + 100, event_time=e.event_time + timedelta(seconds=3)) for e in typed("ls", TERMINAL)
 ]
@@ -184,6 +192,7 @@ ANOTHER_WINDOW = typed("my password is hunter2") + [  # a key in another window 
         (TWO_CLOSES, 7, 20),
         (ANOTHER_WINDOW, 1, 1000),
         (ANOTHER_WINDOW, 200, 1000),
+        (CLICK_BETWEEN, 200, 1000),
     ],
 )
 def test_a_worker_killed_while_a_close_reaches_the_changelog_leaves_no_segment_end_to_redact_without_its_cue(
@@ -214,6 +223,7 @@ def test_a_worker_killed_while_a_close_reaches_the_changelog_leaves_no_segment_e
         second.idle()
         assert "hunte" not in text_of(second.out), cut
         assert all(went[e.seq] == e for e in second.out), cut  # what goes again goes as it went
+        assert [e.seq for e in second.out] == sorted(e.seq for e in second.out), cut  # in order
         assert not second.cleaner.held(0)[0]
         assert {int(k.rsplit("|", 1)[1]) for k in second.table if k.startswith("E|")} == set(went), cut
     missed = [json.loads(key) for _, value, key, _ in changelog.records[-5:] if value is None]
