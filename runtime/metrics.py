@@ -116,10 +116,10 @@ RULES = (
     ),
     _rule(
         r"^restore\.(?P<outcome>closed_dropped|replays_skipped)$",
-        "teachstream_takeover_events_total",
-        "typed events a worker taking a partition over did not handle again, as they went downstream in a closed "
-        "segment: held keys of a close its previous owner had begun to write (closed_dropped), and records read "
-        "again (replays_skipped)",
+        "teachstream_repeated_events_total",
+        "events not handled again because they went downstream already: held keys of a close whose changelog "
+        "records a previous owner of the partition had begun to write (closed_dropped), and events read again "
+        "after a takeover or sent again by their device (replays_skipped)",
     ),
     _rule(
         r"^interactions\.changelog_records$",

@@ -29,7 +29,7 @@ from __future__ import annotations
 import functools
 import json
 from collections import Counter
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -112,6 +112,7 @@ class _Device:
     went: int | None = None  # the last seq of the open segment that went early (its context), as in the table
     mark: bytes | None = None  # the table's record of it: that seq, and which of the context went redacted
     closed: int = -1  # its last seq known gone downstream with nothing held before it (closed, quarantined, passed)
+    closed_at: datetime | None = None  # that event's time (known only for what went on this worker)
     carried_changes: int = 0  # the segmenter's count of changes to what it carries, as last marked
 
     def waiting(self) -> list[InteractionEvent]:
@@ -140,6 +141,7 @@ class Cleaner:
         self._devices: dict[int, dict[str, _Device]] = {}
         self._closing: dict[int, set[str]] = {}  # partition -> devices whose close mark is to be written
         self._holding: dict[int, list[tuple[_Device, InteractionEvent, bytes]]] = {}  # held keys to write, at settle
+        self._marking: dict[int, set[str]] = {}  # partition -> devices whose early-release mark is to be written
         self._gone: dict[int, dict[str, int]] = {}  # partition -> device -> seq through which its events went
         # downstream before this worker took the partition over (from the close marks): read again, they are skipped
 
@@ -156,6 +158,9 @@ class Cleaner:
             self.counts["restore.replays_skipped"] += 1
             return Cleaned([], [])
         device = self._device(partition, event.device_id)
+        if event.seq <= device.closed and device.closed_at is not None and event.event_time <= device.closed_at:
+            self.counts["restore.replays_skipped"] += 1  # the device sent it again: it went downstream already
+            return Cleaned([], [])
         if isinstance(event.payload, TypingPause):  # in order after the keys: the segment is over
             if device.segmenter.open:
                 self.counts["segments.closed_by_pause"] += 1
@@ -205,12 +210,20 @@ class Cleaner:
         what it released is with the sessions: their table writes must reach the changelog before a mark (a
         worker taking over skips what a mark says went), and a mark before a key held after it (which a worker
         taking over would hold after the beginning of the closed segment, the rest of which it reads again)."""
-        devices = self._partition(partition)
+        devices = self._devices.get(partition)
+        if devices is None:  # revoked meanwhile: its next owner reads the table as it stands
+            for pending in (self._closing, self._marking, self._holding):
+                pending.pop(partition, None)
+            return
         for name in self._closing.pop(partition, ()):
             device = devices[name]
             carried = device.segmenter.carried
             mark = {"through": device.closed, "released": carried.released, "password_next": carried.password_next}
             self.table[closed_key(partition, name)] = json.dumps(mark).encode()
+        for name in self._marking.pop(partition, ()):  # after the sessions' writes of what went early
+            marked = devices.get(name)
+            if marked is not None and marked.mark is not None:
+                self.table[went_key(partition, name)] = marked.mark
         for device, event, stored in self._holding.pop(partition, ()):  # after the marks: a key held after a close
             if device.held.get(event.seq) is event:  # (a break) must not reach the changelog without its mark
                 self.table[held_key(partition, event)] = stored
@@ -219,6 +232,7 @@ class Cleaner:
         self._devices.pop(partition, None)
         self._closing.pop(partition, None)
         self._holding.pop(partition, None)
+        self._marking.pop(partition, None)
         self._gone.pop(partition, None)
 
     def held(self, partition: int) -> tuple[int, int]:
@@ -241,7 +255,7 @@ class Cleaner:
             if lost or device.held:
                 fresh = self._partition(partition)[device.name] = self._new(device.name)
                 self._release(partition, device, (*device.held.values(), *also))
-                fresh.closed = device.closed
+                fresh.closed, fresh.closed_at = device.closed, device.closed_at
                 fresh.segmenter.carry(device.segmenter.carried)  # labels for releases to come, password prompts
                 if device.mark is not None:
                     self.table.pop(went_key(partition, device.name), None)
@@ -256,8 +270,9 @@ class Cleaner:
             # covers that one too: read again alone after a takeover, a segment's last key would go unredacted)
             through = max((e.seq for e in events), default=-1)
             self._release(partition, device, tuple(device.held.values()), through)
+            device.closed_at = _latest(device.closed_at, events)
         elif events and not segment:  # nothing held: every event of the device up to these went downstream
-            device.closed = max(device.closed, events[-1].seq)
+            device.closed, device.closed_at = max(device.closed, events[-1].seq), _latest(device.closed_at, events)
         if device.segmenter.carried_changes != device.carried_changes:  # a close, or a release took its label
             device.carried_changes = device.segmenter.carried_changes
             self._closing.setdefault(partition, set()).add(device.name)
@@ -286,6 +301,7 @@ class Cleaner:
         """Drop ``events`` from what the device holds; its close mark covers them, and up to seq ``through``."""
         if events:
             device.closed = max(device.closed, through, *(e.seq for e in events))
+            device.closed_at = _latest(device.closed_at, events)
             self._closing.setdefault(partition, set()).add(device.name)
         for e in events:
             device.raw.pop(e.seq, None)
@@ -304,8 +320,8 @@ class Cleaner:
             device.mark = mark
             if mark is None:
                 self.table.pop(went_key(partition, device.name), None)
-            else:
-                self.table[went_key(partition, device.name)] = mark
+            else:  # at settle: after the sessions' writes of what went
+                self._marking.setdefault(partition, set()).add(device.name)
 
     def _partition(self, partition: int) -> dict[str, _Device]:
         devices = self._devices.get(partition)
@@ -377,6 +393,10 @@ class Cleaner:
         return devices
 
 
+def _latest(at: datetime | None, events: Sequence[InteractionEvent]) -> datetime:
+    return max([*(e.event_time for e in events), *([at] if at is not None else [])])
+
+
 def _closes(table: MutableMapping[str, bytes], prefix: str) -> dict[str, tuple[int, Carried]]:
     """The close marks under ``prefix``: device -> the last seq its last close released, and what its segmenter
     carried on (a mark that cannot be read is left out: its device's held keys are held again, as before marks)."""
@@ -385,7 +405,7 @@ def _closes(table: MutableMapping[str, bytes], prefix: str) -> dict[str, tuple[i
         try:
             mark = json.loads(table[key])
             released = tuple((str(k), str(label)) for k, label in mark["released"])
-            windows = tuple((str(app), str(title), int(wid)) for app, title, wid in mark["password_next"])
+            windows = tuple(str(w) for w in mark["password_next"])
             out[key.removeprefix(prefix)] = int(mark["through"]), Carried(released, windows)
         except (ValueError, TypeError, KeyError):
             continue

@@ -22,8 +22,10 @@ partition so).
 A partition taken over expects the record after the last one its table marks handled (``P`` in
 ``streams.core.store``), whatever offset faust committed: the table, written before any record is
 acknowledged, is where the position is kept. Records after the mark that the previous owner handled too
-are handled again, which the store and the cleaner make harmless (their events are held or in open
-sessions already, and deduplicated).
+are handled again: the store deduplicates events in open sessions, and the cleaner skips a device's events
+up to its last close mark or its open segment (they went downstream already). What is not yet made
+harmless: a stream tick read again can close a re-held segment that came after it in the partition
+(a device's late events), earlier than the first owner did.
 """
 
 from __future__ import annotations

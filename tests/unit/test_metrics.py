@@ -49,8 +49,8 @@ def test_counter_keys_become_families_with_labels_and_unknown_keys_stay_out() ->
         ("teachstream_sessions_opened_total", ()): 9,
         ("teachstream_typing_early_events_total", ()): 40,
         ("teachstream_typing_early_labelled_later_total", ()): 2,
-        ("teachstream_takeover_events_total", (("outcome", "closed_dropped"),)): 5,
-        ("teachstream_takeover_events_total", (("outcome", "replays_skipped"),)): 6,
+        ("teachstream_repeated_events_total", (("outcome", "closed_dropped"),)): 5,
+        ("teachstream_repeated_events_total", (("outcome", "replays_skipped"),)): 6,
     }
 
 

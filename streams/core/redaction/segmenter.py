@@ -23,6 +23,7 @@ closed get the press's label; after a terminal command that asks for a password 
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -64,7 +65,14 @@ class Carried:
     """What a device's segmenter carries from one typing segment to the next (its owner keeps it in a table)."""
 
     released: tuple[tuple[str, str], ...] = ()  # key, label of a redacted press whose release has not come
-    password_next: tuple[tuple[str, str, int], ...] = ()  # windows whose next line answers a password prompt
+    password_next: tuple[str, ...] = ()  # digests of the windows whose next line answers a password prompt
+
+
+def _digest(window: tuple[str, str, int] | None) -> str | None:
+    """A window as a digest: what is carried between segments is kept in a table, without titles."""
+    if window is None:
+        return None
+    return hashlib.blake2b("\x1f".join(map(str, window)).encode(), digest_size=16).hexdigest()
 
 
 def _window(event: InteractionEvent) -> tuple[str, str, int] | None:
@@ -90,7 +98,7 @@ class Segmenter:
         self._presses = 0
         self._last: datetime | None = None
         self._released: dict[str, str] = {}  # key -> label of a redacted press still held down
-        self._password_next: set[tuple[str, str, int] | None] = set()
+        self._password_next: set[str | None] = set()  # digests of windows whose next line is a password
         self.carried_changes = 0  # how many times what it carries (``carried``) may have changed
         self.pushed: InteractionEvent | None = None  # the last event pushed, as held (a release may carry a label)
 
@@ -181,7 +189,7 @@ class Segmenter:
             return []  # no word has its margin yet, or none has waited long: the segment may well close first
         if self._ask_at is not None and now < self._ask_at and not clicked:
             return []  # what kept the last ask from letting anything go most likely still does: each ask reads it all
-        segment, secret = [*self._context, *self._held], self._seg_window in self._password_next
+        segment, secret = [*self._context, *self._held], _digest(self._seg_window) in self._password_next
         went = releasable(segment, len(self._context), margin=margin, names=self.names, secret_input=secret)
         if not went:
             self._ask_at, self._backoff = now + self._backoff, min(2 * self._backoff, _MAX_BACKOFF)
@@ -230,8 +238,8 @@ class Segmenter:
         self._spaces, self._ask_at, self._backoff = 0, None, self.policy.early_after
         self.carried_changes += 1
         window = self._seg_window
-        secret = window in self._password_next
-        self._password_next.discard(window)
+        secret = _digest(window) in self._password_next
+        self._password_next.discard(_digest(window))
         result = redact_segment(events, names=self.names, secret_input=secret)
         self.counts += result.counts
         self.found += result.found
@@ -258,5 +266,5 @@ class Segmenter:
                     down.pop(name, None)
         self._released.update({name: label for name, label in down.items() if label is not None})
         if window is not None and TERMINAL_APPS.search(window[0]) and expects_password_next(reconstruct(events).text):
-            self._password_next.add(window)
+            self._password_next.add(_digest(window))
         return list(result.events[len(context) :])
