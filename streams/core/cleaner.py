@@ -29,7 +29,7 @@ from __future__ import annotations
 import functools
 import json
 from collections import Counter
-from collections.abc import Callable, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -356,9 +356,12 @@ class Cleaner:
         prefix, went, closed = f"H|{partition:03d}|", f"W|{partition:03d}|", f"T|{partition:03d}|"
         devices: dict[str, _Device] = {}
         marks: dict[str, bytes] = {}
-        closes = _closes(self.table, closed)
+        items = sorted((k, v) for k, v in self.table.items() if k.startswith((prefix, went, closed)))  # one read
+        closes = _closes((k.removeprefix(closed), v) for k, v in items if k.startswith(closed))
         gone = self._gone[partition] = {name: through for name, (through, _) in closes.items()}
-        for key, raw in sorted((k, v) for k, v in self.table.items() if k.startswith((prefix, went))):
+        for key, raw in items:
+            if key.startswith(closed):
+                continue
             if key.startswith(went):
                 marks[key.removeprefix(went)] = raw
                 continue
@@ -377,7 +380,9 @@ class Cleaner:
             self.table.pop(went + name, None)
         for name, (through, carried) in closes.items():
             if carried != Carried() or name in devices:
-                device = devices.get(name) or devices.setdefault(name, self._new(name))
+                device = devices.get(name)
+                if device is None:
+                    device = devices[name] = self._new(name)
                 device.closed = through
                 device.segmenter.carry(carried)
         for name, device in devices.items():
@@ -397,16 +402,16 @@ def _latest(at: datetime | None, events: Sequence[InteractionEvent]) -> datetime
     return max([*(e.event_time for e in events), *([at] if at is not None else [])])
 
 
-def _closes(table: MutableMapping[str, bytes], prefix: str) -> dict[str, tuple[int, Carried]]:
-    """The close marks under ``prefix``: device -> the last seq its last close released, and what its segmenter
+def _closes(marks: Iterable[tuple[str, bytes]]) -> dict[str, tuple[int, Carried]]:
+    """The close marks (device, value): device -> the last seq its last close released, and what its segmenter
     carried on (a mark that cannot be read is left out: its device's held keys are held again, as before marks)."""
     out: dict[str, tuple[int, Carried]] = {}
-    for key in [k for k in table if k.startswith(prefix)]:
+    for name, raw in marks:
         try:
-            mark = json.loads(table[key])
+            mark = json.loads(raw)
             released = tuple((str(k), str(label)) for k, label in mark["released"])
             windows = tuple(str(w) for w in mark["password_next"])
-            out[key.removeprefix(prefix)] = int(mark["through"]), Carried(released, windows)
+            out[name] = int(mark["through"]), Carried(released, windows)
         except (ValueError, TypeError, KeyError):
             continue
     return out
