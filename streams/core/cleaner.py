@@ -142,7 +142,8 @@ class Cleaner:
         self._closing: dict[int, set[str]] = {}  # partition -> devices whose close mark is to be written
         self._holding: dict[int, list[tuple[_Device, InteractionEvent, bytes]]] = {}  # held keys to write, at settle
         self._marking: dict[int, set[str]] = {}  # partition -> devices whose early-release mark is to be written
-        self._gone: dict[int, dict[str, int]] = {}  # partition -> device -> seq through which its events went
+        self._gone: dict[int, dict[str, tuple[int, datetime | None]]] = {}  # partition -> device -> seq (and time)
+        # through which its events went
         # downstream before this worker took the partition over (from the close marks): read again, they are skipped
 
     def push(self, partition: int, event: InteractionEvent, raw: bytes, as_is: bool = False) -> Cleaned:
@@ -218,7 +219,13 @@ class Cleaner:
         for name in self._closing.pop(partition, ()):
             device = devices[name]
             carried = device.segmenter.carried
-            mark = {"through": device.closed, "released": carried.released, "password_next": carried.password_next}
+            at = None if device.closed_at is None else device.closed_at.isoformat()
+            mark = {
+                "through": device.closed,
+                "at": at,
+                "released": carried.released,
+                "password_next": carried.password_next,
+            }
             self.table[closed_key(partition, name)] = json.dumps(mark).encode()
         for name in self._marking.pop(partition, ()):  # after the sessions' writes of what went early
             marked = devices.get(name)
@@ -340,15 +347,17 @@ class Cleaner:
         return _Device(name, Segmenter(self.segments, self.names))
 
     def _went_before(self, partition: int, event: InteractionEvent) -> bool:
-        """Whether ``event`` went downstream before this worker took its partition over (it is read again)."""
+        """Whether ``event`` went downstream before this worker took its partition over (it is read again): its seq
+        and time are not past what went. A device whose seq went back (its agent's state was lost) goes on."""
         self._partition(partition)  # read the table first, if this is the partition's first record here
         gone = self._gone.get(partition, {})
-        through = gone.get(event.device_id)
-        if through is None:
+        mark = gone.get(event.device_id)
+        if mark is None:
             return False
-        if event.seq <= through:
+        through, at = mark
+        if event.seq <= through and (at is None or event.event_time <= at):
             return True
-        del gone[event.device_id]  # seqs only grow: nothing of it is read again after this
+        del gone[event.device_id]  # past it: nothing of it is read again after this
         return False
 
     def _rebuild(self, partition: int) -> dict[str, _Device]:
@@ -358,7 +367,7 @@ class Cleaner:
         marks: dict[str, bytes] = {}
         items = sorted((k, v) for k, v in self.table.items() if k.startswith((prefix, went, closed)))  # one read
         closes = _closes((k.removeprefix(closed), v) for k, v in items if k.startswith(closed))
-        gone = self._gone[partition] = {name: through for name, (through, _) in closes.items()}
+        gone = self._gone[partition] = {name: (through, at) for name, (through, at, _) in closes.items()}
         for key, raw in items:
             if key.startswith(closed):
                 continue
@@ -366,7 +375,7 @@ class Cleaner:
                 marks[key.removeprefix(went)] = raw
                 continue
             name, seq = key.removeprefix(prefix).rsplit("|", 1)
-            if int(seq) <= gone.get(name, -1):
+            if int(seq) <= gone.get(name, (-1, None))[0]:
                 # its segment closed, but the previous owner stopped before all of the close reached the changelog
                 del self.table[key]
                 self.counts["restore.closed_dropped"] += 1
@@ -378,19 +387,21 @@ class Cleaner:
             device.held[event.seq] = event
         for name in marks.keys() - devices.keys():  # a segment that closed before its mark was dropped
             self.table.pop(went + name, None)
-        for name, (through, carried) in closes.items():
+        for name, (through, at, carried) in closes.items():
             if carried != Carried() or name in devices:
                 device = devices.get(name)
                 if device is None:
                     device = devices[name] = self._new(name)
-                device.closed = through
+                device.closed, device.closed_at = through, at
                 device.segmenter.carry(carried)
         for name, device in devices.items():
             if device.held:  # what came before its open segment went downstream (or was dropped), marked or not
-                gone[name] = max(gone.get(name, -1), min(device.held) - 1)
+                first = device.held[min(device.held)]
+                through, at = gone.get(name, (-1, None))
+                gone[name] = max(through, first.seq - 1), max(at or first.event_time, first.event_time)
             device.mark = marks.get(name)
             device.went, redacted = _mark(device.mark)
-            if device.went is not None and device.went <= gone.get(name, -1):  # the mark of a segment that closed
+            if device.went is not None and device.went <= gone.get(name, (-1, None))[0]:  # of a segment that closed
                 self.table.pop(went + name, None)
                 device.mark, device.went, redacted = None, None, frozenset()
             device.segmenter.restore(list(device.held.values()), device.went, redacted)
@@ -402,16 +413,17 @@ def _latest(at: datetime | None, events: Sequence[InteractionEvent]) -> datetime
     return max([*(e.event_time for e in events), *([at] if at is not None else [])])
 
 
-def _closes(marks: Iterable[tuple[str, bytes]]) -> dict[str, tuple[int, Carried]]:
+def _closes(marks: Iterable[tuple[str, bytes]]) -> dict[str, tuple[int, datetime | None, Carried]]:
     """The close marks (device, value): device -> the last seq its last close released, and what its segmenter
     carried on (a mark that cannot be read is left out: its device's held keys are held again, as before marks)."""
-    out: dict[str, tuple[int, Carried]] = {}
+    out: dict[str, tuple[int, datetime | None, Carried]] = {}
     for name, raw in marks:
         try:
             mark = json.loads(raw)
             released = tuple((str(k), str(label)) for k, label in mark["released"])
             windows = tuple(str(w) for w in mark["password_next"])
-            out[name] = int(mark["through"]), Carried(released, windows)
+            at = None if mark.get("at") is None else datetime.fromisoformat(str(mark["at"]))
+            out[name] = int(mark["through"]), at, Carried(released, windows)
         except (ValueError, TypeError, KeyError):
             continue
     return out

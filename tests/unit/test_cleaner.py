@@ -262,3 +262,12 @@ def test_what_a_device_sends_again_after_its_segment_closed_goes_no_further() ->
     assert run(c, events[-16:]) == [] and c.counts["restore.replays_skipped"] == 16
     later = [replace(e, seq=e.seq + 100, event_time=e.event_time + timedelta(seconds=9)) for e in typed("ok\n")]
     assert text_of(run(c, later)) == "ok"  # what comes after goes on
+
+
+def test_a_device_whose_seq_went_back_is_not_taken_for_a_replay_by_a_new_owner() -> None:
+    """An agent whose state was lost (a reinstall) numbers its events from 1 again, later in time: a new owner of
+    the partition must not skip them as events read again."""
+    table: dict[str, bytes] = {}
+    run(cleaner(table), typed("first run\n"))
+    again = [replace(e, event_time=e.event_time + timedelta(minutes=5)) for e in typed("second run\n")]
+    assert text_of(run(cleaner(table), again)) == "second run"
