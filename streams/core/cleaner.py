@@ -142,7 +142,7 @@ class Cleaner:
         self._closing: dict[int, set[str]] = {}  # partition -> devices whose close mark is to be written
         self._holding: dict[int, list[tuple[_Device, InteractionEvent, bytes]]] = {}  # held keys to write, at settle
         self._marking: dict[int, set[str]] = {}  # partition -> devices whose early-release mark is to be written
-        self._gone: dict[int, dict[str, tuple[int, datetime | None]]] = {}  # partition -> device -> seq (and time)
+        self._gone: dict[int, dict[str, tuple[int, datetime]]] = {}  # partition -> device -> seq and time
         # through which its events went
         # downstream before this worker took the partition over (from the close marks): read again, they are skipped
 
@@ -355,7 +355,7 @@ class Cleaner:
         if mark is None:
             return False
         through, at = mark
-        if event.seq <= through and (at is None or event.event_time <= at):
+        if event.seq <= through and event.event_time <= at:
             return True
         del gone[event.device_id]  # past it: nothing of it is read again after this
         return False
@@ -367,7 +367,9 @@ class Cleaner:
         marks: dict[str, bytes] = {}
         items = sorted((k, v) for k, v in self.table.items() if k.startswith((prefix, went, closed)))  # one read
         closes = _closes((k.removeprefix(closed), v) for k, v in items if k.startswith(closed))
-        gone = self._gone[partition] = {name: (through, at) for name, (through, at, _) in closes.items()}
+        # a mark without the time of what went (written before marks kept it) skips nothing: its device's seq may
+        # have gone back since, and then a skip by seq alone would drop every event it sends until it passes
+        gone = self._gone[partition] = {n: (through, at) for n, (through, at, _) in closes.items() if at is not None}
         for key, raw in items:
             if key.startswith(closed):
                 continue
