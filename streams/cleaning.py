@@ -247,8 +247,15 @@ class Interactions:
     async def flush(self) -> None:
         """Return once Kafka has what the records handled so far wrote: clean records and table changes. The
         clean records go first: a table change (a held event deleted, a close marked, a record marked handled)
-        says they went, and Kafka keeps the order of records only within a partition."""
+        says they went, and Kafka keeps the order of records only within a partition. Every partition's records
+        handled so far are marked handled (the marks reach the changelog after the changes they cover): a worker
+        taking the partition over reads again only what came after, which the table does not reflect. (A stream
+        tick read again could close a segment held since, earlier than this worker did.)"""
         await self.writes.flush()
+        store = self.sessions.store
+        for partition in store.unmarked():
+            self.table.partition = partition
+            store.mark(partition)
         self.counters["interactions.changelog_records"] += self.table.flush()
         await self.writes.flush()
 

@@ -23,9 +23,11 @@ A partition taken over expects the record after the last one its table marks han
 ``streams.core.store``), whatever offset faust committed: the table, written before any record is
 acknowledged, is where the position is kept. Records after the mark that the previous owner handled too
 are handled again: the store deduplicates events in open sessions, and the cleaner skips a device's events
-up to its last close mark or its open segment (they went downstream already). What is not yet made
-harmless: a stream tick read again can close a re-held segment that came after it in the partition
-(a device's late events), earlier than the first owner did.
+up to its last close mark or its open segment (they went downstream already). The interactions agent
+marks every record of a batch handled with the batch's table changes, so only a worker killed while those
+went to Kafka leaves records to read again. What is not yet made harmless then: a stream tick read again
+can close a re-held segment that came after it in the partition (a device's late events), earlier than the
+first owner did.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ the changelog, in order:
 * ``C|<partition>|<device>``: the time of the last event of the device's last delivered session
   (an event at or before it is too late to join anything);
 * ``P|<topic>|<partition>``: a source offset handled; written when a record settles more than
-  its own ``E`` or ``F`` key (a delivery, a dead letter), and at least every ``mark_every`` records.
+  its own ``E`` or ``F`` key (a delivery, a dead letter), at least every ``mark_every`` records, and
+  by the interactions agent at each flush (:meth:`SessionStore.mark`).
 
 The worker that takes a partition over rebuilds its open sessions from the ``E`` and ``F``
 keys, and skips records at or below ``P``: their fate was decided before the crash. The few
@@ -105,11 +106,21 @@ class SessionStore:
         self._count[partition] = count = self._count.get(partition, 0) + 1
         first = f"P|{source}" not in self.table  # marked at once: a takeover then knows where to start
         if settled or self._settled or count >= self.mark_every or first:
-            for src, off in unmarked.items():  # all in this partition's changelog, as the record's own writes
-                self.table[f"P|{src}"] = str(off).encode()
-            unmarked.clear()
-            self._count[partition] = 0
+            self.mark(partition)
         self._settled = False
+
+    def unmarked(self) -> list[int]:
+        """The partitions with records handled since their last ``P`` write."""
+        return [partition for partition, sources in self._unmarked.items() if sources]
+
+    def mark(self, partition: int) -> None:
+        """Mark the records of ``partition`` handled so far (its sources' ``P`` keys, in its changelog partition:
+        the caller routes the table's writes there)."""
+        unmarked = self._unmarked.get(partition, {})
+        for src, off in unmarked.items():
+            self.table[f"P|{src}"] = str(off).encode()
+        unmarked.clear()
+        self._count[partition] = 0
 
     # -- inputs -------------------------------------------------------------------------
     def add_event(

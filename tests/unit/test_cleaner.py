@@ -148,6 +148,18 @@ class Worker:
             self._publish(self.cleaner.push(0, event, CODEC.encode("InteractionEvent", to_avro(event))).events)
             self.store.handled("raw|0", offset)
 
+    def tick(self, offset: int, now: datetime) -> None:
+        """A stream tick, the partition's record at ``offset``."""
+        if not self.store.seen("raw|0", offset):
+            self._publish(self.cleaner.tick(0, now).events)
+            self.store.handled("raw|0", offset)
+
+    def flush(self) -> None:
+        """The end of a batch: what was handled is marked so, and the table's changes go to the changelog."""
+        for partition in self.store.unmarked():
+            self.store.mark(partition)
+        self.table.flush()
+
     def idle(self) -> None:
         """The stream clock passes every pause: what is still held closes."""
         self._publish(self.cleaner.tick(0, T0 + timedelta(hours=1)).events)
@@ -211,10 +223,10 @@ def test_a_worker_killed_while_a_close_reaches_the_changelog_leaves_no_segment_e
     first = Worker({}, changelog, mark_every, presses, margin)
     for offset, event in enumerate(events[:40]):  # "my password is hunte": held, and in the changelog
         first.handle(offset, event)
-    first.table.flush()
+    first.flush()
     for offset, event in enumerate(events[40:], start=40):  # the rest, and what closes the segment
         first.handle(offset, event)
-    first.table.flush()
+    first.flush()
     first.idle()  # what is still held goes later (its changes are not in the changelog)
     assert "hunte" not in text_of(first.out) and len(first.out) == len(events)
     went = {e.seq: e for e in first.out}
@@ -236,6 +248,28 @@ def test_a_worker_killed_while_a_close_reaches_the_changelog_leaves_no_segment_e
     held = [k for k in missed if k.startswith("H|")]
     assert all(went[e.seq] == e and e.seq > 100 for e in partial.out)  # only what was held after the close
     assert partial.cleaner.counts["restore.closed_dropped"] == len(held)
+
+
+def test_a_stream_tick_is_not_read_again_by_a_new_owner_after_a_flush() -> None:
+    """A tick closes the segments idle at its time; late events that came after it in the partition are held
+    until the next one. Read again by a new owner, it would close their segment early, and the password typed
+    next would go without its cue."""
+    other = typed("ok\n", device="d-2")
+    late = typed("my password is hunter2\n")  # event times a minute before the tick
+    changelog = Changelogs()
+    first = Worker({}, changelog, 200, 1000, None)
+    first.handle(0, other[0])
+    first.tick(1, T0 + timedelta(minutes=1))
+    for offset, event in enumerate(late[:10], start=2):  # "my pa", held
+        first.handle(offset, event)
+    first.flush()  # the worker stops here
+    second = Worker(restored(changelog.records), Changelogs(), 200, 1000, None)
+    second.tick(1, T0 + timedelta(minutes=1))  # Kafka may deliver it again: the flush marked it handled
+    for offset, event in enumerate(late, start=2):
+        second.handle(offset, event)
+    second.flush()
+    assert "hunter2" not in text_of(second.out) and len(second.out) == len(late)
+    assert [e.device_id for e in first.out] == ["d-2"]  # the tick closed what was idle then
 
 
 def test_a_new_owner_of_the_partition_knows_the_terminal_line_before_asked_for_a_password() -> None:

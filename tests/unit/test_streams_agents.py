@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
@@ -44,6 +45,7 @@ from schemas.records import from_avro, to_avro
 from streams import cleaning
 from streams.app import create_app
 from streams.core.positions import InOrder
+from streams.core.store import SessionStore
 from streams.privacy import PrivacyGate
 from streams.sessionizer import Sessionizer
 from streams.settings import StreamsSettings
@@ -410,11 +412,52 @@ def test_the_interactions_agent_has_kafka_take_its_clean_records_before_the_tabl
     faust_table = SimpleNamespace(data={}, key_serializer="json", value_serializer="json", changelog_topic=topic)
     table = JsonTable(faust_table, writes)
     out = SimpleNamespace(codec=CODEC, counters=Counter())
-    stage = cleaning.Interactions(None, out, None, None, None, table, writes, None)  # type: ignore[arg-type]
+    sessions = SimpleNamespace(store=SessionStore(StreamsSettings().session_config(), CODEC, table))
+    stage = cleaning.Interactions(None, out, sessions, None, None, table, writes, None)  # type: ignore[arg-type]
     writes.produce("interactions.clean", b"event", b"d-1", 0)  # what the records of a batch released
     table["T|000|d-1"] = b"7"  # and what they changed in the table
     run(stage.flush())
     assert steps == ["produce interactions.clean", "flush", "produce interactions-changelog", "flush"]
+
+
+def test_the_interactions_agent_marks_every_partition_handled_at_each_flush() -> None:
+    """A worker taking a partition over reads again only what the table does not reflect: a stream tick read
+    again would close a segment held after it, earlier than the first owner did (splitting a password from its
+    cue), so the table's mark of what was handled goes with each flush, after the changes it covers."""
+    records: list[tuple[int, str, bytes | None]] = []
+
+    class Writes:
+        def produce(self, topic: str, value: bytes | None, key: bytes | None, partition: int) -> None:
+            records.append((partition, json.loads(key or b""), value))
+
+        async def flush(self) -> None:
+            pass
+
+    writes = Writes()
+    topic = SimpleNamespace(get_topic_name=lambda: "interactions-changelog")
+    faust_table = SimpleNamespace(data={}, key_serializer="json", value_serializer="json", changelog_topic=topic)
+    table = JsonTable(faust_table, writes)
+    store = SessionStore(StreamsSettings().session_config(), CODEC, table, mark_every=200)
+    stage = cleaning.Interactions(
+        None,  # type: ignore[arg-type]
+        SimpleNamespace(codec=CODEC, counters=Counter()),  # type: ignore[arg-type]
+        SimpleNamespace(store=store),  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+        None,
+        table,
+        writes,
+        None,  # type: ignore[arg-type]
+    )
+    for partition, offset in [(2, 10), (2, 11), (5, 40), (2, 12), (5, 41)]:
+        table.partition = partition
+        table[f"H|{partition:03d}|d-1|{offset}"] = b"held"
+        store.handled(f"raw|{partition}", offset)  # the first of each partition is marked at once
+    table.partition = 0  # the last record's partition is not where every mark goes
+    run(stage.flush())
+    marks = [(p, k, v) for p, k, v in records if k.startswith("P|")]
+    assert marks[-2:] == [(2, "P|raw|2", b'"MTI="'), (5, "P|raw|5", b'"NDE="')]  # 12 and 41, base64 in JSON
+    assert records[-2:] == marks[-2:]  # after the changes they cover
+    assert store.unmarked() == []
 
 
 # -- the gate ---------------------------------------------------------------------------------
