@@ -249,8 +249,7 @@ class Interactions:
         clean records go first: a table change (a held event deleted, a close marked, a record marked handled)
         says they went, and Kafka keeps the order of records only within a partition. Every partition's records
         handled so far are marked handled (the marks reach the changelog after the changes they cover): a worker
-        taking the partition over reads again only what came after, which the table does not reflect. (A stream
-        tick read again could close a segment held since, earlier than this worker did.)"""
+        taking the partition over reads again only what came after, which the table does not reflect."""
         await self.writes.flush()
         store = self.sessions.store
         for partition in store.unmarked():
@@ -300,7 +299,7 @@ class Interactions:
                 what = f"a tick at {when} from {source!r} is ahead of this worker's clock"
                 await self.out.reject(msg, what, "InvalidRecordError")
                 return True
-            settled = await self._publish(msg, self.cleaner.tick(msg.partition, tick.stream_time))
+            settled = await self._publish(msg, self.cleaner.tick(msg.partition, tick.stream_time, msg.offset))
             # the clean clock, held back to the oldest event still held
             clock = Tick(msg.partition, self.cleaner.clock(msg.partition, tick.stream_time), tick.source)
             await self.out.mark(self.codec.encode("Tick", to_avro(clock)), msg.partition)
@@ -321,7 +320,7 @@ class Interactions:
         if not await self.gate.passes(event.user_id, scope_of(event), event.event_time, self.counters, "events"):
             return False
         fresh = decoded.writer_version == self.newest  # else encoded again even if unchanged
-        return await self._publish(msg, self.cleaner.push(msg.partition, event, msg.value, as_is=fresh))
+        return await self._publish(msg, self.cleaner.push(msg.partition, event, msg.value, fresh, msg.offset))
 
     async def _publish(self, msg: Any, result: Cleaned) -> bool:
         """Send what ``msg`` released; True if that settled something besides its own events."""

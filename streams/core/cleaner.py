@@ -7,21 +7,22 @@ on, words that nothing typed later can make part of PII go before that (``redact
 Window titles are redacted on every event. Events of denied apps or titles are dropped and
 counted: the agent should never have sent them, this is the second line of defense.
 
-Held events are mirrored into a table under ``H|<partition>|<device>|<seq>`` and removed once
-their segment closed, so a worker that takes a partition over re-holds them and nothing typed is
-lost in a crash. Events that went early stay there as their open segment's context, up to the seq
-under ``W|<partition>|<device>``. A close is marked under ``T|<partition>|<device>``: the last seq
-that went, and what the device's segmenter carries to its next segment (labels for key releases
-still to come, a terminal line that answers a password prompt). The caller calls
-:meth:`Cleaner.settle` after each event, once what it released is with the sessions; it writes the
-marks, then the events held since. The table's changes reach its changelog in that order, and
-deletes last (``streams.tables``), so a worker killed while they went out leaves the mark whenever
-it left only some of the close's deletions. A worker taking over drops what the mark says went
-(never holding the end of a segment without its beginning, which it would redact without its cue),
-skips those events when it reads them again, and carries on what the mark carries. The PII strings
-found go to ``known`` (if given), where the screen redaction of the same device looks for them. If
-redaction raises, what the segment still holds is quarantined (fail closed): the caller gets those
-events back as :class:`Quarantined` and none of them goes downstream.
+Held events are mirrored into a table under ``H|<partition>|<device>|<seq>`` (with the offset of the
+record they came in, if the caller gives it) and removed once their segment closed, so a worker that
+takes a partition over re-holds them and nothing typed is lost in a crash. Events that went early stay
+there as their open segment's context, up to the seq under ``W|<partition>|<device>``. A close is marked
+under ``T|<partition>|<device>``: the last seq that went, and what the device's segmenter carries to its
+next segment (labels for key releases still to come, a terminal line that answers a password prompt).
+The caller calls :meth:`Cleaner.settle` after each event, once what it released is with the sessions; it
+writes the marks, then the events held since. The table's changes reach its changelog in that order, and
+deletes last (``streams.tables``), so a worker killed while they went out leaves the mark whenever it
+left only some of the close's deletions. A worker taking over drops what the mark says went (never
+holding the end of a segment without its beginning, which it would redact without its cue), skips those
+events when it reads them again, and carries on what the mark carries. A stream tick it reads again does
+not close a re-held segment with an event that came after the tick: the first owner ticked before that
+event was there. The PII strings found go to ``known`` (if given), where the screen redaction of the
+same device looks for them. If redaction raises, what the segment still holds is quarantined (fail
+closed): the caller gets those events back as :class:`Quarantined` and none of them goes downstream.
 """
 
 from __future__ import annotations
@@ -55,6 +56,21 @@ class TitleRedactor:
                 self._seen.clear()
             hit = self._seen[title] = redact_title(title, self.names)
         return hit
+
+
+_AT = b"@"  # a held event's value: this, the offset it came at (8 bytes, big-endian), then its Avro bytes
+
+
+def held_value(raw: bytes, offset: int | None) -> bytes:
+    """What the table keeps of a held event: its bytes, after the offset of its record if known."""
+    return raw if offset is None else _AT + offset.to_bytes(8, "big") + raw
+
+
+def _held_event(value: bytes) -> tuple[bytes, int | None]:
+    """A held event's bytes and offset (``None``: kept without one; Avro framings never start with ``@``)."""
+    if value[:1] == _AT:
+        return value[9:], int.from_bytes(value[1:9], "big")
+    return value, None
 
 
 def held_key(partition: int, e: InteractionEvent) -> str:
@@ -114,6 +130,7 @@ class _Device:
     closed: int = -1  # its last seq known gone downstream with nothing held before it (closed, quarantined, passed)
     closed_at: datetime | None = None  # that event's time (known only for what went on this worker)
     carried_changes: int = 0  # the segmenter's count of changes to what it carries, as last marked
+    held_to: int | None = None  # the last offset of the events re-held at a takeover: ticks up to it were had
 
     def waiting(self) -> list[InteractionEvent]:
         """The events held that have not gone downstream."""
@@ -140,15 +157,17 @@ class Cleaner:
         self.counts: Counter[str] = Counter()
         self._devices: dict[int, dict[str, _Device]] = {}
         self._closing: dict[int, set[str]] = {}  # partition -> devices whose close mark is to be written
-        self._holding: dict[int, list[tuple[_Device, InteractionEvent, bytes]]] = {}  # held keys to write, at settle
+        self._holding: dict[int, list[tuple[_Device, InteractionEvent, bytes]]] = {}  # held values to write, at settle
         self._marking: dict[int, set[str]] = {}  # partition -> devices whose early-release mark is to be written
         self._gone: dict[int, dict[str, tuple[int, datetime]]] = {}  # partition -> device -> seq and time
         # through which its events went
         # downstream before this worker took the partition over (from the close marks): read again, they are skipped
 
-    def push(self, partition: int, event: InteractionEvent, raw: bytes, as_is: bool = False) -> Cleaned:
+    def push(
+        self, partition: int, event: InteractionEvent, raw: bytes, as_is: bool = False, offset: int | None = None
+    ) -> Cleaned:
         """One event of the partition (``raw``: its bytes; ``as_is``: in the framing and schema version the
-        clean topic takes, so it may go on as it came if unchanged)."""
+        clean topic takes, so it may go on as it came if unchanged; ``offset``: its record's, kept if held)."""
         if event.context is not None and not self.policy.decide(event.context).allowed:
             self.counts["filter.denied"] += 1
             return Cleaned([], [])
@@ -177,7 +196,7 @@ class Cleaner:
             held = device.segmenter.pushed
             # as held: a key release that took its press's label (the press went in a segment closed before it)
             stored = raw if held is event or held is None else self._encode(held)
-            self._holding.setdefault(partition, []).append((device, event, stored))
+            self._holding.setdefault(partition, []).append((device, event, held_value(stored, offset)))
         if as_is and any(e is event for e in out.events):
             out.unchanged[event.seq] = raw
         return out
@@ -191,10 +210,16 @@ class Cleaner:
         rules = None if host is None else self.hosts(event.event_time)
         return rules is None or host is None or rules.decide(host).allowed
 
-    def tick(self, partition: int, now: datetime) -> Cleaned:
-        """Close idle segments of every device of the partition (``now``: the stream clock)."""
+    def tick(self, partition: int, now: datetime, offset: int | None = None) -> Cleaned:
+        """Close idle segments of every device of the partition (``now``: the stream clock; ``offset``: the
+        tick's record, if it is one of the partition's)."""
         events, quarantined = [], []
         for device in list(self._partition(partition).values()):
+            if device.held_to is not None and offset is not None:
+                if offset <= device.held_to:  # read again: its segment has events the first owner had after it
+                    self.counts["restore.ticks_skipped"] += 1
+                    continue
+                device.held_to = None
             result = self._run(partition, device, functools.partial(device.segmenter.tick, now))
             events += result.events
             quarantined += result.quarantined
@@ -382,11 +407,7 @@ class Cleaner:
                 del self.table[key]
                 self.counts["restore.closed_dropped"] += 1
                 continue
-            event = from_avro(InteractionEvent, self.codec.decode_named(raw, "InteractionEvent"))
-            device = devices.get(event.device_id)
-            if device is None:
-                device = devices[event.device_id] = self._new(event.device_id)
-            device.held[event.seq] = event
+            self._rehold(devices, raw)
         for name in marks.keys() - devices.keys():  # a segment that closed before its mark was dropped
             self.table.pop(went + name, None)
         for name, (through, at, carried) in closes.items():
@@ -409,6 +430,17 @@ class Cleaner:
             device.segmenter.restore(list(device.held.values()), device.went, redacted)
             device.carried_changes = device.segmenter.carried_changes
         return devices
+
+    def _rehold(self, devices: dict[str, _Device], value: bytes) -> None:
+        """Hold again an event a previous owner held (``value``: as :func:`held_value` keeps it)."""
+        raw, offset = _held_event(value)
+        event = from_avro(InteractionEvent, self.codec.decode_named(raw, "InteractionEvent"))
+        device = devices.get(event.device_id)
+        if device is None:
+            device = devices[event.device_id] = self._new(event.device_id)
+        device.held[event.seq] = event
+        if offset is not None:
+            device.held_to = max(offset, device.held_to or offset)
 
 
 def _latest(at: datetime | None, events: Sequence[InteractionEvent]) -> datetime:

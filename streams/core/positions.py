@@ -25,9 +25,8 @@ acknowledged, is where the position is kept. Records after the mark that the pre
 are handled again: the store deduplicates events in open sessions, and the cleaner skips a device's events
 up to its last close mark or its open segment (they went downstream already). The interactions agent
 marks every record of a batch handled with the batch's table changes, so only a worker killed while those
-went to Kafka leaves records to read again. What is not yet made harmless then: a stream tick read again
-can close a re-held segment that came after it in the partition (a device's late events), earlier than the
-first owner did.
+went to Kafka leaves records to read again; a stream tick read again then does not close a re-held segment
+that has an event from after the tick (held keys keep their offset).
 """
 
 from __future__ import annotations
