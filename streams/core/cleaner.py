@@ -128,7 +128,7 @@ class _Device:
     went: int | None = None  # the last seq of the open segment that went early (its context), as in the table
     mark: bytes | None = None  # the table's record of it: that seq, and which of the context went redacted
     closed: int = -1  # its last seq known gone downstream with nothing held before it (closed, quarantined, passed)
-    closed_at: datetime | None = None  # that event's time (known only for what went on this worker)
+    closed_at: datetime | None = None  # that event's time (as its close mark kept it, after a takeover)
     carried_changes: int = 0  # the segmenter's count of changes to what it carries, as last marked
     held_to: int | None = None  # the last offset of the events re-held at a takeover: ticks up to it were had
 
@@ -159,9 +159,9 @@ class Cleaner:
         self._closing: dict[int, set[str]] = {}  # partition -> devices whose close mark is to be written
         self._holding: dict[int, list[tuple[_Device, InteractionEvent, bytes]]] = {}  # held values to write, at settle
         self._marking: dict[int, set[str]] = {}  # partition -> devices whose early-release mark is to be written
-        self._gone: dict[int, dict[str, tuple[int, datetime]]] = {}  # partition -> device -> seq and time
-        # through which its events went
-        # downstream before this worker took the partition over (from the close marks): read again, they are skipped
+        # partition -> device -> the seq and time through which its events went downstream before this worker took
+        # the partition over (from the close marks, and the start of its re-held segment): read again, they are skipped
+        self._gone: dict[int, dict[str, tuple[int, datetime]]] = {}
 
     def push(
         self, partition: int, event: InteractionEvent, raw: bytes, as_is: bool = False, offset: int | None = None

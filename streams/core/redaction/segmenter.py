@@ -237,9 +237,9 @@ class Segmenter:
         events, self._context, self._held, self._presses = [*context, *held], [], [], 0
         self._spaces, self._ask_at, self._backoff = 0, None, self.policy.early_after
         self.carried_changes += 1
-        window = self._seg_window
-        secret = _digest(window) in self._password_next
-        self._password_next.discard(_digest(window))
+        window, digest = self._seg_window, _digest(self._seg_window)
+        secret = digest in self._password_next
+        self._password_next.discard(digest)
         result = redact_segment(events, names=self.names, secret_input=secret)
         self.counts += result.counts
         self.found += result.found
@@ -266,5 +266,5 @@ class Segmenter:
                     down.pop(name, None)
         self._released.update({name: label for name, label in down.items() if label is not None})
         if window is not None and TERMINAL_APPS.search(window[0]) and expects_password_next(reconstruct(events).text):
-            self._password_next.add(_digest(window))
+            self._password_next.add(digest)
         return list(result.events[len(context) :])
