@@ -104,7 +104,8 @@ class TextBuilder:
             self._key(payload, event.seq)
 
     def result(self) -> Reconstruction:
-        """What was typed; it has the builder's own cells, so nothing is fed to the builder after this."""
+        """What was typed so far; it has the builder's own cells, which the next events fed may change: read it
+        before feeding the builder more."""
         runs = tuple(tuple(run) for run in self.runs if run)
         return Reconstruction(runs, tuple(self.snapshots), tuple(self.unknown))
 

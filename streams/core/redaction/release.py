@@ -47,8 +47,8 @@ from schemas.events import InteractionEvent, KeyEvent, MouseButton
 from streams.core.redaction.context import is_password_context
 from streams.core.redaction.namebook import fold, namebook
 from streams.core.redaction.names import PARTICLES, CombinedPersonFinder, PersonFinder, SpacyPersonFinder
-from streams.core.redaction.segment import redact_segment
-from streams.core.text import SHIFT_KEYS, Cell, reconstruct
+from streams.core.redaction.segment import label_segment, redacted
+from streams.core.text import SHIFT_KEYS, Cell, Reconstruction, reconstruct
 
 PLAIN_AFTER = 3  # plain words after a word that may start PII (a digit, a sign, a capital) before it may go
 _PLAIN = re.compile(r"[a-z]+(?:['’][a-z]+)?[.,;:!?]?")
@@ -79,32 +79,31 @@ def releasable(
     margin: int,
     names: PersonFinder | None = None,
     secret_input: bool = False,
+    typed: Reconstruction | None = None,
 ) -> list[InteractionEvent]:
-    """What of ``segment[released:]`` (the held events; the first ``released`` went already) may go now, redacted."""
+    """What of ``segment[released:]`` (the held events; the first ``released`` went already) may go now, redacted
+    (``typed``: ``reconstruct(segment)``, if the caller has it already)."""
     if secret_input or any(is_password_context(e.context) for e in segment[released:]):
         return []
-    recon = reconstruct(segment)
+    recon = typed or reconstruct(segment)
     if set(recon.unknown) - _FOLLOWABLE or recon.snapshots:
         return []
-    if _nothing_to_find(recon.runs):
-        redacted: Sequence[InteractionEvent] = segment
-    else:
-        redacted = redact_segment(segment, names=names, typed=recon).events
-    labelled = {e.seq for e, r in zip(segment, redacted, strict=True) if r is not e}
-    typed = {c.seq for run in recon.runs for c in run}
-    last_typed = max((i for i, e in enumerate(segment) if e.seq in typed), default=-1)
+    labels = {} if _nothing_to_find(recon.runs) else label_segment(segment, names=names, typed=recon).by_index
+    labelled = {segment[i].seq for i in labels}
+    chars = {c.seq for run in recon.runs for c in run}
+    last_typed = max((i for i, e in enumerate(segment) if e.seq in chars), default=-1)
     done = any(isinstance(e.payload, MouseButton) and e.payload.pressed for e in segment[last_typed + 1 :])
     safe = _safe_characters(recon.runs, labelled, margin if not done else 0, capitals=not contextual(names))
     went: dict[str, bool] = {}  # key -> whether its last press went (or goes now)
     n = len(segment)
     for i, event in enumerate(segment):
         key = event.payload
-        if i >= released and not _may_go(event, safe, typed, went):
+        if i >= released and not _may_go(event, safe, chars, went):
             n = i
             break
         if isinstance(key, KeyEvent) and key.pressed:
             went[key.key.lower()] = True
-    return list(redacted[released:n])
+    return [redacted(e, labels[i]) if i in labels else e for i, e in enumerate(segment[released:n], released)]
 
 
 def _nothing_to_find(runs: Sequence[Sequence[Cell]]) -> bool:
@@ -144,9 +143,15 @@ class _Word:
 
 
 def _word(cells: list[Cell], spaced: bool, labelled: set[int], run_of: dict[int, int], capitals: bool) -> _Word:
-    text, marked = _text(cells), sum(c.seq in labelled for c in cells)
-    parts = [[c for c in cells if run_of[id(c)] == r] for r in sorted({run_of[id(c)] for c in cells})]
-    partly = any(0 < sum(c.seq in labelled for c in part) < len(part) for part in parts)
+    text = "".join(c.char for c in cells)
+    marked = sum(c.seq in labelled for c in cells) if labelled else 0
+    if not marked:
+        partly = False
+    elif run_of[id(cells[0])] == run_of[id(cells[-1])]:  # in one run (its cells are in the order of the runs)
+        partly = marked < len(cells)
+    else:
+        parts = [[c for c in cells if run_of[id(c)] == r] for r in sorted({run_of[id(c)] for c in cells})]
+        partly = any(0 < sum(c.seq in labelled for c in part) < len(part) for part in parts)
     plain = _plain(text, capitals)
     quoted = bool(_DOUBLE_QUOTES.search(text)) or (bool(_SINGLE_QUOTES.search(text)) and not plain)
     named = not plain and any(c.isupper() for c in text) and not any(c.isdigit() for c in text)
@@ -189,10 +194,6 @@ def _followed(after: Sequence[_Word], n: int) -> bool:
     a phone number, a name with its particles) does not run across them unquoted, so what is typed after them
     cannot make the word part of PII."""
     return len(after) >= n and all(w.spaced and w.plain and not (w.marked or w.quoted) for w in after[:n])
-
-
-def _text(cells: Sequence[Cell]) -> str:
-    return "".join(c.char for c in cells)
 
 
 def _words(run: Sequence[Cell]) -> list[tuple[list[Cell], bool]]:

@@ -26,7 +26,7 @@ from streams.core.redaction.context import is_password_context
 from streams.core.redaction.names import PersonFinder
 from streams.core.redaction.pii import find_pii, find_structured_pii
 from streams.core.redaction.span import LABELS, Span
-from streams.core.text import Cell, Reconstruction, reconstruct
+from streams.core.text import REDACTED_CHAR, Cell, Reconstruction, Typed, reconstruct
 
 _MAX_PASSES = 4
 _RANK = {label: i for i, label in enumerate((*LABELS, "UNCERTAIN"))}
@@ -108,24 +108,60 @@ def redact_segment(
     the redacted text until nothing new is found (redacting can uncover a span whose edge
     was hidden by a neighbour, e.g. two values typed without a space), so the result is a
     fixed point: redacting it again changes nothing.
+
+    Each pass reads the text as the events redacted so far would rebuild it: the previous pass's text with
+    each character it labelled replaced by ``REDACTED_CHAR`` (a redacted key event types that character where
+    the key typed its own, and changes nothing else), and the events are rebuilt once, at the end.
     """
-    counts: Counter[str] = Counter()
+    labels = label_segment(events, names=names, secret_input=secret_input, typed=typed)
+    by_index = labels.by_index
+    out = tuple(redacted(event, by_index[i]) if i in by_index else event for i, event in enumerate(events))
+    return RedactedSegment(out, Counter(by_index.values()), labels.unknown, labels.found)
+
+
+@dataclass(frozen=True)
+class SegmentLabels:
+    """What the redaction of a segment redacts: the label of each key event, by its index in the segment."""
+
+    by_index: dict[int, str]
+    unknown: tuple[str, ...]
+    found: tuple[str, ...]
+
+
+def label_segment(
+    events: Sequence[InteractionEvent],
+    *,
+    names: PersonFinder | None = None,
+    secret_input: bool = False,
+    typed: Reconstruction | None = None,
+) -> SegmentLabels:
+    """What ``redact_segment`` redacts in ``events``, without rebuilding the events (for a caller that needs a
+    part of them only)."""
+    recon = typed or reconstruct(events)
+    done: dict[int, str] = {}  # index in ``events`` -> label, of the events redacted by the passes so far
     found: list[str] = []
     for _ in range(_MAX_PASSES):
-        result = _redact_once(events, names, secret_input=secret_input, recon=typed)
-        typed = None  # a pass that redacted something changed the events
-        events = result.events
-        counts += result.counts
-        found += [f for f in result.found if f not in found]
-        if not result.counts:
+        by_seq = _labels(recon, events, names, secret_input=secret_input)
+        found += [f for f in _found(recon.runs, by_seq) if f not in found]
+        new = _newly_redacted(events, by_seq, done)
+        if not new:
             break
-    return RedactedSegment(tuple(events), counts, result.unknown, tuple(found))
+        done.update(new)
+        recon = _typed_over(recon, {events[i].seq for i in new})
+    return SegmentLabels(done, recon.unknown, tuple(found))
 
 
-def _redact_once(
-    events: Sequence[InteractionEvent], names: PersonFinder | None, *, secret_input: bool, recon: Reconstruction | None
-) -> RedactedSegment:
-    recon = recon or reconstruct(events)
+def redacted(event: InteractionEvent, label: str) -> InteractionEvent:
+    """A key event redacted: no key, char or modifiers, and the label."""
+    key = event.payload
+    assert isinstance(key, KeyEvent)
+    return replace(event, payload=replace(key, key="", char=None, modifiers=(), redaction=label))
+
+
+def _labels(
+    recon: Reconstruction, events: Sequence[InteractionEvent], names: PersonFinder | None, *, secret_input: bool
+) -> dict[int, str]:
+    """The label of each typed character (by seq) that one reading of ``recon`` finds PII."""
     labels = _Labels()
     detect: Callable[[str], list[Span]] = lambda text: find_pii(text, names)  # noqa: E731
     for run in recon.runs:
@@ -141,8 +177,15 @@ def _redact_once(
     for event in events:
         if event.seq in typed and (secret_input or is_password_context(event.context)):
             labels.add(event.seq, "PASSWORD")
-    redacted = _apply(events, labels.by_seq, recon.unknown)
-    return replace(redacted, found=_found(recon.runs, labels.by_seq))
+    return labels.by_seq
+
+
+def _typed_over(recon: Reconstruction, seqs: set[int]) -> Reconstruction:
+    """``recon`` with the characters typed by the key events of ``seqs`` read as ``REDACTED_CHAR``: the text the
+    events rebuild once those are redacted."""
+    runs = tuple(tuple(Cell(REDACTED_CHAR, c.seq, c.alive) if c.seq in seqs else c for c in run) for run in recon.runs)
+    snapshots = tuple(tuple(Typed(REDACTED_CHAR, t.seq) if t.seq in seqs else t for t in s) for s in recon.snapshots)
+    return Reconstruction(runs, snapshots, recon.unknown)
 
 
 def _found(runs: Sequence[Sequence[Cell]], by_seq: dict[int, str]) -> tuple[str, ...]:
@@ -161,14 +204,17 @@ def _found(runs: Sequence[Sequence[Cell]], by_seq: dict[int, str]) -> tuple[str,
     return tuple(found)
 
 
-def _apply(events: Sequence[InteractionEvent], by_seq: dict[int, str], unknown: tuple[str, ...]) -> RedactedSegment:
+def _newly_redacted(events: Sequence[InteractionEvent], by_seq: dict[int, str], done: dict[int, str]) -> dict[int, str]:
+    """Index -> label of the key events a pass's labels redact, besides those redacted already (``done``, or on
+    the way in): each labelled press, and each release of a key whose presses since its last release include a
+    labelled one (the highest-ranked label among them)."""
+    if not by_seq:
+        return {}
     pressed: defaultdict[str, list[int]] = defaultdict(list)
-    out: list[InteractionEvent] = []
-    counts: Counter[str] = Counter()
-    for event in events:
+    new: dict[int, str] = {}
+    for i, event in enumerate(events):
         key = event.payload
-        if not isinstance(key, KeyEvent) or key.redaction is not None:
-            out.append(event)
+        if not isinstance(key, KeyEvent) or key.redaction is not None or i in done:
             continue
         label = by_seq.get(event.seq)
         name = key.key.lower()
@@ -177,9 +223,6 @@ def _apply(events: Sequence[InteractionEvent], by_seq: dict[int, str], unknown: 
         elif pressed[name]:
             found = [by_seq[seq] for seq in pressed.pop(name) if seq in by_seq]
             label = min(found, key=lambda lab: _RANK.get(lab, 99)) if found else None
-        if label is None:
-            out.append(event)
-            continue
-        counts[label] += 1
-        out.append(replace(event, payload=replace(key, key="", char=None, modifiers=(), redaction=label)))
-    return RedactedSegment(tuple(out), counts, unknown)
+        if label is not None:
+            new[i] = label
+    return new

@@ -34,7 +34,7 @@ from streams.core.redaction.context import expects_password_next
 from streams.core.redaction.names import PersonFinder
 from streams.core.redaction.release import releasable
 from streams.core.redaction.segment import redact_segment
-from streams.core.text import reconstruct
+from streams.core.text import TextBuilder
 
 BOUNDARY_KEYS = frozenset({"enter", "return", "tab"})
 _MAX_BACKOFF = timedelta(seconds=8)
@@ -90,6 +90,7 @@ class Segmenter:
         self.found: list[str] = []  # PII strings as typed, found since the owner last emptied this list
         self._held: list[InteractionEvent] = []
         self._context: list[InteractionEvent] = []  # events of the open segment that went early
+        self._typed = TextBuilder()  # the text of the open segment (context and held), fed as events are held
         self._spaces = 0  # spaces typed among the held events
         self._ask_at: datetime | None = None  # not before this event time: what kept the last ask from going
         self._backoff = self.policy.early_after
@@ -121,6 +122,11 @@ class Segmenter:
     def context_end(self) -> int | None:
         """The seq of the last event of the open segment that went early, if any did."""
         return self._context[-1].seq if self._context else None
+
+    @property
+    def context_state(self) -> tuple[int, ...]:
+        """Changes whenever what went early of the open segment (``context_end``, ``went_redacted``) may have."""
+        return (self.context_end or -1, len(self._context), self.carried_changes)
 
     @property
     def open(self) -> bool:
@@ -169,17 +175,21 @@ class Segmenter:
         key = event.payload
         if not isinstance(key, KeyEvent) or (not self.open and not key.pressed):
             if self.open:
-                self._held.append(event)
+                self._hold(event)
                 return out
             return [*out, event]
         if not self.open:
             self._seg_window = _window(event)
-        self._held.append(event)
+        self._hold(event)
         if key.pressed:
             self._presses += 1
             if key.key.lower() in BOUNDARY_KEYS or self._presses >= self.policy.max_presses:
                 out += self._close()
         return out
+
+    def _hold(self, event: InteractionEvent) -> None:
+        self._held.append(event)
+        self._typed.feed(event)
 
     def _release_early(self, margin: int, clicked: bool) -> list[InteractionEvent]:
         """Ask what may go at a space, or at a click (the field typed in so far is done: no margin)."""
@@ -190,7 +200,8 @@ class Segmenter:
         if self._ask_at is not None and now < self._ask_at and not clicked:
             return []  # what kept the last ask from letting anything go most likely still does: each ask reads it all
         segment, secret = [*self._context, *self._held], _digest(self._seg_window) in self._password_next
-        went = releasable(segment, len(self._context), margin=margin, names=self.names, secret_input=secret)
+        typed, released = self._typed.result(), len(self._context)
+        went = releasable(segment, released, margin=margin, names=self.names, secret_input=secret, typed=typed)
         if not went:
             self._ask_at, self._backoff = now + self._backoff, min(2 * self._backoff, _MAX_BACKOFF)
             return []
@@ -233,14 +244,15 @@ class Segmenter:
         return event
 
     def _close(self) -> list[InteractionEvent]:
-        context, held = self._context, self._held
+        context, held, typed = self._context, self._held, self._typed.result()
         events, self._context, self._held, self._presses = [*context, *held], [], [], 0
+        self._typed = TextBuilder()
         self._spaces, self._ask_at, self._backoff = 0, None, self.policy.early_after
         self.carried_changes += 1
         window, digest = self._seg_window, _digest(self._seg_window)
         secret = digest in self._password_next
         self._password_next.discard(digest)
-        result = redact_segment(events, names=self.names, secret_input=secret)
+        result = redact_segment(events, names=self.names, secret_input=secret, typed=typed)
         self.counts += result.counts
         self.found += result.found
         for before, after in zip(context, result.events, strict=False):
@@ -265,6 +277,6 @@ class Segmenter:
                 else:
                     down.pop(name, None)
         self._released.update({name: label for name, label in down.items() if label is not None})
-        if window is not None and TERMINAL_APPS.search(window[0]) and expects_password_next(reconstruct(events).text):
+        if window is not None and TERMINAL_APPS.search(window[0]) and expects_password_next(typed.text):
             self._password_next.add(digest)
         return list(result.events[len(context) :])
