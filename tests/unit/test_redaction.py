@@ -97,6 +97,35 @@ def test_detectors_find_pii_in_many_formats(text: str, expected: list[tuple[str,
     assert labels(text) == expected
 
 
+def test_phone_numbers_read_again_are_found_as_the_library_finds_them(monkeypatch: pytest.MonkeyPatch):
+    """The phones detector remembers the library's verdict on each candidate (a segment is read again at every
+    ask): the same digits beside a letter, a currency sign or nothing are judged each on their own."""
+    import phonenumbers
+
+    from streams.core.redaction import detectors
+
+    texts = [
+        "call 4155552671 now",
+        "abc4155552671 now",  # a letter before it: no number, though it was one a moment ago
+        "call 4155552671def",
+        "pay $4155552671 now",
+        "4155552671",
+        "call +44 20 7946 0958 or (415) 555-2671",
+        "ref +44 20 7946 0958x",
+        "call 020 7946 0958 tomorrow, or 020 7946 0958",
+    ]
+
+    def spans(text: str) -> list[tuple[int, int]]:
+        return [(s.start, s.end) for s in detectors.phones(text)]
+
+    detectors._Matcher._verdicts.clear()
+    remembered = [spans(t) for t in texts + texts]  # the second round from what it remembers
+    assert detectors._Matcher._verdicts
+    monkeypatch.setattr(detectors, "_Matcher", phonenumbers.PhoneNumberMatcher)
+    assert remembered == [spans(t) for t in texts + texts]
+    assert remembered[0] == [(5, 15)] and remembered[1] == []
+
+
 @pytest.mark.parametrize(
     "text",
     [

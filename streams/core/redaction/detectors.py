@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Iterator
+from typing import ClassVar
 
 import phonenumbers
 
@@ -180,6 +181,35 @@ def _phone_like(text: str, start: int, end: int) -> bool:
     return digits >= 10 and shaped
 
 
+_VERDICTS_KEPT = 8192  # candidates remembered (about 2 MB), forgotten all at once when full
+
+
+class _Matcher(phonenumbers.PhoneNumberMatcher):
+    """``PhoneNumberMatcher`` that remembers its verdict on each candidate it parsed.
+
+    A segment is read again at each ask of the early release and at its close, and every number typed in it is
+    parsed again then, for each region and leniency: parsing is most of what reading a segment costs. The
+    verdict (``_parse_and_verify``) depends on the candidate, the characters either side of it in the text, the
+    region and the leniency only, so those are the key, and the matches are the ones the library finds.
+    """
+
+    _verdicts: ClassVar[dict[tuple[str, str, str, str | None, int], phonenumbers.PhoneNumber | None]] = {}
+
+    def _parse_and_verify(self, candidate: str, offset: int) -> phonenumbers.PhoneNumberMatch | None:
+        text, end = self.text, offset + len(candidate)
+        before, after = text[offset - 1] if offset > 0 else "", text[end] if end < len(text) else ""
+        key = (candidate, before, after, self.preferred_region, int(self.leniency))
+        verdicts = _Matcher._verdicts
+        if key in verdicts:
+            number = verdicts[key]
+            return None if number is None else phonenumbers.PhoneNumberMatch(offset, candidate, number)
+        match = super()._parse_and_verify(candidate, offset)
+        if len(verdicts) >= _VERDICTS_KEPT:
+            verdicts.clear()
+        verdicts[key] = None if match is None else match.number
+        return match
+
+
 def phones(text: str) -> Iterator[Span]:
     """Numbers ``phonenumbers`` finds for a default region (international ones for any region).
 
@@ -191,7 +221,7 @@ def phones(text: str) -> Iterator[Span]:
     seen: set[tuple[int, int]] = set()
     for leniency in (phonenumbers.Leniency.VALID, phonenumbers.Leniency.POSSIBLE):
         for region in _REGIONS:
-            for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=leniency):
+            for match in _Matcher(text, region, leniency=leniency):
                 start, end = match.start, match.end
                 prefix = _COUNTRY_PREFIX.search(text, max(0, start - 5), start)
                 if prefix and prefix.end() == start:
