@@ -131,6 +131,7 @@ class _Device:
     closed_at: datetime | None = None  # that event's time (as its close mark kept it, after a takeover)
     carried_changes: int = 0  # the segmenter's count of changes to what it carries, as last marked
     held_to: int | None = None  # the last offset of the events re-held at a takeover: ticks up to it were had
+    marked_for: tuple[int, ...] | None = None  # the segmenter's ``context_state`` that ``mark`` was made for
 
     def waiting(self) -> list[InteractionEvent]:
         """The events held that have not gone downstream."""
@@ -344,7 +345,10 @@ class Cleaner:
         """Mirror how far the open segment went early into the table (a worker taking over reads it as context),
         and which of it went redacted (so that its close still tells what went as typed and became PII)."""
         segmenter = device.segmenter
-        device.went = segmenter.context_end
+        state = segmenter.context_state
+        if state == device.marked_for:
+            return  # what went early is as when it was last marked (most events: the mark is made once a release)
+        device.marked_for, device.went = state, segmenter.context_end
         mark = None
         if device.went is not None:
             mark = json.dumps({"to": device.went, "redacted": sorted(segmenter.went_redacted)}).encode()
