@@ -91,7 +91,7 @@ def releasable(
     labels = {} if _nothing_to_find(recon.runs) else label_segment(segment, names=names, typed=recon).by_index
     labelled = {segment[i].seq for i in labels}
     chars = {c.seq for run in recon.runs for c in run}
-    last_typed = max((i for i, e in enumerate(segment) if e.seq in chars), default=-1)
+    last_typed = next((i for i in range(len(segment) - 1, -1, -1) if segment[i].seq in chars), -1)
     done = any(isinstance(e.payload, MouseButton) and e.payload.pressed for e in segment[last_typed + 1 :])
     safe = _safe_characters(recon.runs, labelled, margin if not done else 0, capitals=not contextual(names))
     went: dict[str, bool] = {}  # key -> whether its last press went (or goes now)

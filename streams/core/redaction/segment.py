@@ -138,10 +138,11 @@ def label_segment(
     """What ``redact_segment`` redacts in ``events``, without rebuilding the events (for a caller that needs a
     part of them only)."""
     recon = typed or reconstruct(events)
+    secret = {e.seq for e in events if secret_input or is_password_context(e.context)}  # what they type: PASSWORD
     done: dict[int, str] = {}  # index in ``events`` -> label, of the events redacted by the passes so far
     found: list[str] = []
     for _ in range(_MAX_PASSES):
-        by_seq = _labels(recon, events, names, secret_input=secret_input)
+        by_seq = _labels(recon, names, secret)
         found += [f for f in _found(recon.runs, by_seq) if f not in found]
         new = _newly_redacted(events, by_seq, done)
         if not new:
@@ -158,10 +159,9 @@ def redacted(event: InteractionEvent, label: str) -> InteractionEvent:
     return replace(event, payload=replace(key, key="", char=None, modifiers=(), redaction=label))
 
 
-def _labels(
-    recon: Reconstruction, events: Sequence[InteractionEvent], names: PersonFinder | None, *, secret_input: bool
-) -> dict[int, str]:
-    """The label of each typed character (by seq) that one reading of ``recon`` finds PII."""
+def _labels(recon: Reconstruction, names: PersonFinder | None, secret: set[int]) -> dict[int, str]:
+    """The label of each typed character (by seq) that one reading of ``recon`` finds PII; every character typed
+    by the key events of ``secret`` is a password."""
     labels = _Labels()
     detect: Callable[[str], list[Span]] = lambda text: find_pii(text, names)  # noqa: E731
     for run in recon.runs:
@@ -173,10 +173,10 @@ def _labels(
     for snapshot in recon.snapshots:
         cells = [Cell(t.char, t.seq) for t in snapshot]
         _scan_run(cells, detect, labels)
-    typed = {c.seq for run in recon.runs for c in run if c.char not in "\n\t"}  # enter/tab stay visible
-    for event in events:
-        if event.seq in typed and (secret_input or is_password_context(event.context)):
-            labels.add(event.seq, "PASSWORD")
+    if secret:
+        for cell in (c for run in recon.runs for c in run):
+            if cell.seq in secret and cell.char not in "\n\t":  # enter and tab stay visible
+                labels.add(cell.seq, "PASSWORD")
     return labels.by_seq
 
 
