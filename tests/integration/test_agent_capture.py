@@ -158,7 +158,7 @@ def test_denied_window_gets_no_characters_and_no_frames(isolated: Isolated, disp
             assert v["title"] == "" and "device:denied-window" in f["redactions"]
 
 
-def test_pause_stops_capture_within_a_second_and_resume_restarts_it(
+def test_pause_stops_capture_once_it_answers_and_resume_restarts_it(
     isolated: Isolated, display: Display, agent: AgentProc
 ) -> None:
     agent.cli("consent", "accept")
@@ -168,9 +168,9 @@ def test_pause_stops_capture_within_a_second_and_resume_restarts_it(
     t0 = time.monotonic()
     paused = agent.cli("agent", "pause", "--minutes", "5")
     # The agent answers only once the pause is applied (it waits up to 1 s for its loop), and what is typed after
-    # the answer is checked below to be absent; the bound here is the whole CLI round trip, Python start-up
-    # included (0.6 s idle), kept at 5x what it takes on a loaded 2-core machine.
-    assert time.monotonic() - t0 < 5.0
+    # the answer is checked below to be absent. The bound only catches an agent that hangs: the CLI round trip,
+    # Python start-up included, takes about 0.6 s idle and several seconds on a loaded 2-core machine.
+    assert time.monotonic() - t0 < 30.0
     assert paused.stdout.startswith("Paused until"), paused.stdout + paused.stderr
     display.type("private")
     display.xdotool("mousemove", "400", "400", "click", "1")
