@@ -303,7 +303,7 @@ class Interactions:
             # the clean clock, held back to the oldest event still held
             clock = Tick(msg.partition, self.cleaner.clock(msg.partition, tick.stream_time), tick.source)
             await self.out.mark(self.codec.encode("Tick", to_avro(clock)), msg.partition)
-            await self.sessions.tick(msg.partition, clock.stream_time)
+            await self.sessions.tick(msg.partition, clock.stream_time, msg.offset)
             return settled
         if decoded.short_name != "InteractionEvent":
             what = f"expected an InteractionEvent, got a {decoded.short_name}"

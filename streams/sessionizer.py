@@ -76,7 +76,7 @@ class Sessionizer:
         """A clean event of ``msg``'s partition (``encoded``: its bytes on interactions.clean); True if it
         settled something (a late event dead-lettered)."""
         was_open = self.store.has_open(msg.partition, event.device_id)
-        closed, rejected = self.store.add_event(msg.partition, event, encoded, datetime.now(UTC))
+        closed, rejected = self.store.add_event(msg.partition, event, encoded, datetime.now(UTC), msg.offset)
         if not rejected and not was_open:
             self.counters["sessionize.opened"] += 1  # on a device with none open
         for r in rejected:
@@ -104,9 +104,13 @@ class Sessionizer:
         )
         return False
 
-    async def tick(self, partition: int, stream_time: datetime) -> None:
-        """The stream clock of ``partition``: the sessions it ends go out."""
-        await self._emit(self.store.tick(partition, stream_time), partition)
+    async def tick(self, partition: int, stream_time: datetime, offset: int | None = None) -> None:
+        """The stream clock of ``partition`` (``offset``: of the tick's record): the sessions it ends go out."""
+        closed = self.store.tick(partition, stream_time, offset=offset)
+        for name, n in self.store.counts.items():
+            self.counters[name] += n
+        self.store.counts.clear()
+        await self._emit(closed, partition)
 
     async def _emit(self, closed: list[Closed], partition: int) -> None:
         """Send the closed sessions; a device with events after one of them has its next session open,

@@ -39,6 +39,7 @@ from schemas.codec import Codec
 from schemas.events import InteractionEvent, TypingPause
 from schemas.records import from_avro, to_avro
 from streams.core.known import KnownPii
+from streams.core.positions import split_offset, with_offset
 from streams.core.redaction import Carried, PersonFinder, Segmenter, SegmentPolicy, redact_title
 
 
@@ -56,21 +57,6 @@ class TitleRedactor:
                 self._seen.clear()
             hit = self._seen[title] = redact_title(title, self.names)
         return hit
-
-
-_AT = b"@"  # a held event's value: this, the offset it came at (8 bytes, big-endian), then its Avro bytes
-
-
-def held_value(raw: bytes, offset: int | None) -> bytes:
-    """What the table keeps of a held event: its bytes, after the offset of its record if known."""
-    return raw if offset is None else _AT + offset.to_bytes(8, "big") + raw
-
-
-def _held_event(value: bytes) -> tuple[bytes, int | None]:
-    """A held event's bytes and offset (``None``: kept without one; Avro framings never start with ``@``)."""
-    if value[:1] == _AT:
-        return value[9:], int.from_bytes(value[1:9], "big")
-    return value, None
 
 
 def held_key(partition: int, e: InteractionEvent) -> str:
@@ -197,7 +183,7 @@ class Cleaner:
             held = device.segmenter.pushed
             # as held: a key release that took its press's label (the press went in a segment closed before it)
             stored = raw if held is event or held is None else self._encode(held)
-            self._holding.setdefault(partition, []).append((device, event, held_value(stored, offset)))
+            self._holding.setdefault(partition, []).append((device, event, with_offset(stored, offset)))
         if as_is and any(e is event for e in out.events):
             out.unchanged[event.seq] = raw
         return out
@@ -436,8 +422,8 @@ class Cleaner:
         return devices
 
     def _rehold(self, devices: dict[str, _Device], value: bytes) -> None:
-        """Hold again an event a previous owner held (``value``: as :func:`held_value` keeps it)."""
-        raw, offset = _held_event(value)
+        """Hold again an event a previous owner held (``value``: its bytes with the offset of its record)."""
+        raw, offset = split_offset(value)
         event = from_avro(InteractionEvent, self.codec.decode_named(raw, "InteractionEvent"))
         device = devices.get(event.device_id)
         if device is None:

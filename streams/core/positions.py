@@ -25,8 +25,9 @@ acknowledged, is where the position is kept. Records after the mark that the pre
 are handled again: the store deduplicates events in open sessions, and the cleaner skips a device's events
 up to its last close mark or its open segment (they went downstream already). The interactions agent
 marks every record of a batch handled with the batch's table changes, so only a worker killed while those
-went to Kafka leaves records to read again; a stream tick read again then does not close a re-held segment
-that has an event from after the tick (held keys keep their offset).
+went to Kafka leaves records to read again; a stream tick read again then does not close a re-held segment,
+or an open session, that has an event from after the tick: held keys and open sessions' events keep the
+offset of the record that brought them (:func:`with_offset`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 Source = tuple[str, int]  # topic, partition
+_AT = b"@"  # a table value with an offset: this, the offset (8 bytes, big-endian), then the record's Avro bytes
+
+
+def with_offset(raw: bytes, offset: int | None) -> bytes:
+    """What a table keeps of an event: its bytes, after the offset of the record that brought it, if known."""
+    return raw if offset is None else _AT + offset.to_bytes(8, "big") + raw
+
+
+def split_offset(value: bytes) -> tuple[bytes, int | None]:
+    """An event's bytes and offset as :func:`with_offset` kept them (``None``: kept without one, by older code;
+    Avro framings never start with ``@``)."""
+    if value[:1] == _AT:
+        return value[9:], int.from_bytes(value[1:9], "big")
+    return value, None
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ and it starts sessions of its own, closed at the next tick, cut by the same rule
 from __future__ import annotations
 
 import bisect
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -216,12 +217,13 @@ class PartitionState:
             return self._close_final(), []
         return [], []
 
-    def tick(self, stream_time: datetime) -> list[Session]:
-        """A tick record: the stream's event time has reached ``stream_time``."""
+    def tick(self, stream_time: datetime, skip: Collection[str] = ()) -> list[Session]:
+        """A tick record: the stream's event time has reached ``stream_time``; the sessions of the devices of
+        ``skip`` do not end at it."""
         self.last_tick = stream_time if self.last_tick is None else max(self.last_tick, stream_time)
         if self.max_seen is None or stream_time > self.max_seen:
             self.max_seen = stream_time
-        return self._close_final()
+        return self._close_final(skip)
 
     def drop_user(self, user_id: str) -> int:
         """Forget every open event of one person (erasure); returns how many were dropped."""
@@ -235,11 +237,13 @@ class PartitionState:
                 del self.devices[name]
         return dropped
 
-    def _close_final(self) -> list[Session]:
+    def _close_final(self, skip: Collection[str] = ()) -> list[Session]:
         watermark = self.watermark
         assert watermark is not None
         closed = []
         for name in list(self.devices):
+            if name in skip:
+                continue
             device = self.devices[name]
             while (reason := device.first_final(watermark, self.config)) is not None:
                 session = device.pop_first(reason, self.config)

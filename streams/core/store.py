@@ -4,7 +4,8 @@ The table is a plain mapping here; the faust agent passes a faust table, whose c
 makes the state survive a crash. Every write for a partition lands in that partition of
 the changelog, in order:
 
-* ``E|<partition>|<device>|<time>|<seq>``: an accepted event, deleted once its session is delivered;
+* ``E|<partition>|<device>|<time>|<seq>``: an accepted event, with the offset of the record that brought it
+  (``positions.with_offset``), deleted once its session is delivered;
 * ``F|<partition>|<device>|<time>|<frame id>``: a frame reference, deleted when no open step can use it;
 * ``S|<device>``: the first event of the device's last delivered session;
 * ``C|<partition>|<device>``: the time of the last event of the device's last delivered session
@@ -16,13 +17,17 @@ the changelog, in order:
 The worker that takes a partition over rebuilds its open sessions from the ``E`` and ``F``
 keys, and skips records at or below ``P``: their fate was decided before the crash. The few
 records after ``P`` that it handles again change nothing: their events and frames are in the
-table already (and deduplicated), and ticks only move clocks forward.
+table already (and deduplicated), and a tick read again does not end a device's open session that has
+an event brought by a later record (the first owner had not seen that event at the tick; a session it
+ended then would split an offline device's backlog, and the rest of that backlog read again would go to
+the dead letters as late).
 """
 
 from __future__ import annotations
 
 import bisect
 import json
+from collections import Counter
 from collections.abc import MutableMapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,6 +36,7 @@ from schemas.codec import Codec
 from schemas.events import InteractionEvent
 from schemas.records import from_avro
 from schemas.trajectory import Trajectory
+from streams.core.positions import split_offset, with_offset
 from streams.core.sessions import DeviceEvents, PartitionState, Rejected, Session, SessionConfig
 from streams.core.steps import FrameRef, trajectory
 
@@ -72,6 +78,7 @@ class _Partition:
     state: PartitionState
     frames: dict[str, list[FrameRef]] = field(default_factory=dict)
     clocks: dict[int, datetime] = field(default_factory=dict)  # upstream partition -> its stream time
+    restored_to: dict[str, int] = field(default_factory=dict)  # device -> last offset of its events rebuilt
 
 
 class SessionStore:
@@ -91,6 +98,7 @@ class SessionStore:
         self._unmarked: dict[int, dict[str, int]] = {}  # partition -> source -> offset handled, not yet in P
         self._count: dict[int, int] = {}  # partition -> records handled since its last P write
         self._settled = False  # the current record delivered a session
+        self.counts: Counter[str] = Counter()  # what the owner adds to its counters (and empties)
 
     def seen(self, source: str, offset: int) -> bool:
         """True if this record of ``source`` (topic and partition) was handled before a crash: skip it."""
@@ -124,12 +132,18 @@ class SessionStore:
 
     # -- inputs -------------------------------------------------------------------------
     def add_event(
-        self, partition: int, event: InteractionEvent, raw: bytes, now: datetime | None = None
+        self,
+        partition: int,
+        event: InteractionEvent,
+        raw: bytes,
+        now: datetime | None = None,
+        offset: int | None = None,
     ) -> tuple[list[Closed], list[Rejected]]:
+        """An event (``raw``: its bytes; ``offset``: of the record that brought it, kept with it)."""
         part = self._part(partition)
         closed, rejected = part.state.advance(event, now)
         if not rejected:
-            self.table[event_key(partition, event)] = raw
+            self.table[event_key(partition, event)] = with_offset(raw, offset)
         return self._finish(partition, closed), rejected
 
     def add_frame(self, partition: int, device: str, frame: FrameRef) -> None:
@@ -140,16 +154,24 @@ class SessionStore:
         frames.insert(at, frame)
         self.table[frame_key(partition, device, frame)] = json.dumps(_frame_json(frame)).encode()
 
-    def tick(self, partition: int, stream_time: datetime, source: int | None = None) -> list[Closed]:
+    def tick(
+        self, partition: int, stream_time: datetime, source: int | None = None, offset: int | None = None
+    ) -> list[Closed]:
         """A tick; with ``source``, the clock of one upstream partition, and the stream's clock is the
-        slowest of all ``sources`` (an upstream stage may still hold older events of its devices)."""
+        slowest of all ``sources`` (an upstream stage may still hold older events of its devices). ``offset``:
+        of the tick's record, among those that bring the events."""
         part = self._part(partition)
         if source is not None:
             part.clocks[source] = max(stream_time, part.clocks.get(source, stream_time))
             if len(part.clocks) < self.sources:
                 return []
             stream_time = min(part.clocks.values())
-        return self._finish(partition, part.state.tick(stream_time))
+        skip: set[str] = set()
+        if offset is not None and part.restored_to:  # read again after a takeover: not past what was rebuilt
+            part.restored_to = {d: to for d, to in part.restored_to.items() if offset <= to}
+            skip = set(part.restored_to)
+            self.counts["restore.session_ticks_skipped"] += len(skip)
+        return self._finish(partition, part.state.tick(stream_time, skip))
 
     def delivered(self, closed: Closed) -> None:
         """The trajectory is on its topic: remember it, and drop its events from the table."""
@@ -193,9 +215,12 @@ class SessionStore:
     def _rebuild(self, partition: int) -> _Partition:
         event_prefix, frame_prefix = f"E|{partition:03d}|", f"F|{partition:03d}|"
         part = _Partition(PartitionState(self.config))
-        for _, raw in sorted((k, v) for k, v in self.table.items() if k.startswith(event_prefix)):
+        for _, value in sorted((k, v) for k, v in self.table.items() if k.startswith(event_prefix)):
+            raw, offset = split_offset(value)
             event = from_avro(InteractionEvent, self.codec.decode_named(raw, "InteractionEvent"))
             part.state.devices.setdefault(event.device_id, DeviceEvents()).add(event, self.config)
+            if offset is not None:
+                part.restored_to[event.device_id] = max(offset, part.restored_to.get(event.device_id, offset))
             moves_clock = self.config.events_move_clock
             if moves_clock and (part.state.max_seen is None or event.event_time > part.state.max_seen):
                 part.state.max_seen = event.event_time  # else the clock waits for the next ticks of every source

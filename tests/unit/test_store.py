@@ -90,3 +90,43 @@ def test_a_rebuilt_partition_waits_for_the_ticks_before_calling_anything_late() 
     store = SessionStore(held_back, CODEC, table)  # a new owner after a crash
     _, rejected = store.add_event(0, ev("a", 0, 1), CODEC.encode("InteractionEvent", to_avro(ev("a", 0, 1))))
     assert rejected == []  # typing the clean stage released late, after the rebalance, still joins
+
+
+def test_a_tick_read_again_by_a_new_owner_does_not_end_a_session_of_events_brought_after_it() -> None:
+    """An offline device's backlog comes after a tick that is far past it, and the worker dies before it marks
+    those records handled. The new owner reads the tick again with the backlog already in the table: it must not
+    end the backlog's session there, which the first owner never did (it had not seen the backlog at the tick).
+    Else the backlog's session splits, and the backlog read again goes to the dead letters as late."""
+    backlog = [ev("b", t, seq) for seq, t in enumerate([0, 10, 20, 30, 40, 50, 60], start=1)]
+    records: list[tuple[int, InteractionEvent | datetime]] = [
+        (0, ev("a", 400, 1)),
+        (1, T0 + timedelta(seconds=400)),  # a tick: the stream's clock is far past the backlog
+        *((offset, e) for offset, e in enumerate(backlog, start=2)),
+        (9, T0 + timedelta(seconds=500)),
+    ]
+
+    def handle(store: SessionStore, upto: int) -> tuple[list[list[int]], list[int]]:
+        sessions, late = [], []
+        for offset, record in records[: upto + 1]:
+            if store.seen("t|0", offset):
+                continue
+            if isinstance(record, datetime):
+                closed = store.tick(0, record, offset=offset)
+            else:
+                raw = CODEC.encode("InteractionEvent", to_avro(record))
+                closed, rejected = store.add_event(0, record, raw, offset=offset)
+                late += [r.event.seq for r in rejected]
+            for c in closed:
+                sessions.append([e.seq for e in c.session.events] if c.session.device_id == "b" else [])
+                store.delivered(c)
+            store.handled("t|0", offset)
+        return [s for s in sessions if s], late
+
+    assert handle(SessionStore(CONFIG, CODEC, {}), 9) == ([[1, 2, 3, 4, 5, 6, 7]], [])  # no crash
+    for crash_after in range(2, 9):  # the first owner saw the tick and some of the backlog, and marked none of it
+        table: dict[str, bytes] = {}
+        first = SessionStore(CONFIG, CODEC, table, mark_every=1000)
+        assert handle(first, crash_after) == ([], [])
+        second = SessionStore(CONFIG, CODEC, table, mark_every=1000)
+        assert handle(second, 9) == ([[1, 2, 3, 4, 5, 6, 7]], []), crash_after
+        assert second.counts["restore.session_ticks_skipped"] == 1
