@@ -8,8 +8,10 @@ detector when its anchor character (``@``, enough digits, ``:``) is absent.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import re
+import secrets
 from collections.abc import Callable, Iterator
 from typing import ClassVar
 
@@ -181,7 +183,9 @@ def _phone_like(text: str, start: int, end: int) -> bool:
     return digits >= 10 and shaped
 
 
-_VERDICTS_KEPT = 8192  # candidates remembered (about 2 MB), forgotten all at once when full
+_VERDICTS_KEPT = 8192  # candidates remembered, forgotten all at once when full
+_NO_NUMBER = phonenumbers.PhoneNumber()  # the number of a match remembered: phones() uses where it stands only
+_VERDICT_KEY = secrets.token_bytes(16)  # of this process: the digests cannot be matched against guessed numbers
 
 
 class _Matcher(phonenumbers.PhoneNumberMatcher):
@@ -190,23 +194,25 @@ class _Matcher(phonenumbers.PhoneNumberMatcher):
     A segment is read again at each ask of the early release and at its close, and every number typed in it is
     parsed again then, for each region and leniency: parsing is most of what reading a segment costs. The
     verdict (``_parse_and_verify``) depends on the candidate, the characters either side of it in the text, the
-    region and the leniency only, so those are the key, and the matches are the ones the library finds.
+    region and the leniency only, so those are the key, and the matches are where the library finds them. The
+    key keeps a keyed digest of what was typed, and the verdict no number: no typed digits are kept in the clear.
     """
 
-    _verdicts: ClassVar[dict[tuple[str, str, str, str | None, int], phonenumbers.PhoneNumber | None]] = {}
+    _verdicts: ClassVar[dict[tuple[bytes, str | None, int], bool]] = {}
 
     def _parse_and_verify(self, candidate: str, offset: int) -> phonenumbers.PhoneNumberMatch | None:
         text, end = self.text, offset + len(candidate)
         before, after = text[offset - 1] if offset > 0 else "", text[end] if end < len(text) else ""
-        key = (candidate, before, after, self.preferred_region, int(self.leniency))
+        digest = hashlib.blake2b(repr((before, candidate, after)).encode(), digest_size=16, key=_VERDICT_KEY).digest()
+        key = (digest, self.preferred_region, int(self.leniency))
         verdicts = _Matcher._verdicts
-        if key in verdicts:
-            number = verdicts[key]
-            return None if number is None else phonenumbers.PhoneNumberMatch(offset, candidate, number)
+        found = verdicts.get(key)
+        if found is not None:
+            return phonenumbers.PhoneNumberMatch(offset, candidate, _NO_NUMBER) if found else None
         match = super()._parse_and_verify(candidate, offset)
         if len(verdicts) >= _VERDICTS_KEPT:
             verdicts.clear()
-        verdicts[key] = None if match is None else match.number
+        verdicts[key] = match is not None
         return match
 
 
