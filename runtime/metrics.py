@@ -122,6 +122,20 @@ RULES = (
         "after a takeover or sent again by their device (replays_skipped)",
     ),
     _rule(
+        r"^restore\.ticks_skipped$",
+        "teachstream_ticks_read_again_skipped_total",
+        "devices a stream tick read again after a takeover did not close the typing segment (state=typing) or end "
+        "the sessions (state=sessions) of: they hold events that came after the tick",
+        state="typing",
+    ),
+    _rule(
+        r"^restore\.session_ticks_skipped$",
+        "teachstream_ticks_read_again_skipped_total",
+        "devices a stream tick read again after a takeover did not close the typing segment (state=typing) or end "
+        "the sessions (state=sessions) of: they hold events that came after the tick",
+        state="sessions",
+    ),
+    _rule(
         r"^interactions\.changelog_records$",
         "teachstream_changelog_records_total",
         "table changes written to the changelog",

@@ -32,6 +32,8 @@ def test_counter_keys_become_families_with_labels_and_unknown_keys_stay_out() ->
             "redaction.early.labelled_later": 2,
             "restore.closed_dropped": 5,
             "restore.replays_skipped": 6,
+            "restore.ticks_skipped": 2,
+            "restore.session_ticks_skipped": 1,
             "something.new": 1,
         }
     )
@@ -51,6 +53,8 @@ def test_counter_keys_become_families_with_labels_and_unknown_keys_stay_out() ->
         ("teachstream_typing_early_labelled_later_total", ()): 2,
         ("teachstream_repeated_events_total", (("outcome", "closed_dropped"),)): 5,
         ("teachstream_repeated_events_total", (("outcome", "replays_skipped"),)): 6,
+        ("teachstream_ticks_read_again_skipped_total", (("state", "typing"),)): 2,
+        ("teachstream_ticks_read_again_skipped_total", (("state", "sessions"),)): 1,
     }
 
 
