@@ -307,6 +307,19 @@ def test_person_names_in_typed_text_are_redacted():
     assert visible(redacted("thanks Maria Garcia!")) == "thanks !"
 
 
+def test_a_segment_read_again_by_another_name_finder_gets_that_finder_s_names():
+    """What a text holds is remembered (a segment is read again at each pass, ask and close), per name finder."""
+
+    class NoNames:
+        def find(self, text: str) -> list[Span]:
+            return []
+
+    events = typing("thanks Maria Garcia!")
+    assert visible(redact_segment(events, names=GAZETTEER).events) == "thanks !"
+    assert visible(redact_segment(events, names=NoNames()).events) == "thanks Maria Garcia!"
+    assert visible(redact_segment(events, names=GAZETTEER).events) == "thanks !"
+
+
 def test_counts_by_label():
     segment = redact_segment(typing("a@b.io 10.0.0.1"), names=GAZETTEER)
     assert segment.counts == Counter({"EMAIL": 12, "IP": 16})  # presses and releases

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from schemas.events import InteractionEvent, KeyEvent, MouseButton
@@ -80,15 +80,21 @@ def releasable(
     names: PersonFinder | None = None,
     secret_input: bool = False,
     typed: Reconstruction | None = None,
+    secret: Collection[int] | None = None,
 ) -> list[InteractionEvent]:
     """What of ``segment[released:]`` (the held events; the first ``released`` went already) may go now, redacted
-    (``typed``: ``reconstruct(segment)``, if the caller has it already)."""
-    if secret_input or any(is_password_context(e.context) for e in segment[released:]):
+    (``typed``: ``reconstruct(segment)``, and ``secret``: the seqs of its events in a password context, if the
+    caller has them already)."""
+    if secret is None:
+        secret = {e.seq for e in segment if is_password_context(e.context)}
+    if secret_input or (secret and any(e.seq in secret for e in segment[released:])):
         return []
     recon = typed or reconstruct(segment)
     if set(recon.unknown) - _FOLLOWABLE or recon.snapshots:
         return []
-    labels = {} if _nothing_to_find(recon.runs) else label_segment(segment, names=names, typed=recon).by_index
+    labels = {}
+    if not _nothing_to_find(recon.runs):
+        labels = label_segment(segment, names=names, typed=recon, secret=secret).by_index
     labelled = {segment[i].seq for i in labels}
     chars = {c.seq for run in recon.runs for c in run}
     last_typed = next((i for i in range(len(segment) - 1, -1, -1) if segment[i].seq in chars), -1)

@@ -16,9 +16,12 @@ redacted events stay as they are, so redacting twice changes nothing.
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
+import secrets
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 
 from schemas.events import InteractionEvent, KeyEvent
@@ -29,6 +32,9 @@ from streams.core.redaction.span import LABELS, Span
 from streams.core.text import REDACTED_CHAR, Cell, Reconstruction, Typed, reconstruct
 
 _MAX_PASSES = 4
+_READINGS_KEPT = 4096  # texts whose spans are remembered, all forgotten at once when full
+_READING_KEY = secrets.token_bytes(16)  # of this process: the digests cannot be matched against guessed texts
+_readings: dict[tuple[bytes, PersonFinder | None], tuple[Span, ...]] = {}
 _RANK = {label: i for i, label in enumerate((*LABELS, "UNCERTAIN"))}
 _WORD = re.compile(r"[^\W\d_]+[.,;:!?]?")
 
@@ -99,12 +105,14 @@ def redact_segment(
     names: PersonFinder | None = None,
     secret_input: bool = False,
     typed: Reconstruction | None = None,
+    secret: Collection[int] | None = None,
 ) -> RedactedSegment:
     """Redact the key events of one closed segment (one device and window, in seq order).
 
     ``names``: the person-name finder (default: spaCy NER + gazetteer if installed); pass
-    ``secret_input=True`` for a line answering a password prompt; ``typed``: ``reconstruct(events)``, if the
-    caller has it already. Detection runs again over
+    ``secret_input=True`` for a line answering a password prompt; ``typed``: ``reconstruct(events)``, and
+    ``secret``: the seqs of the events in a password context (``is_password_context``), if the caller has them
+    already. Detection runs again over
     the redacted text until nothing new is found (redacting can uncover a span whose edge
     was hidden by a neighbour, e.g. two values typed without a space), so the result is a
     fixed point: redacting it again changes nothing.
@@ -113,7 +121,7 @@ def redact_segment(
     each character it labelled replaced by ``REDACTED_CHAR`` (a redacted key event types that character where
     the key typed its own, and changes nothing else), and the events are rebuilt once, at the end.
     """
-    labels = label_segment(events, names=names, secret_input=secret_input, typed=typed)
+    labels = label_segment(events, names=names, secret_input=secret_input, typed=typed, secret=secret)
     by_index = labels.by_index
     out = tuple(redacted(event, by_index[i]) if i in by_index else event for i, event in enumerate(events))
     return RedactedSegment(out, Counter(by_index.values()), labels.unknown, labels.found)
@@ -125,7 +133,16 @@ class SegmentLabels:
 
     by_index: dict[int, str]
     unknown: tuple[str, ...]
-    found: tuple[str, ...]
+    readings: tuple[tuple[tuple[tuple[Cell, ...], ...], dict[int, str]], ...]  # each pass's runs and labels
+
+    @functools.cached_property
+    def found(self) -> tuple[str, ...]:
+        """The PII strings as typed, as the passes read them (worked out only when asked: an early release does
+        not need them)."""
+        found: list[str] = []
+        for runs, by_seq in self.readings:
+            found += [f for f in _found(runs, by_seq) if f not in found]
+        return tuple(found)
 
 
 def label_segment(
@@ -134,22 +151,28 @@ def label_segment(
     names: PersonFinder | None = None,
     secret_input: bool = False,
     typed: Reconstruction | None = None,
+    secret: Collection[int] | None = None,
 ) -> SegmentLabels:
     """What ``redact_segment`` redacts in ``events``, without rebuilding the events (for a caller that needs a
     part of them only)."""
     recon = typed or reconstruct(events)
-    secret = {e.seq for e in events if secret_input or is_password_context(e.context)}  # what they type: PASSWORD
+    if secret_input or secret is None:  # what they type: PASSWORD
+        secret = {e.seq for e in events if secret_input or is_password_context(e.context)}
     done: dict[int, str] = {}  # index in ``events`` -> label, of the events redacted by the passes so far
-    found: list[str] = []
+    read: set[int] = set()  # the seqs of the characters the passes so far labelled
+    readings = []
     for _ in range(_MAX_PASSES):
         by_seq = _labels(recon, names, secret)
-        found += [f for f in _found(recon.runs, by_seq) if f not in found]
+        readings.append((recon.runs, by_seq))
+        if by_seq.keys() <= read:  # labelled before, so its key was redacted then (a release types nothing)
+            break
+        read.update(by_seq)
         new = _newly_redacted(events, by_seq, done)
         if not new:
             break
         done.update(new)
         recon = _typed_over(recon, {events[i].seq for i in new})
-    return SegmentLabels(done, recon.unknown, tuple(found))
+    return SegmentLabels(done, recon.unknown, tuple(readings))
 
 
 def redacted(event: InteractionEvent, label: str) -> InteractionEvent:
@@ -159,11 +182,11 @@ def redacted(event: InteractionEvent, label: str) -> InteractionEvent:
     return replace(event, payload=replace(key, key="", char=None, modifiers=(), redaction=label))
 
 
-def _labels(recon: Reconstruction, names: PersonFinder | None, secret: set[int]) -> dict[int, str]:
+def _labels(recon: Reconstruction, names: PersonFinder | None, secret: Collection[int]) -> dict[int, str]:
     """The label of each typed character (by seq) that one reading of ``recon`` finds PII; every character typed
     by the key events of ``secret`` is a password."""
     labels = _Labels()
-    detect: Callable[[str], list[Span]] = lambda text: find_pii(text, names)  # noqa: E731
+    detect: Callable[[str], list[Span]] = lambda text: _find_pii(text, names)  # noqa: E731
     for run in recon.runs:
         _scan_run(run, detect, labels)
     if len(recon.runs) > 1:
@@ -178,6 +201,22 @@ def _labels(recon: Reconstruction, names: PersonFinder | None, secret: set[int])
             if cell.seq in secret and cell.char not in "\n\t":  # enter and tab stay visible
                 labels.add(cell.seq, "PASSWORD")
     return labels.by_seq
+
+
+def _find_pii(text: str, names: PersonFinder | None) -> list[Span]:
+    """``find_pii``, remembered per text. A segment's runs are read again, mostly unchanged: at the next pass (a
+    run with nothing redacted reads the same), at each ask of the early release (the runs before a click) and at
+    its close. The spans depend on the text and the name finder only, so those are the key; what is kept is a
+    keyed digest of the text and where its spans are, no typed text."""
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16, key=_READING_KEY).digest()
+    key = (digest, names)
+    spans = _readings.get(key)
+    if spans is None:
+        spans = tuple(find_pii(text, names))
+        if len(_readings) >= _READINGS_KEPT:
+            _readings.clear()
+        _readings[key] = spans
+    return list(spans)
 
 
 def _typed_over(recon: Reconstruction, seqs: set[int]) -> Reconstruction:

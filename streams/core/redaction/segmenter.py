@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from schemas.events import TYPING_PAUSE_S, InteractionEvent, KeyEvent, MouseButton, WindowFocus
-from streams.core.redaction.context import expects_password_next
+from streams.core.redaction.context import expects_password_next, is_password_context
 from streams.core.redaction.names import PersonFinder
 from streams.core.redaction.release import releasable
 from streams.core.redaction.segment import redact_segment
@@ -91,6 +91,7 @@ class Segmenter:
         self._held: list[InteractionEvent] = []
         self._context: list[InteractionEvent] = []  # events of the open segment that went early
         self._typed = TextBuilder()  # the text of the open segment (context and held), fed as events are held
+        self._secret: set[int] = set()  # seqs of the open segment's events in a password context
         self._spaces = 0  # spaces typed among the held events
         self._ask_at: datetime | None = None  # not before this event time: what kept the last ask from going
         self._backoff = self.policy.early_after
@@ -190,6 +191,8 @@ class Segmenter:
     def _hold(self, event: InteractionEvent) -> None:
         self._held.append(event)
         self._typed.feed(event)
+        if is_password_context(event.context):
+            self._secret.add(event.seq)
 
     def _release_early(self, margin: int, clicked: bool) -> list[InteractionEvent]:
         """Ask what may go at a space, or at a click (the field typed in so far is done: no margin)."""
@@ -201,7 +204,9 @@ class Segmenter:
             return []  # what kept the last ask from letting anything go most likely still does: each ask reads it all
         segment, secret = [*self._context, *self._held], _digest(self._seg_window) in self._password_next
         typed, released = self._typed.result(), len(self._context)
-        went = releasable(segment, released, margin=margin, names=self.names, secret_input=secret, typed=typed)
+        went = releasable(
+            segment, released, margin=margin, names=self.names, secret_input=secret, typed=typed, secret=self._secret
+        )
         if not went:
             self._ask_at, self._backoff = now + self._backoff, min(2 * self._backoff, _MAX_BACKOFF)
             return []
@@ -244,15 +249,15 @@ class Segmenter:
         return event
 
     def _close(self) -> list[InteractionEvent]:
-        context, held, typed = self._context, self._held, self._typed.result()
+        context, held, typed, password = self._context, self._held, self._typed.result(), self._secret
         events, self._context, self._held, self._presses = [*context, *held], [], [], 0
-        self._typed = TextBuilder()
+        self._typed, self._secret = TextBuilder(), set()
         self._spaces, self._ask_at, self._backoff = 0, None, self.policy.early_after
         self.carried_changes += 1
         window, digest = self._seg_window, _digest(self._seg_window)
         secret = digest in self._password_next
         self._password_next.discard(digest)
-        result = redact_segment(events, names=self.names, secret_input=secret, typed=typed)
+        result = redact_segment(events, names=self.names, secret_input=secret, typed=typed, secret=password)
         self.counts += result.counts
         self.found += result.found
         for before, after in zip(context, result.events, strict=False):
