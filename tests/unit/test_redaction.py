@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import timedelta
 from itertools import pairwise
@@ -27,8 +27,10 @@ from streams.core.redaction import (
     redact_title,
 )
 from streams.core.redaction.namebook import fold, namebook
+from streams.core.redaction.segment import _newly_redacted
+from streams.core.redaction.span import LABELS
 from streams.core.text import REDACTED_CHAR, reconstruct
-from tests.unit.test_text_reconstruction import Click, Key, typing
+from tests.unit.test_text_reconstruction import T0, Click, Key, typing
 
 GAZETTEER = GazetteerPersonFinder()
 TERMINAL = WindowContext("gnome-terminal", "alice@laptop: ~/src", 3)
@@ -318,6 +320,49 @@ def test_a_segment_read_again_by_another_name_finder_gets_that_finder_s_names():
     assert visible(redact_segment(events, names=GAZETTEER).events) == "thanks !"
     assert visible(redact_segment(events, names=NoNames()).events) == "thanks Maria Garcia!"
     assert visible(redact_segment(events, names=GAZETTEER).events) == "thanks !"
+
+
+RANKED = [*LABELS, "UNCERTAIN"]
+
+
+def _newly_redacted_in_order(
+    events: Sequence[InteractionEvent], by_seq: dict[int, str], done: dict[int, str]
+) -> dict[int, str]:
+    """What a pass redacts, by its definition: the events read in order, each release taking the best label of the
+    presses of its key since the last one (the pass reads only from the labelled presses on)."""
+    pressed: defaultdict[str, list[int]] = defaultdict(list)
+    new: dict[int, str] = {}
+    for i, event in enumerate(events):
+        key = event.payload
+        if not isinstance(key, KeyEvent) or key.redaction is not None or i in done:
+            continue
+        label = by_seq.get(event.seq)
+        if key.pressed:
+            pressed[key.key.lower()].append(event.seq)
+        elif pressed[key.key.lower()]:
+            found = [by_seq[seq] for seq in pressed.pop(key.key.lower()) if seq in by_seq]
+            label = min(found, key=RANKED.index) if found else None
+        if label is not None:
+            new[i] = label
+    return new
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from("aAb"), st.booleans(), st.booleans(), st.booleans()), max_size=30),
+    st.data(),
+)
+def test_a_pass_redacts_each_labelled_press_and_the_release_that_ends_it(keys, data):
+    events = []
+    for seq, (name, pressed, redacted_already, replayed) in enumerate(keys, 1):
+        event = InteractionEvent(
+            "d", "u", seq, T0, KeyEvent(pressed, name, redaction="EMAIL" if redacted_already else None)
+        )
+        events += [event, event] if replayed else [event]
+    presses = [e.seq for e in events if isinstance(e.payload, KeyEvent) and e.payload.pressed]
+    by_seq = data.draw(st.dictionaries(st.sampled_from(presses), st.sampled_from(RANKED))) if presses else {}
+    done = dict.fromkeys(data.draw(st.sets(st.integers(0, max(len(events) - 1, 0)))), "PHONE")
+    assert _newly_redacted(events, by_seq, done) == _newly_redacted_in_order(events, by_seq, done)
 
 
 def test_counts_by_label():

@@ -20,7 +20,7 @@ import functools
 import hashlib
 import re
 import secrets
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 
@@ -245,23 +245,31 @@ def _found(runs: Sequence[Sequence[Cell]], by_seq: dict[int, str]) -> tuple[str,
 
 def _newly_redacted(events: Sequence[InteractionEvent], by_seq: dict[int, str], done: dict[int, str]) -> dict[int, str]:
     """Index -> label of the key events a pass's labels redact, besides those redacted already (``done``, or on
-    the way in): each labelled press, and each release of a key whose presses since its last release include a
-    labelled one (the highest-ranked label among them)."""
+    the way in): each labelled press, and the release that ends it, the next release of its key (of the presses
+    a release ends, the highest-ranked label). Only the labelled presses and what follows them are read."""
     if not by_seq:
         return {}
-    pressed: defaultdict[str, list[int]] = defaultdict(list)
+    index = {event.seq: i for i, event in enumerate(events)}
+    twice = len(index) < len(events)  # a seq more than once (never from one device): every event of it
     new: dict[int, str] = {}
-    for i, event in enumerate(events):
-        key = event.payload
-        if not isinstance(key, KeyEvent) or key.redaction is not None or i in done:
-            continue
-        label = by_seq.get(event.seq)
-        name = key.key.lower()
-        if key.pressed:
-            pressed[name].append(event.seq)
-        elif pressed[name]:
-            found = [by_seq[seq] for seq in pressed.pop(name) if seq in by_seq]
-            label = min(found, key=lambda lab: _RANK.get(lab, 99)) if found else None
-        if label is not None:
+    for seq, label in by_seq.items():
+        for i in [k for k, e in enumerate(events) if e.seq == seq] if twice else (index.get(seq, -1),):
+            key = events[i].payload if i >= 0 else None
+            if not isinstance(key, KeyEvent) or not key.pressed or key.redaction is not None or i in done:
+                continue
             new[i] = label
+            j = next((j for j in range(i + 1, len(events)) if _ends(events[j].payload, key.key, j, done)), None)
+            if j is not None and (j not in new or _RANK.get(label, 99) < _RANK.get(new[j], 99)):
+                new[j] = label
     return new
+
+
+def _ends(payload: object, key: str, j: int, done: dict[int, str]) -> bool:
+    """Whether the event at ``j`` releases ``key`` (a release redacted already ends nothing)."""
+    return (
+        isinstance(payload, KeyEvent)
+        and not payload.pressed
+        and payload.redaction is None
+        and j not in done
+        and payload.key.lower() == key.lower()
+    )
