@@ -12,6 +12,7 @@ from faust.transport.drivers.aiokafka import Producer as AiokafkaProducer
 from faust.types import ProducerT
 
 from schemas.topics import SCREEN_MAX_BYTES
+from streams.memory import collect_less_often
 from streams.settings import StreamsSettings
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,9 @@ def create_app(
     settings: StreamsSettings, wire: Callable[[faust.App, StreamsSettings], None] | None = None
 ) -> faust.App:
     """A faust app with raw bytes on every topic; the codec is ours, not faust's. ``wire`` adds
-    the agents (default: every stage of the worker; the benchmark passes a forward-only agent)."""
+    the agents (default: every stage of the worker; the benchmark passes a forward-only agent). The process
+    collects its garbage less often (``streams.memory``)."""
+    collect_less_often()
     web: dict[str, Any] = (
         {"web_enabled": True, "web_port": settings.streams_web_port, "web_bind": "127.0.0.1"}
         if settings.streams_web_port

@@ -10,6 +10,7 @@ out (a channel delivers to its clones, so the test listens on clones made before
 from __future__ import annotations
 
 import asyncio
+import gc
 import io
 import json
 import time
@@ -46,6 +47,7 @@ from streams import cleaning
 from streams.app import create_app
 from streams.core.positions import InOrder
 from streams.core.store import SessionStore
+from streams.memory import YOUNG_THRESHOLD, collect_less_often
 from streams.privacy import PrivacyGate
 from streams.sessionizer import Sessionizer
 from streams.settings import StreamsSettings
@@ -647,3 +649,17 @@ def test_a_seek_back_to_records_the_topic_no_longer_holds_goes_on_from_its_first
 
     asyncio.run(scenario())
     assert seeks == [("screens.raw", 2, 9), ("screens.raw", 2, 12)]
+
+
+def test_a_worker_s_process_collects_its_young_garbage_less_often_and_never_more_often(tmp_path: Path) -> None:
+    saved = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        settings = StreamsSettings(streams_data_dir=str(tmp_path), topic_prefix="unit-", schema_registry_url=None)
+        create_app(settings, wire=lambda _app, _settings: None)
+        assert gc.get_threshold() == (YOUNG_THRESHOLD, 10, 10)
+        gc.set_threshold(2 * YOUNG_THRESHOLD, 10, 10)
+        collect_less_often()
+        assert gc.get_threshold() == (2 * YOUNG_THRESHOLD, 10, 10)
+    finally:
+        gc.set_threshold(*saved)
