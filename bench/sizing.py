@@ -34,7 +34,7 @@ class Rates:
 BUSY = Person("busy", 30.5, 16)  # the agent bench's scripted session
 TYPICAL = Person("typical", 8.3, 17)  # `teachstream simulate`'s office person
 MEASURED = Rates(
-    stream_worker_events_per_s=5_656,
+    stream_worker_events_per_s=6_045,
     screens_frames_per_s_per_core=9,
     sink_bytes_per_s=23.4e6,
     event_bytes=123,
