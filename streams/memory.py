@@ -3,10 +3,9 @@
 CPython collects its youngest generation whenever 700 more container objects were allocated than freed, and
 the older ones every 10 of those. A worker allocates several per record (the decoded dicts, the records, the
 redaction's cells and spans) and keeps many alive (open typing segments, sessions, what its tables hold), so
-collections ran hundreds of times a minute, and the full ones scanned all of that: 10 to 14% of the pure
-stages' time in the pipeline bench (``gc.callbacks`` over 60,000 events). Collecting the youngest generation
-every 50,000 objects instead made the pure stages 10 to 13% faster, with the same peak memory there: what is
-not in a reference cycle is freed at once either way, and only cyclic garbage waits longer.
+it collected many times a second, and each full collection scanned all it holds. It now collects the
+youngest generation every 50,000 objects: what is not in a reference cycle is freed at once either way, only
+cyclic garbage waits longer. BENCHMARKS.md (pipeline section) has the runs before and after.
 """
 
 from __future__ import annotations

