@@ -35,6 +35,10 @@ def _rule(pattern: str, name: str, help_: str, **fixed: str) -> Rule:
     return Rule(re.compile(pattern), name, help_, tuple(fixed.items()))
 
 
+_TICKS_SKIPPED = (
+    "devices a stream tick read again after a takeover did not close the typing segment (state=typing) or end the "
+    "sessions (state=sessions) of: they hold events that came after the tick"
+)
 RULES = (
     _rule(r"^in\.(?P<topic>[a-z.]+)$", "teachstream_records_in_total", "records read, by project topic"),
     _rule(
@@ -124,15 +128,13 @@ RULES = (
     _rule(
         r"^restore\.ticks_skipped$",
         "teachstream_ticks_read_again_skipped_total",
-        "devices a stream tick read again after a takeover did not close the typing segment (state=typing) or end "
-        "the sessions (state=sessions) of: they hold events that came after the tick",
+        _TICKS_SKIPPED,
         state="typing",
     ),
     _rule(
         r"^restore\.session_ticks_skipped$",
         "teachstream_ticks_read_again_skipped_total",
-        "devices a stream tick read again after a takeover did not close the typing segment (state=typing) or end "
-        "the sessions (state=sessions) of: they hold events that came after the tick",
+        _TICKS_SKIPPED,
         state="sessions",
     ),
     _rule(

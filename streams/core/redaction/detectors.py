@@ -8,16 +8,15 @@ detector when its anchor character (``@``, enough digits, ``:``) is absent.
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import re
-import secrets
 from collections.abc import Callable, Iterator
 from typing import ClassVar
 
 import phonenumbers
 
 from streams.core.redaction.checksums import dni_ok, iban_ok, luhn_ok, nir_ok, ssn_ok
+from streams.core.redaction.remembered import Remembered
 from streams.core.redaction.span import Span
 
 Detector = Callable[[str], Iterator[Span]]
@@ -183,9 +182,7 @@ def _phone_like(text: str, start: int, end: int) -> bool:
     return digits >= 10 and shaped
 
 
-_VERDICTS_KEPT = 8192  # candidates remembered, forgotten all at once when full
 _NO_NUMBER = phonenumbers.PhoneNumber()  # the number of a match remembered: phones() uses where it stands only
-_VERDICT_KEY = secrets.token_bytes(16)  # of this process: the digests cannot be matched against guessed numbers
 
 
 class _Matcher(phonenumbers.PhoneNumberMatcher):
@@ -198,21 +195,17 @@ class _Matcher(phonenumbers.PhoneNumberMatcher):
     key keeps a keyed digest of what was typed, and the verdict no number: no typed digits are kept in the clear.
     """
 
-    _verdicts: ClassVar[dict[tuple[bytes, str | None, int], bool]] = {}
+    _verdicts: ClassVar[Remembered[bool]] = Remembered(8192)
 
     def _parse_and_verify(self, candidate: str, offset: int) -> phonenumbers.PhoneNumberMatch | None:
         text, end = self.text, offset + len(candidate)
         before, after = text[offset - 1] if offset > 0 else "", text[end] if end < len(text) else ""
-        digest = hashlib.blake2b(repr((before, candidate, after)).encode(), digest_size=16, key=_VERDICT_KEY).digest()
-        key = (digest, self.preferred_region, int(self.leniency))
-        verdicts = _Matcher._verdicts
-        found = verdicts.get(key)
+        key = _Matcher._verdicts.key(repr((before, candidate, after)), (self.preferred_region, int(self.leniency)))
+        found = _Matcher._verdicts.get(key)
         if found is not None:
             return phonenumbers.PhoneNumberMatch(offset, candidate, _NO_NUMBER) if found else None
         match = super()._parse_and_verify(candidate, offset)
-        if len(verdicts) >= _VERDICTS_KEPT:
-            verdicts.clear()
-        verdicts[key] = match is not None
+        _Matcher._verdicts.put(key, match is not None)
         return match
 
 

@@ -17,9 +17,7 @@ redacted events stay as they are, so redacting twice changes nothing.
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
-import secrets
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
@@ -28,13 +26,12 @@ from schemas.events import InteractionEvent, KeyEvent
 from streams.core.redaction.context import is_password_context
 from streams.core.redaction.names import PersonFinder
 from streams.core.redaction.pii import find_pii, find_structured_pii
+from streams.core.redaction.remembered import Remembered
 from streams.core.redaction.span import LABELS, Span
 from streams.core.text import REDACTED_CHAR, Cell, Reconstruction, Typed, reconstruct
 
 _MAX_PASSES = 4
-_READINGS_KEPT = 4096  # texts whose spans are remembered, all forgotten at once when full
-_READING_KEY = secrets.token_bytes(16)  # of this process: the digests cannot be matched against guessed texts
-_readings: dict[tuple[bytes, PersonFinder | None], tuple[Span, ...]] = {}
+_READINGS: Remembered[tuple[Span, ...]] = Remembered(4096)  # the spans of the texts read lately
 _RANK = {label: i for i, label in enumerate((*LABELS, "UNCERTAIN"))}
 _WORD = re.compile(r"[^\W\d_]+[.,;:!?]?")
 
@@ -208,14 +205,11 @@ def _find_pii(text: str, names: PersonFinder | None) -> list[Span]:
     run with nothing redacted reads the same), at each ask of the early release (the runs before a click) and at
     its close. The spans depend on the text and the name finder only, so those are the key; what is kept is a
     keyed digest of the text and where its spans are, no typed text."""
-    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16, key=_READING_KEY).digest()
-    key = (digest, names)
-    spans = _readings.get(key)
+    key = _READINGS.key(text, names)
+    spans = _READINGS.get(key)
     if spans is None:
         spans = tuple(find_pii(text, names))
-        if len(_readings) >= _READINGS_KEPT:
-            _readings.clear()
-        _readings[key] = spans
+        _READINGS.put(key, spans)
     return list(spans)
 
 
